@@ -1,0 +1,472 @@
+"""The ``flask db`` command group: options, printing and exit codes only.
+
+Heavy modules (Alembic, SQLAlchemy, the API) are imported inside the commands,
+so ``flask --help`` and unrelated commands stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import click
+from flask.cli import AppGroup, ScriptInfo
+
+if TYPE_CHECKING:
+    from .results import Revision, Run, Step
+
+OPTIONS_KEY = "schemaops.options"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The group's options, merged with a command's own ``-d`` and ``-x``."""
+
+    directory: str | None
+    x_args: tuple[str, ...]
+    verbosity: int
+    traceback: bool
+
+    def say(self, message: str = "", **style: Any) -> None:
+        if self.verbosity >= 0:
+            click.secho(message, **style)
+
+
+class RevisionCommand(click.Command):
+    """A command whose revision argument may be relative, as in ``downgrade -1``.
+
+    click would read ``-1`` as an unknown option; here a token of the form ``-N``
+    that is not the value of an option is moved behind ``--``.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {
+            name
+            for param in self.params
+            if isinstance(param, click.Option) and not param.is_flag and not param.count
+            for name in param.opts
+        }
+        kept: list[str] = []
+        relative: list[str] = []
+        for token in args:
+            if re.fullmatch(r"-\d+", token) and not (kept and kept[-1] in takes_value):
+                relative.append(token)
+            else:
+                kept.append(token)
+        if relative:
+            kept = [*kept, "--", *relative] if "--" not in kept else [*kept, *relative]
+        return super().parse_args(ctx, kept)
+
+
+@click.group(cls=AppGroup)
+@click.option("-d", "--directory", help="The migrations directory (default: SCHEMAOPS_DIRECTORY).")
+@click.option(
+    "-x", "x_args", multiple=True, metavar="KEY=VALUE", help="An argument for env.py; repeatable."
+)
+@click.option("-q", "--quiet", count=True, help="Print only results and errors.")
+@click.option("-v", "--verbose", count=True, help="Also show Alembic's log; -vv for debug.")
+@click.option("--traceback", is_flag=True, help="Show the full traceback of an error.")
+@click.pass_context
+def db(
+    ctx: click.Context,
+    directory: str | None,
+    x_args: tuple[str, ...],
+    quiet: int,
+    verbose: int,
+    traceback: bool,
+) -> None:
+    """Database migrations with Alembic (flask-schemaops)."""
+    ctx.meta[OPTIONS_KEY] = Options(directory, x_args, verbose - quiet, traceback)
+    ctx.call_on_close(_api().configure_logging(verbose - quiet))
+
+
+def command(
+    name: str | None = None, *, x_args: bool = False, relative: bool = False, error_code: int = 1
+) -> Callable[[Callable[..., Any]], click.Command]:
+    """Register a subcommand of ``db`` with ``-d`` (and ``-x``), and error reporting."""
+
+    def decorate(function: Callable[..., Any]) -> click.Command:
+        @functools.wraps(function)
+        def run(directory: str | None, extra: tuple[str, ...] = (), **kwargs: Any) -> Any:
+            group = click.get_current_context().meta[OPTIONS_KEY]
+            options = Options(
+                directory or group.directory,
+                group.x_args + extra,
+                group.verbosity,
+                group.traceback,
+            )
+            with _reporting(options, error_code):
+                return function(options, **kwargs)
+
+        if x_args:
+            run = click.option(
+                "-x", "extra", multiple=True, metavar="KEY=VALUE", help="An argument for env.py."
+            )(run)
+        run = click.option("-d", "--directory", help="The migrations directory.")(run)
+        cls = RevisionCommand if relative else click.Command
+        return db.command(name, cls=cls)(run)
+
+    return decorate
+
+
+@contextmanager
+def _reporting(options: Options, error_code: int) -> Iterator[None]:
+    from .errors import SchemaOpsError
+
+    try:
+        yield
+    except SchemaOpsError as exc:
+        if options.traceback:
+            raise
+        click.secho(f"Error: {exc}", fg="red", err=True)
+        sys.exit(error_code)
+
+
+def _api() -> Any:
+    from . import api
+
+    return api
+
+
+# --- Formatting ----------------------------------------------------------------------
+
+
+def _short(revisions: tuple[str, ...]) -> str:
+    return ", ".join(revisions) if revisions else "<base>"
+
+
+def _line(revision: Revision, *, parents: bool = True) -> str:
+    tags = [
+        label
+        for label, on in (
+            ("head", revision.is_head),
+            ("branchpoint", revision.is_branch_point),
+            ("mergepoint", revision.is_merge_point),
+            ("current", revision.is_current),
+        )
+        if on
+    ]
+    text = revision.revision
+    if revision.branch_labels:
+        text += f" ({', '.join(revision.branch_labels)})"
+    if tags:
+        text += f" ({', '.join(tags)})"
+    if parents:
+        text = f"{_short(revision.down_revisions)} -> {text}"
+    return f"{text}, {revision.message}" if parents else text
+
+
+def _block(revision: Revision) -> str:
+    lines = [f"Rev: {_line(revision, parents=False)}", f"Parent: {_short(revision.down_revisions)}"]
+    if revision.branch_labels:
+        lines.append(f"Branch names: {', '.join(revision.branch_labels)}")
+    if revision.depends_on:
+        lines.append(f"Depends on: {', '.join(revision.depends_on)}")
+    lines.append(f"Path: {revision.path}")
+    lines.append("")
+    lines.extend(f"    {line}".rstrip() for line in revision.doc.splitlines())
+    return "\n".join(lines) + "\n"
+
+
+def _print_revisions(revisions: list[Revision], verbose: bool, *, parents: bool = True) -> None:
+    for revision in revisions:
+        click.echo(_block(revision) if verbose else _line(revision, parents=parents))
+
+
+def _progress(options: Options) -> Callable[[Step], None]:
+    def show(step: Step) -> None:
+        arrow = f"{_short(step.from_revisions)} -> {_short(step.to_revisions)}"
+        options.say(f"  {step.kind:<9} {arrow:<30} {step.message}  ({step.seconds * 1000:.0f} ms)")
+
+    return show
+
+
+def _report_run(options: Options, run: Run, verb: str) -> None:
+    if run.sql is not None:
+        click.echo(run.sql, nl=False)
+        return
+    if not run.steps:
+        options.say(f"Nothing to do: the database is already at {_short(run.after)}.")
+        return
+    count = len(run.steps)
+    options.say(
+        f"{count} revision{'s' if count != 1 else ''} {verb} in {run.seconds:.2f} s;"
+        f" the database is now at {_short(run.after)}.",
+        fg="green",
+    )
+
+
+# --- Commands ---------------------------------------------------------------------------
+
+
+@command("list-templates")
+def list_templates(options: Options) -> None:
+    """List the templates `init` can use."""
+    for template in _api().list_templates():
+        click.echo(f"{template.name:<12} {template.description}")
+
+
+@command()
+@click.option("-t", "--template", default="flask", show_default=True, help="The template to use.")
+@click.option("--package", is_flag=True, help="Write __init__.py files into the directory.")
+def init(options: Options, template: str, package: bool) -> None:
+    """Create a new migrations directory."""
+    info = click.get_current_context().find_object(ScriptInfo)
+    path = _api().init(
+        options.directory,
+        template=template,
+        package=package,
+        app_import_path=info.app_import_path if info else None,
+    )
+    options.say(f"Created {path}.")
+    options.say(
+        'Next: `flask db revision --autogenerate -m "Initial baseline"`, review the file'
+        " in versions/, then `flask db upgrade`."
+    )
+
+
+def _revision_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    for decorator in reversed(
+        [
+            click.option("-m", "--message", help="What the revision does."),
+            click.option(
+                "--sql", is_flag=True, help="Write SQL instead of a script (no autogenerate)."
+            ),
+            click.option(
+                "--head", default="head", show_default=True, help="The revision to build on."
+            ),
+            click.option("--splice", is_flag=True, help="Allow --head to be a non-head revision."),
+            click.option("--branch-label", help="A label for the new branch."),
+            click.option("--version-path", help="The versions directory to write into."),
+            click.option("--rev-id", help="The id of the new revision (default: random)."),
+            click.option("--depends-on", multiple=True, help="A revision this one depends on."),
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def _write_revision(options: Options, **kwargs: Any) -> None:
+    depends_on = kwargs.pop("depends_on") or None
+    written = _api().revision(
+        directory=options.directory, x_args=options.x_args, depends_on=depends_on, **kwargs
+    )
+    if written.sql is not None:
+        click.echo(written.sql, nl=False)
+    elif written.no_changes:
+        options.say("No changes detected between the models and the database; no revision written.")
+    for script in written.scripts:
+        options.say(f"Wrote {script.path}", fg="green")
+    if kwargs.get("autogenerate") and written.scripts:
+        options.say(
+            "Review it before you apply it: autogenerate can miss or misjudge server defaults,"
+            " enum types, constraints and NOT NULL columns on tables that hold rows."
+        )
+
+
+@command(x_args=True)
+@_revision_options
+@click.option("--autogenerate", is_flag=True, help="Fill the script from the model changes.")
+def revision(options: Options, **kwargs: Any) -> None:
+    """Create a new revision script."""
+    _write_revision(options, **kwargs)
+
+
+@command(x_args=True)
+@_revision_options
+def migrate(options: Options, **kwargs: Any) -> None:
+    """Autogenerate a revision script (`revision --autogenerate`)."""
+    _write_revision(options, autogenerate=True, **kwargs)
+
+
+@command()
+@click.argument("revision", default="head")
+def edit(options: Options, revision: str) -> None:
+    """Open a revision script in $EDITOR."""
+    for path in _api().edit(revision, directory=options.directory):
+        click.edit(filename=str(path))
+
+
+@command()
+@click.option("-m", "--message", help="What the merge is for.")
+@click.option("--branch-label", help="A label for the new branch.")
+@click.option("--rev-id", help="The id of the new revision (default: random).")
+@click.argument("revisions", nargs=-1)
+def merge(
+    options: Options,
+    message: str | None,
+    branch_label: str | None,
+    rev_id: str | None,
+    revisions: tuple[str, ...],
+) -> None:
+    """Merge two or more revisions (default: all heads) into one."""
+    written = _api().merge(
+        revisions or ("heads",),
+        message=message,
+        branch_label=branch_label,
+        rev_id=rev_id,
+        directory=options.directory,
+    )
+    for script in written.scripts:
+        options.say(f"Wrote {script.path}", fg="green")
+
+
+def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    function = click.option("--tag", help="A tag for custom env.py code.")(function)
+    return click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")(
+        function
+    )
+
+
+@command(x_args=True, relative=True)
+@_run_options
+@click.argument("revision", default="head")
+def upgrade(options: Options, sql: bool, tag: str | None, revision: str) -> None:
+    """Upgrade to a later revision (default: head; also an id or +N)."""
+    run = _api().upgrade(
+        revision,
+        sql=sql,
+        tag=tag,
+        x_args=options.x_args,
+        on_step=_progress(options),
+        directory=options.directory,
+    )
+    _report_run(options, run, "applied")
+
+
+@command(x_args=True, relative=True)
+@_run_options
+@click.argument("revision", default="-1")
+def downgrade(options: Options, sql: bool, tag: str | None, revision: str) -> None:
+    """Revert to an earlier revision (default: -1; also an id or base)."""
+    run = _api().downgrade(
+        revision,
+        sql=sql,
+        tag=tag,
+        x_args=options.x_args,
+        on_step=_progress(options),
+        directory=options.directory,
+    )
+    _report_run(options, run, "reverted")
+
+
+@command(x_args=True)
+@_run_options
+@click.option("--purge", is_flag=True, help="Empty the version table first.")
+@click.argument("revisions", nargs=-1)
+def stamp(
+    options: Options, sql: bool, tag: str | None, purge: bool, revisions: tuple[str, ...]
+) -> None:
+    """Record revisions as applied without running them (default: head)."""
+    run = _api().stamp(
+        revisions or ("head",),
+        sql=sql,
+        tag=tag,
+        purge=purge,
+        x_args=options.x_args,
+        directory=options.directory,
+    )
+    if run.sql is not None:
+        click.echo(run.sql, nl=False)
+    else:
+        options.say(f"Stamped: the database is now at {_short(run.after)}.", fg="green")
+
+
+@command()
+@click.argument("revisions", nargs=-1)
+def show(options: Options, revisions: tuple[str, ...]) -> None:
+    """Show revisions (default: head)."""
+    _print_revisions(_api().show(revisions or ("head",), directory=options.directory), True)
+
+
+@command(relative=True)
+@click.option("-r", "--rev-range", help="START:END, either side optional; `current` works.")
+@click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
+@click.option("-i", "--indicate-current", is_flag=True, help="Mark the current revision.")
+def history(options: Options, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
+    """List revisions, newest first."""
+    found = _api().history(
+        rev_range, indicate_current=indicate_current, directory=options.directory
+    )
+    _print_revisions(found, verbose)
+
+
+@command()
+@click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
+@click.option("--resolve-dependencies", is_flag=True, help="Count dependencies as parents.")
+def heads(options: Options, verbose: bool, resolve_dependencies: bool) -> None:
+    """Show the head revisions."""
+    found = _api().heads(resolve_dependencies=resolve_dependencies, directory=options.directory)
+    _print_revisions(found, verbose, parents=False)
+
+
+@command()
+@click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
+def branches(options: Options, verbose: bool) -> None:
+    """Show the branch points."""
+    _print_revisions(_api().branches(directory=options.directory), verbose, parents=False)
+
+
+@command()
+@click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
+@click.option("--bare", is_flag=True, help="Print only the revision ids, for scripts.")
+def current(options: Options, verbose: bool, bare: bool) -> None:
+    """Show the revision the database is at."""
+    found = _api().current(directory=options.directory)
+    if bare:
+        for revision in found:
+            click.echo(revision.revision)
+    else:
+        _print_revisions(found, verbose, parents=False)
+
+
+@command(x_args=True)
+def check(options: Options) -> None:
+    """Exit 1 if the models have changes no revision covers yet."""
+    result = _api().check(x_args=options.x_args, directory=options.directory)
+    if not result.changes:
+        options.say("No changes: the revisions cover the models.")
+        return
+    click.echo(f"The models have {len(result.changes)} change(s) that no revision covers:")
+    for change in result.changes:
+        click.echo(f"  {change}")
+    click.echo('Generate a revision: flask db revision --autogenerate -m "..."')
+    sys.exit(1)
+
+
+@command("ensure-version")
+@click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
+def ensure_version(options: Options, sql: bool) -> None:
+    """Create the version table if it is missing."""
+    output = _api().ensure_version(sql=sql, directory=options.directory)
+    if output is not None:
+        click.echo(output, nl=False)
+    else:
+        options.say("The version table is in place.")
+
+
+@command(error_code=2)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(options: Options, as_json: bool) -> None:
+    """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error."""
+    result = _api().status(directory=options.directory)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), indent=2))
+    else:
+        click.echo(f"Database: {result.database}")
+        click.echo(f"Current:  {_short(result.current)}")
+        click.echo(f"Heads:    {_short(result.heads)}")
+        if result.up_to_date:
+            click.secho("Up to date.", fg="green")
+        else:
+            click.secho(f"Pending:  {len(result.pending)} revision(s)", fg="yellow")
+            for revision in result.pending:
+                click.echo(f"  {revision.revision}  {revision.message}")
+    if not result.up_to_date:
+        sys.exit(1)

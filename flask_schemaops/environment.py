@@ -1,0 +1,227 @@
+"""What a migrations directory's env.py calls.
+
+env.py stays a few lines long (load the app, take each database's URL and
+metadata, run); the logic lives here, so a fix reaches existing projects
+without regenerating their env.py.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from alembic import context
+from alembic.runtime.migration import MigrationContext
+from flask import Flask
+
+from .config import APP_ATTRIBUTE
+from .errors import AppNotFoundError, DatabaseUnavailableError, redact
+from .extension import State, get_state
+from .logs import configure_logging
+from .results import Step
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+STEP_CALLBACK = "schemaops.on_step"
+
+Hook = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One database to migrate: its engine and the metadata of its models."""
+
+    name: str | None  # the Flask-SQLAlchemy bind key; None for the default database
+    engine: sa.Engine
+    metadata: sa.MetaData
+
+    @property
+    def url(self) -> str:
+        """The URL with its password masked, safe to show."""
+        return masked_url(self.engine.url)
+
+
+def masked_url(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def load_app() -> Flask:
+    """The Flask app: the one running ``flask db``, or for plain ``alembic`` the one
+    named by ``flask_app`` in alembic.ini or by ``FLASK_APP``."""
+    config = context.config
+    app = config.attributes.get(APP_ATTRIBUTE)
+    if isinstance(app, Flask):
+        return app
+    configure_logging(1)  # plain `alembic`: show its progress lines, as it usually does
+    path = config.get_main_option("flask_app") or os.environ.get("FLASK_APP")
+    if not path:
+        raise AppNotFoundError(
+            "Alembic does not know which Flask app to load. Set `flask_app ="
+            " package:create_app` in alembic.ini, or export FLASK_APP."
+        )
+    from flask.cli import NoAppException, ScriptInfo
+
+    try:
+        app = ScriptInfo(app_import_path=path, set_debug_flag=False).load_app()
+    except NoAppException as exc:
+        raise AppNotFoundError(f"Could not load the Flask app {path!r}: {exc}") from exc
+    config.attributes[APP_ATTRIBUTE] = app
+    return app
+
+
+def targets(app: Flask) -> list[Target]:
+    """The databases of ``app`` to migrate, each with the metadata of its models."""
+    state = get_state(app)
+    with app.app_context():
+        engine = state.db.engine
+        metadata = state.db.metadatas.get(None, state.db.metadata)
+    return [Target(name=None, engine=engine, metadata=metadata)]
+
+
+def run_migrations(
+    app: Flask,
+    targets: Sequence[Target],
+    *,
+    include_object: Hook | None = None,
+    process_revision_directives: Hook | None = None,
+    **configure_args: Any,
+) -> None:
+    """Run the command Alembic asked for, offline (``--sql``) or online, on each target.
+
+    ``configure_args`` go to ``context.configure()`` and win over the settings.
+    """
+    state = get_state(app)
+    with app.app_context():
+        for target in targets:
+            options = _configure_options(state, target, include_object, process_revision_directives)
+            options.update(configure_args)
+            if context.is_offline_mode():
+                context.configure(
+                    url=target.engine.url.set(password=None),
+                    literal_binds=True,
+                    dialect_opts={"paramstyle": "named"},
+                    **options,
+                )
+                with context.begin_transaction():
+                    context.run_migrations()
+            else:
+                with connect(target.engine) as connection:
+                    context.configure(connection=connection, **options)
+                    with context.begin_transaction():
+                        context.run_migrations()
+
+
+def _configure_options(
+    state: State,
+    target: Target,
+    include_object: Hook | None,
+    process_revision_directives: Hook | None,
+) -> dict[str, Any]:
+    settings = state.settings
+    batch = settings.render_as_batch
+    if batch == "auto":
+        batch = target.engine.dialect.name == "sqlite"
+    options: dict[str, Any] = {
+        "target_metadata": target.metadata,
+        "compare_type": settings.compare_type,
+        "compare_server_default": settings.compare_server_default,
+        "render_as_batch": batch,
+        "version_table": settings.version_table,
+        "version_table_schema": settings.version_table_schema,
+        "transaction_per_migration": settings.transaction_per_migration,
+        "process_revision_directives": _revision_hook(context.config, process_revision_directives),
+    }
+    if include_object is not None:
+        options["include_object"] = include_object
+    on_step = context.config.attributes.get(STEP_CALLBACK)
+    if on_step is not None:
+        options["on_version_apply"] = [_step_recorder(on_step)]
+    options.update(settings.configure_args)
+    return options
+
+
+def _revision_hook(config: Config, user_hook: Hook | None) -> Hook:
+    """The user's ``process_revision_directives``, then: an autogenerate run that
+    found no change writes no file. The decision is per run, never remembered."""
+    skip_empty = bool(getattr(config.cmd_opts, "autogenerate", False))
+
+    def hook(migration_context: MigrationContext, revision: Any, directives: list[Any]) -> None:
+        if user_hook is not None:
+            user_hook(migration_context, revision, directives)
+        if (
+            skip_empty
+            and directives
+            and all(ops.is_empty() for ops in directives[0].upgrade_ops_list)
+        ):
+            directives[:] = []
+
+    return hook
+
+
+def _step_recorder(on_step: Callable[[Step], None]) -> Callable[..., None]:
+    last = time.perf_counter()
+
+    def record(ctx: MigrationContext, step: Any, heads: set[str], run_args: Any) -> None:
+        nonlocal last
+        now = time.perf_counter()
+        kind = "stamp" if step.is_stamp else "upgrade" if step.is_upgrade else "downgrade"
+        script = step.up_revision
+        on_step(
+            Step(
+                kind=kind,
+                revision=step.up_revision_id,
+                from_revisions=tuple(step.source_revision_ids),
+                to_revisions=tuple(step.destination_revision_ids),
+                message=(script.doc if script is not None else "") or "",
+                seconds=now - last,
+            )
+        )
+        last = now
+
+    return record
+
+
+@contextmanager
+def connect(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection to ``engine``; a failure to connect becomes a short, masked error."""
+    try:
+        connection = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise unavailable(engine.url, exc) from None
+    with connection:
+        yield connection
+
+
+def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError:
+    """The error for a database that cannot be reached or refused the login."""
+    detail = str(exc.orig or exc).strip()
+    detail = redact(detail, [url.password]).splitlines()[0] if detail else type(exc).__name__
+    where = masked_url(url)
+    lowered = detail.lower()
+    if "password" in lowered or "access denied" in lowered or "authentication" in lowered:
+        return DatabaseUnavailableError(
+            f"The database at {where} refused the login for user {url.username!r}: {detail}\n"
+            "Check the user name and password in SQLALCHEMY_DATABASE_URI."
+        )
+    return DatabaseUnavailableError(
+        f"Cannot connect to the database at {where}: {detail}\n"
+        "Check that the server is running and that SQLALCHEMY_DATABASE_URI is right."
+    )
+
+
+def current_heads(state: State, connection: sa.Connection) -> tuple[str, ...]:
+    """The revisions recorded in the version table (empty when it has none)."""
+    migration_context = MigrationContext.configure(
+        connection,
+        opts={
+            "version_table": state.settings.version_table,
+            "version_table_schema": state.settings.version_table_schema,
+        },
+    )
+    return tuple(migration_context.get_current_heads())

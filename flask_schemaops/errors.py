@@ -1,0 +1,72 @@
+"""The errors flask_schemaops raises.
+
+Every message says what happened, where, and what to do next. The root class
+derives from Alembic's ``CommandError`` so that plain ``alembic`` prints our
+messages as a one-line ``FAILED:`` instead of a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from alembic.util import CommandError
+
+
+class SchemaOpsError(CommandError):
+    """Base class of every error flask_schemaops raises on purpose."""
+
+
+class ConfigurationError(SchemaOpsError):
+    """A setting, constructor argument or app registration is wrong."""
+
+
+class NotRegisteredError(ConfigurationError):
+    """The Flask app has no ``SchemaOps`` extension."""
+
+
+class AppNotFoundError(ConfigurationError):
+    """Plain ``alembic`` could not find or build the Flask app."""
+
+
+class DirectoryError(SchemaOpsError):
+    """The migrations directory is missing, or exists where it must not."""
+
+
+class RevisionError(SchemaOpsError):
+    """A revision argument or the revision graph is not usable as asked."""
+
+
+class UnknownRevisionError(RevisionError):
+    """No revision script has the given id, label or relative position."""
+
+
+class MultipleHeadsError(RevisionError):
+    """The scripts have several heads where one was needed."""
+
+
+class ScriptError(SchemaOpsError):
+    """A revision script could not be loaded or failed while running."""
+
+
+class DatabaseError(SchemaOpsError):
+    """The database could not be reached, or is in an unexpected state."""
+
+
+class DatabaseUnavailableError(DatabaseError):
+    """The database server could not be reached or refused the login."""
+
+
+class NotUpToDateError(DatabaseError):
+    """Autogenerate needs the database at head first."""
+
+
+class UnexpectedError(SchemaOpsError):
+    """An error flask_schemaops did not foresee; ``--traceback`` shows its origin."""
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Return ``text`` with every non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text

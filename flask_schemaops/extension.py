@@ -1,0 +1,92 @@
+"""The Flask extension: ``SchemaOps`` and the per-app state it keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask, current_app
+
+from .errors import ConfigurationError, NotRegisteredError
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy import SQLAlchemy
+
+EXTENSION_KEY = "schemaops"
+
+
+@dataclass(frozen=True)
+class State:
+    """What one app knows about its migrations; kept in ``app.extensions["schemaops"]``."""
+
+    app: Flask
+    db: SQLAlchemy
+    settings: Settings
+
+    @property
+    def directory(self) -> Path:
+        """The migrations directory, resolved against the app's root path."""
+        return self.resolve_directory(None)
+
+    def resolve_directory(self, override: str | Path | None) -> Path:
+        """Resolve ``override`` (or the configured directory) against the app's root path."""
+        path = Path(override if override is not None else self.settings.directory)
+        return path if path.is_absolute() else Path(self.app.root_path) / path
+
+
+class SchemaOps:
+    """Alembic migrations for a Flask app and its Flask-SQLAlchemy models.
+
+    ``SchemaOps(app, db)`` sets up one app; ``SchemaOps()`` plus
+    :meth:`init_app` serves app factories. Keyword options are the fields of
+    :class:`~flask_schemaops.settings.Settings`; ``app.config["SCHEMAOPS_*"]``
+    keys win over them.
+    """
+
+    def __init__(
+        self,
+        app: Flask | None = None,
+        db: SQLAlchemy | None = None,
+        *,
+        directory: str | Path = "migrations",
+        command: str = "db",
+        **options: Any,
+    ) -> None:
+        self.db = db
+        self.options: dict[str, Any] = {"directory": directory, "command": command, **options}
+        Settings.resolve(self.options, {})  # fail early on an unknown or malformed option
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask, db: SQLAlchemy | None = None, **overrides: Any) -> None:
+        """Register the extension and the ``flask db`` commands on ``app``."""
+        db = db or self.db or app.extensions.get("sqlalchemy")
+        if db is None:
+            raise ConfigurationError(
+                "SchemaOps needs the Flask-SQLAlchemy object: call"
+                " schemaops.init_app(app, db) after db.init_app(app)."
+            )
+        settings = Settings.resolve({**self.options, **overrides}, app.config)
+        app.extensions[EXTENSION_KEY] = State(app=app, db=db, settings=settings)
+
+        # The command group lives in the CLI layer; importing it here, late, keeps
+        # that layer out of the import of this module.
+        from .cli import db as command_group
+
+        app.cli.add_command(command_group, name=settings.command)
+
+
+def get_state(app: Flask | None = None) -> State:
+    """The state of ``app`` (default: the current app), or a clear error."""
+    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get(EXTENSION_KEY)
+    if state is None:
+        raise NotRegisteredError(
+            f"The Flask app {app.name!r} does not register flask_schemaops. Add"
+            " `schemaops = SchemaOps(app, db)` (or `schemaops.init_app(app, db)` in your"
+            " app factory) where the app is created."
+        )
+    assert isinstance(state, State)
+    return state

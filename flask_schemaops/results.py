@@ -1,0 +1,93 @@
+"""The data the API returns. Plain frozen dataclasses, easy to print or serialise."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One revision script."""
+
+    revision: str
+    down_revisions: tuple[str, ...]
+    message: str
+    path: str
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    create_date: str | None = None
+    is_head: bool = False
+    is_branch_point: bool = False
+    is_merge_point: bool = False
+    is_current: bool = False
+    doc: str = ""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One revision applied (or un-applied, or stamped) during a run."""
+
+    kind: str  # "upgrade", "downgrade" or "stamp"
+    revision: str
+    from_revisions: tuple[str, ...]
+    to_revisions: tuple[str, ...]
+    message: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Run:
+    """The outcome of ``upgrade``, ``downgrade`` or ``stamp``."""
+
+    database: str
+    steps: tuple[Step, ...] = ()
+    before: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()
+    seconds: float = 0.0
+    sql: str | None = None  # the script, in --sql mode
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a database stands against the revision scripts."""
+
+    database: str
+    current: tuple[str, ...]
+    heads: tuple[str, ...]
+    pending: tuple[Revision, ...]
+
+    @property
+    def up_to_date(self) -> bool:
+        return not self.pending
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pending"] = [{"revision": r.revision, "message": r.message} for r in self.pending]
+        data["up_to_date"] = self.up_to_date
+        return data
+
+
+@dataclass(frozen=True)
+class Written:
+    """The outcome of ``revision``, ``migrate`` and ``merge``."""
+
+    scripts: tuple[Revision, ...] = ()
+    sql: str | None = None
+
+    @property
+    def no_changes(self) -> bool:
+        return not self.scripts and self.sql is None
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of ``check``: the model changes no revision covers yet."""
+
+    changes: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,133 @@
+"""Settings: defaults, then constructor arguments, then ``app.config["SCHEMAOPS_*"]``.
+
+Each field of :class:`Settings` is one setting. Its config key is the field
+name upper-cased behind ``SCHEMAOPS_`` (``directory`` → ``SCHEMAOPS_DIRECTORY``).
+The ``doc`` metadata of each field is the documentation of the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from .errors import ConfigurationError
+
+PREFIX = "SCHEMAOPS_"
+
+BatchMode = Literal["auto"] | bool
+
+
+def _doc(text: str) -> dict[str, str]:
+    return {"doc": text}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one app."""
+
+    directory: str = field(
+        default="migrations",
+        metadata=_doc(
+            "The migrations directory. A relative path is resolved against the app's"
+            " ``root_path``, not the shell's working directory."
+        ),
+    )
+    command: str = field(
+        default="db",
+        metadata=_doc("The name of the command group under ``flask``."),
+    )
+    compare_type: bool = field(
+        default=True,
+        metadata=_doc("Autogenerate compares column types."),
+    )
+    compare_server_default: bool = field(
+        default=False,
+        metadata=_doc("Autogenerate compares server defaults (off: it is noisy on some backends)."),
+    )
+    render_as_batch: BatchMode = field(
+        default="auto",
+        metadata=_doc(
+            "Render and run ``ALTER`` operations in batch mode (copy and move), which"
+            ' SQLite needs. ``"auto"`` turns it on for SQLite only.'
+        ),
+    )
+    version_table: str = field(
+        default="alembic_version",
+        metadata=_doc("The table that records the applied revision."),
+    )
+    version_table_schema: str | None = field(
+        default=None,
+        metadata=_doc("The schema of the version table; ``None`` is the default schema."),
+    )
+    transaction_per_migration: bool = field(
+        default=False,
+        metadata=_doc("Run each revision in its own transaction instead of one for the whole run."),
+    )
+    configure_args: Mapping[str, Any] = field(
+        default_factory=lambda: types.MappingProxyType({}),
+        metadata=_doc(
+            "Extra keyword arguments for Alembic's ``context.configure()``; they win over"
+            " the values derived from the other settings."
+        ),
+    )
+
+    @classmethod
+    def keys(cls) -> dict[str, dataclasses.Field[Any]]:
+        """The settings by config key (``SCHEMAOPS_...``)."""
+        return {PREFIX + f.name.upper(): f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def resolve(cls, options: Mapping[str, Any], config: Mapping[str, Any]) -> Settings:
+        """Build the settings from constructor ``options`` and an app's ``config``."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(options) - names)
+        if unknown:
+            raise ConfigurationError(
+                f"Unknown SchemaOps option(s): {', '.join(unknown)}. "
+                f"Valid options: {', '.join(sorted(names))}."
+            )
+        values: dict[str, Any] = {}
+        for key, f in cls.keys().items():
+            if key in config:
+                values[f.name] = _check(key, f, config[key])
+            elif f.name in options:
+                values[f.name] = _check(f.name, f, options[f.name])
+        if "configure_args" in values:
+            values["configure_args"] = types.MappingProxyType(dict(values["configure_args"]))
+        return cls(**values)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
+    """Validate one value, accepting the strings environment-sourced config yields."""
+    kind = str(f.type)
+    if kind == "bool" or kind == "BatchMode":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        if kind == "BatchMode" and text == "auto":
+            return "auto"
+        allowed = 'true, false or "auto"' if kind == "BatchMode" else "true or false"
+        raise ConfigurationError(f"{key} must be {allowed}, not {value!r}.")
+    if kind.startswith("Mapping"):
+        if not isinstance(value, Mapping):
+            raise ConfigurationError(f"{key} must be a mapping, not {type(value).__name__}.")
+        return value
+    if value is None and "None" in kind:
+        return None
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ConfigurationError(f"{key} must be a non-empty string, not {value!r}.")
+    return value

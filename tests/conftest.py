@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+# Importable whatever pytest's import mode is (importlib mode does not put tests/ on sys.path).
+sys.path.insert(0, str(Path(__file__).parent))
+from servers import Server, ServerUnavailable, start_mariadb, start_postgresql
+
+DIALECTS = ("sqlite", "postgresql", "mysql")
+
+
+def _start(
+    dialect: str, start: Callable[[Path], Server], factory: pytest.TempPathFactory
+) -> Iterator[Server]:
+    # pytest caches a session fixture's skip/fail too: a broken server is tried once per session.
+    try:
+        server = start(factory.mktemp(dialect))
+    except ServerUnavailable as exc:
+        reason = f"{dialect} server unavailable: {exc}"
+    else:
+        yield server
+        server.stop()
+        return
+    # Outside the except block, so the report has no "During handling of the above exception".
+    if dialect in {d.strip() for d in os.environ.get("SCHEMAOPS_REQUIRE_DATABASES", "").split(",")}:
+        pytest.fail(f"{reason} (required by SCHEMAOPS_REQUIRE_DATABASES)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _start("postgresql", start_postgresql, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def mysql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from _start("mysql", start_mariadb, tmp_path_factory)
+
+
+@pytest.fixture(params=DIALECTS)
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_server(dialect: str, request: pytest.FixtureRequest) -> Server | None:
+    # getfixturevalue rather than a static dependency, so a sqlite-only run never starts a server.
+    return None if dialect == "sqlite" else request.getfixturevalue(f"{dialect}_server")
+
+
+@pytest.fixture
+def database_url(database_server: Server | None, tmp_path: Path) -> Iterator[str]:
+    if database_server is None:
+        yield f"sqlite:///{tmp_path / 'app.db'}"
+        return
+    name = f"schemaops_{uuid.uuid4().hex[:12]}"
+    database_server.create_database(name)
+    yield database_server.url(name)
+    database_server.drop_database(name)
