@@ -631,16 +631,18 @@ def describe_diff(diff: Any) -> str:
     if isinstance(diff, list):
         return "; ".join(describe_diff(d) for d in diff)
     operation, *rest = diff
-    names = []
-    for item in rest:
-        if isinstance(item, sa.Table):
-            names.append(item.name)
-        elif isinstance(item, sa.Column):
-            names.append(f"{item.table.name}.{item.name}" if item.table is not None else item.name)
-        elif isinstance(item, (sa.Index, sa.Constraint)):
-            table = getattr(item, "table", None)
-            name = item.name or "(unnamed)"
-            names.append(f"{name} on {table.name}" if table is not None else str(name))
-        elif isinstance(item, str):
-            names.append(item)
-    return f"{operation} {' '.join(names)}".strip()
+    if operation.startswith("modify_"):
+        _schema, table, column, _existing, old, new = rest
+        return f"{operation} {table}.{column}: {old} -> {new}"
+    objects = [x for x in rest if isinstance(x, (sa.Table, sa.Column, sa.Index, sa.Constraint))]
+    if not objects:
+        return " ".join([operation, *(x for x in rest if isinstance(x, str))])
+    return " ".join([operation, *(_object_name(x) for x in objects)])
+
+
+def _object_name(item: Any) -> str:
+    name = item.name or "(unnamed)"
+    table = item.table if isinstance(item, (sa.Column, sa.Index, sa.Constraint)) else None
+    if isinstance(item, sa.Column) and table is not None:
+        return f"{table.name}.{name}"
+    return f"{name} on {table.name}" if table is not None else str(name)

@@ -5,11 +5,14 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
 
 # Importable whatever pytest's import mode is (importlib mode does not put tests/ on sys.path).
 sys.path.insert(0, str(Path(__file__).parent))
+import apps
 from servers import Server, ServerUnavailable, start_mariadb, start_postgresql
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
@@ -63,3 +66,23 @@ def database_url(database_server: Server | None, tmp_path: Path) -> Iterator[str
     database_server.create_database(name)
     yield database_server.url(name)
     database_server.drop_database(name)
+
+
+@pytest.fixture
+def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
+    """``make_app(root=tmp_path, url=database_url, **kw)``: see ``apps.make_app``.
+
+    The apps' engines are disposed of before the test database is dropped.
+    """
+    made: list[Flask] = []
+
+    def make(root: Path | None = None, url: str | None = None, **kwargs: Any) -> Flask:
+        app = apps.make_app(root or tmp_path, url or database_url, **kwargs)
+        made.append(app)
+        return app
+
+    yield make
+    for app in made:
+        with app.app_context():
+            for engine in app.extensions["sqlalchemy"].engines.values():
+                engine.dispose()

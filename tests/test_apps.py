@@ -1,0 +1,164 @@
+"""Per-app state: settings, directories, two apps in one process, app logging."""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from apps import invoke, make_app, tables
+from flask import Flask
+
+from flask_schemaops import SchemaOps, api
+from flask_schemaops.errors import ConfigurationError
+from flask_schemaops.extension import get_state
+
+App = Callable[..., Flask]
+sqlite_only = pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+
+
+def test_two_apps_in_one_process_do_not_interfere(
+    make_app: App, tmp_path: Path, database_url: str
+) -> None:
+    one = make_app(root=tmp_path / "one", name="one")
+    two = make_app(
+        root=tmp_path / "two",
+        url=f"sqlite:///{tmp_path / 'two.db'}",
+        name="two",
+        directory="alembic",
+        version_table="two_versions",
+        columns={"arn": sa.Column(sa.String(50))},
+    )
+    for app in (one, two):
+        assert invoke(app, "init").exit_code == 0
+    for app in (one, two, one, two):  # interleaved, twice: nothing leaks from one run to the next
+        result = invoke(app, "revision", "--autogenerate", "-m", "baseline")
+        assert result.exit_code == 0, result.output
+        assert invoke(app, "upgrade").exit_code == 0
+
+    [script_one] = (tmp_path / "one" / "migrations" / "versions").glob("*.py")
+    [script_two] = (tmp_path / "two" / "alembic" / "versions").glob("*.py")
+    assert "arn" not in script_one.read_text()
+    assert "arn" in script_two.read_text()
+    assert tables(one) == {"alembic_version", "spans"}
+    assert tables(two) == {"two_versions", "spans"}
+    assert api.status(app=one).up_to_date and api.status(app=two).up_to_date
+
+
+@sqlite_only
+def test_settings_defaults_constructor_then_config(tmp_path: Path, database_url: str) -> None:
+    app = make_app(tmp_path, database_url, compare_type=False, version_table="ctor")
+    assert get_state(app).settings.compare_type is False
+    assert get_state(app).settings.version_table == "ctor"
+    assert get_state(app).settings.render_as_batch == "auto"
+
+    app = make_app(
+        tmp_path,
+        database_url,
+        version_table="ctor",
+        config={"SCHEMAOPS_VERSION_TABLE": "from_config", "SCHEMAOPS_COMPARE_TYPE": "false"},
+    )
+    assert get_state(app).settings.version_table == "from_config"
+    assert get_state(app).settings.compare_type is False
+
+
+@sqlite_only
+def test_bad_settings_are_reported(tmp_path: Path, database_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="Unknown SchemaOps option.*compare_types"):
+        SchemaOps(compare_types=True)
+    with pytest.raises(ConfigurationError, match="SCHEMAOPS_COMPARE_TYPE must be true or false"):
+        make_app(tmp_path, database_url, config={"SCHEMAOPS_COMPARE_TYPE": "maybe"})
+
+
+@sqlite_only
+def test_relative_directory_resolves_against_the_app_root(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    app = make_app(tmp_path / "project", database_url, directory="db/migrations")
+    assert invoke(app, "init").exit_code == 0
+    assert (tmp_path / "project" / "db" / "migrations" / "env.py").is_file()
+    assert list(elsewhere.iterdir()) == []
+    # -d on the group or the command overrides the setting, also relative to the root.
+    assert invoke(app, "-d", "other", "init").exit_code == 0
+    assert invoke(app, "init", "-d", "third").exit_code == 0
+    assert (tmp_path / "project" / "other" / "env.py").is_file()
+    assert (tmp_path / "project" / "third" / "env.py").is_file()
+
+
+@sqlite_only
+def test_init_refuses_a_directory_that_is_not_empty(tmp_path: Path, database_url: str) -> None:
+    app = make_app(tmp_path, database_url)
+    assert invoke(app, "init").exit_code == 0
+    result = invoke(app, "init")
+    assert result.exit_code == 1
+    assert "already exists and is not empty" in result.output
+    result = invoke(app, "init", "-d", "x", "-t", "nope")
+    assert "Unknown template 'nope'. Available: flask." in result.output
+
+
+def test_init_with_package_writes_init_files(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    assert invoke(app, "init", "--package").exit_code == 0
+    assert (tmp_path / "migrations" / "__init__.py").is_file()
+    assert (tmp_path / "migrations" / "versions" / "__init__.py").is_file()
+    assert invoke(app, "revision", "--autogenerate", "-m", "one").exit_code == 0
+    assert invoke(app, "upgrade").exit_code == 0
+
+
+def _logging_snapshot() -> list[tuple[str, int, list[Any], bool, bool]]:
+    names = ["", "app", "alembic", "alembic.runtime.migration", "flask_schemaops", "sqlalchemy"]
+    return [
+        (
+            name,
+            logging.getLogger(name).level,
+            list(logging.getLogger(name).handlers),
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).disabled,
+        )
+        for name in names
+    ]
+
+
+@pytest.fixture
+def app_logging() -> Iterator[None]:
+    """The app's own logging setup, as a dictConfig; restored after the test."""
+    root = logging.getLogger()
+    saved = (root.level, list(root.handlers))
+    logging.config.dictConfig(
+        {
+            "version": 1,
+            "disable_existing_loggers": False,
+            "handlers": {"null": {"class": "logging.NullHandler"}},
+            "loggers": {"app": {"level": "DEBUG", "handlers": ["null"]}},
+            "root": {"level": "WARNING", "handlers": ["null"]},
+        }
+    )
+    yield
+    root.setLevel(saved[0])
+    root.handlers[:] = saved[1]
+
+
+@pytest.mark.usefixtures("app_logging")
+def test_commands_leave_the_app_logging_configuration_alone(make_app: App) -> None:
+    app = make_app()
+    before = _logging_snapshot()
+    for args in (
+        ["init"],
+        ["revision", "--autogenerate", "-m", "one"],
+        ["-v", "upgrade"],
+        ["-q", "downgrade", "base"],
+        ["-vv", "upgrade", "--sql"],
+        ["upgrade"],
+        ["status"],
+    ):
+        result = invoke(app, *args)
+        assert result.exit_code == 0, result.output
+        assert _logging_snapshot() == before, args
+    assert not logging.getLogger("app").disabled

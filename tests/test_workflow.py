@@ -1,0 +1,193 @@
+"""The workflow teams document, end to end, in-process, on every database."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from apps import columns, invoke, tables
+from flask import Flask
+
+App = Callable[..., Flask]
+
+
+def _revision_id(output: str) -> str:
+    match = re.search(r"versions/(\w+?)_", output)
+    assert match, output
+    return match.group(1)
+
+
+def test_init_autogenerate_upgrade_downgrade(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+
+    result = invoke(app, "init")
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "migrations"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "README",
+        "alembic.ini",
+        "env.py",
+        "script.py.mako",
+        "versions",
+    ]
+
+    result = invoke(app, "revision", "--autogenerate", "-m", "Initial baseline")
+    assert result.exit_code == 0, result.output
+    first = _revision_id(result.output)
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert f"<base> -> {first}" in result.output
+    assert "Initial baseline" in result.output
+    assert "1 revision applied" in result.output
+    assert tables(app) == {"alembic_version", "spans"}
+
+    # The model gains a column; autogenerate writes the revision for it.
+    app = make_app(columns={"arn": sa.Column(sa.String(200))})
+    result = invoke(app, "revision", "--autogenerate", "-m", "Add arn column to spans table")
+    assert result.exit_code == 0, result.output
+    second = _revision_id(result.output)
+    [script] = (folder / "versions").glob(f"{second}_*.py")
+    text = script.read_text()
+    assert text.startswith('"""Add arn column to spans table\n')
+    assert f"Revision ID: {second}\n" in text
+    assert f"Revises: {first}\n" in text
+    assert re.search(r"^Create Date: \d{4}-\d\d-\d\d ", text, re.MULTILINE)
+    assert f"revision = '{second}'" in text
+    assert f"down_revision = '{first}'" in text
+    assert "branch_labels = None" in text and "depends_on = None" in text
+    upgrade, downgrade = text.split("def downgrade():")
+    assert re.search(
+        r"add_column\((?:'spans', )?sa\.Column\('arn', sa\.String\(length=200\)", upgrade
+    )
+    assert re.search(r"drop_column\((?:'spans', )?'arn'\)", downgrade)
+
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "arn" in columns(app, "spans")
+
+    result = invoke(app, "current")
+    assert result.output.strip() == f"{second} (head)"
+    result = invoke(app, "history")
+    assert result.output.splitlines() == [
+        f"{first} -> {second} (head), Add arn column to spans table",
+        f"<base> -> {first}, Initial baseline",
+    ]
+
+    result = invoke(app, "downgrade", "-1")
+    assert result.exit_code == 0, result.output
+    assert "1 revision reverted" in result.output
+    assert "arn" not in columns(app, "spans")
+    result = invoke(app, "status")
+    assert result.exit_code == 1
+    assert f"Current:  {first}" in result.output
+    assert f"  {second}  Add arn column to spans table" in result.output
+    status = json.loads(invoke(app, "status", "--json").output)
+    assert status["current"] == [first]
+    assert status["pending"] == [{"revision": second, "message": "Add arn column to spans table"}]
+    assert status["up_to_date"] is False
+
+    result = invoke(app, "downgrade", "base")
+    assert result.exit_code == 0, result.output
+    assert tables(app) == {"alembic_version"}
+    assert invoke(app, "current", "--bare").output == ""
+
+    result = invoke(app, "upgrade", "head")
+    assert result.exit_code == 0, result.output
+    assert "2 revisions applied" in result.output
+    assert "arn" in columns(app, "spans")
+    assert invoke(app, "status").exit_code == 0
+
+
+def test_autogenerate_without_changes_writes_nothing(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    invoke(app, "init")
+    invoke(app, "revision", "--autogenerate", "-m", "Initial baseline")
+    invoke(app, "upgrade")
+    versions = tmp_path / "migrations" / "versions"
+    before = sorted(versions.iterdir())
+    for _ in range(2):  # the same process, twice
+        result = invoke(app, "revision", "--autogenerate", "-m", "nothing")
+        assert result.exit_code == 0, result.output
+        assert "No changes detected" in result.output
+        assert sorted(versions.iterdir()) == before
+    # A plain revision is still written even though it is empty.
+    result = invoke(app, "revision", "-m", "hand written")
+    assert result.exit_code == 0, result.output
+    assert len(list(versions.glob("*_hand_written.py"))) == 1
+
+
+def test_relative_revisions_as_typed(make_app: App) -> None:
+    app = make_app()
+    invoke(app, "init")
+    ids = []
+    for n in range(3):
+        result = invoke(app, "revision", "-m", f"step {n}")
+        ids.append(_revision_id(result.output))
+
+    assert invoke(app, "upgrade", "+2").exit_code == 0
+    assert invoke(app, "current", "--bare").output.split() == [ids[1]]
+    assert invoke(app, "downgrade", "-1").exit_code == 0
+    assert invoke(app, "current", "--bare").output.split() == [ids[0]]
+    assert invoke(app, "upgrade", "--sql", f"{ids[0]}:{ids[2]}").exit_code == 0
+    assert invoke(app, "downgrade", "-1", "-x", "k=v").exit_code == 0
+    assert invoke(app, "current", "--bare").output == ""
+
+    # `history -r "$(flask db current --bare):head"` works at base and at a revision.
+    result = invoke(app, "history", "-r", ":head")
+    assert len(result.output.splitlines()) == 3
+    invoke(app, "upgrade", ids[1])
+    current = invoke(app, "current", "--bare").output.strip()
+    result = invoke(app, "history", "-r", f"{current}:head")
+    assert [line.split(",")[0] for line in result.output.splitlines()] == [
+        f"{ids[1]} -> {ids[2]} (head)",
+        f"{ids[0]} -> {ids[1]}",
+    ]
+    result = invoke(app, "history", "-r", "current:head", "-i")
+    assert f"{ids[0]} -> {ids[1]} (current)" in result.output
+
+
+def test_inspection_commands(make_app: App) -> None:
+    app = make_app()
+    invoke(app, "init")
+    base = _revision_id(invoke(app, "revision", "-m", "base").output)
+    left = _revision_id(invoke(app, "revision", "-m", "left", "--branch-label", "left").output)
+    right = _revision_id(invoke(app, "revision", "-m", "right", "--head", base, "--splice").output)
+
+    assert sorted(invoke(app, "heads").output.split("\n")[:2]) == sorted(
+        [f"{left} (left) (head)", f"{right} (head)"]
+    )
+    assert invoke(app, "branches").output.strip() == f"{base} (branchpoint)"
+    shown = invoke(app, "show", left).output
+    assert shown.startswith(f"Rev: {left} (left) (head)\nParent: {base}\n")
+    assert "Branch names: left" in shown
+
+    result = invoke(app, "merge", "-m", "join")
+    assert result.exit_code == 0, result.output
+    merged = _revision_id(result.output)
+    assert invoke(app, "heads").output.strip() == f"{merged} (left) (head, mergepoint)"
+    assert invoke(app, "upgrade").exit_code == 0
+    assert invoke(app, "check").exit_code == 1  # the model has no revision yet
+    assert invoke(app, "stamp", "base").exit_code == 0
+    assert invoke(app, "current", "--bare").output == ""
+    result = invoke(app, "stamp", right)
+    assert "the database is now at " + right in result.output
+    assert invoke(app, "ensure-version").exit_code == 0
+    assert invoke(app, "list-templates").output.startswith("flask ")
+
+
+def test_check_passes_when_revisions_cover_the_models(make_app: App) -> None:
+    app = make_app()
+    invoke(app, "init")
+    invoke(app, "revision", "--autogenerate", "-m", "Initial baseline")
+    invoke(app, "upgrade")
+    result = invoke(app, "check")
+    assert result.exit_code == 0, result.output
+    assert "No changes" in result.output
+
+    app = make_app(columns={"arn": sa.Column(sa.String(200))})
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert "add_column spans.arn" in result.output
