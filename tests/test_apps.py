@@ -68,7 +68,7 @@ def test_settings_defaults_constructor_then_config(tmp_path: Path, database_url:
 
 @sqlite_only
 def test_bad_settings_are_reported(tmp_path: Path, database_url: str) -> None:
-    with pytest.raises(ConfigurationError, match="Unknown SchemaOps option.*compare_types"):
+    with pytest.raises(ConfigurationError, match=r"Unknown SchemaOps option.*compare_types"):
         SchemaOps(compare_types=True)
     with pytest.raises(ConfigurationError, match="SCHEMAOPS_COMPARE_TYPE must be true or false"):
         make_app(tmp_path, database_url, config={"SCHEMAOPS_COMPARE_TYPE": "maybe"})

@@ -1,13 +1,12 @@
 """Initial baseline
 
 Revision ID: 0001_baseline
-Revises: 
-Create Date: 2026-11-21 12:55:12.011431
+Revises:
+Create Date: 2026-11-21 12:57:29.721387
 """
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0001_baseline'
 down_revision = None
