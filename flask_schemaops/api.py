@@ -490,7 +490,7 @@ def _session(
             )
             yield _Session(state, folder, config, output)
     except SchemaOpsError as exc:
-        raise type(exc)(redact(str(exc), secrets)) from None
+        raise type(exc)(redact(str(exc), secrets)) from exc.__cause__
     except Exception as exc:
         error = _translate(exc, folder, arguments)
         raise type(error)(redact(str(error), secrets)) from exc

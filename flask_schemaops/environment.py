@@ -193,7 +193,7 @@ def connect(engine: sa.Engine) -> Iterator[sa.Connection]:
     try:
         connection = engine.connect()
     except sa.exc.DBAPIError as exc:
-        raise unavailable(engine.url, exc) from None
+        raise unavailable(engine.url, exc) from exc
     with connection:
         yield connection
 
@@ -209,9 +209,14 @@ def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError
             f"The database at {where} refused the login for user {url.username!r}: {detail}\n"
             "Check the user name and password in SQLALCHEMY_DATABASE_URI."
         )
+    check = (
+        "Check that the directory of the database file exists and is writable"
+        if url.get_backend_name() == "sqlite"
+        else "Check that the server is running"
+    )
     return DatabaseUnavailableError(
         f"Cannot connect to the database at {where}: {detail}\n"
-        "Check that the server is running and that SQLALCHEMY_DATABASE_URI is right."
+        f"{check} and that SQLALCHEMY_DATABASE_URI is right."
     )
 
 

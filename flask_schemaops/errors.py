@@ -65,8 +65,14 @@ class UnexpectedError(SchemaOpsError):
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Return ``text`` with every non-empty secret replaced by ``***``."""
+    """Return ``text`` with each secret masked as ``***``.
+
+    A secret inside a URL (``:secret@``) is always masked; a bare occurrence is
+    masked when the secret is long enough not to be an ordinary word in the text.
+    """
     for secret in secrets:
         if secret:
-            text = text.replace(secret, "***")
+            text = text.replace(f":{secret}@", ":***@")
+            if len(secret) >= 4:
+                text = text.replace(secret, "***")
     return text

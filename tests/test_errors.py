@@ -1,0 +1,243 @@
+"""What a user sees when something goes wrong.
+
+Every failure is a short message that says what happened and what to do next, a
+non-zero exit code, no traceback, and never the database password.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import apps
+import pytest
+import sqlalchemy as sa
+from apps import invoke
+from click.testing import Result
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from servers import Server
+
+from flask_schemaops import api, cli
+from flask_schemaops.errors import NotRegisteredError, SchemaOpsError, UnknownRevisionError
+
+MakeApp = Callable[..., Flask]
+SERVERS = pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
+
+
+# --- Helpers ----------------------------------------------------------------------------
+
+
+def failed(result: Result, *phrases: str, secrets: tuple[str | None, ...] = ()) -> str:
+    """Assert ``result`` is a clean failure: ``phrases`` on stderr, none of ``secrets`` anywhere."""
+    output = result.output
+    # An exception that escaped would reach the user as a traceback; a clean failure exits.
+    assert isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.exit_code != 0, output
+    assert "Traceback" not in output
+    assert result.stderr.startswith("Error: ")
+    for phrase in phrases:
+        assert phrase in result.stderr
+    for secret in secrets:
+        if secret:
+            assert secret not in output
+    return output
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def password(url: str) -> str | None:
+    return sa.make_url(url).password
+
+
+def start(app: Flask, *revisions: str) -> None:
+    """``flask db init``, then one empty revision per id, each on top of the last."""
+    ok(invoke(app, "init"))
+    for rev in revisions:
+        ok(invoke(app, "revision", "-m", f"revision {rev}", "--rev-id", rev))
+
+
+def script(app: Flask, rev: str) -> Path:
+    """The file of revision ``rev``."""
+    (path,) = (Path(app.root_path) / "migrations" / "versions").glob(f"{rev}_*.py")
+    return path
+
+
+def edit(path: Path, old: str, new: str) -> int:
+    """Replace ``old`` with ``new`` in ``path``; return the line ``new`` starts on."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    text = text.replace(old, new, 1)
+    path.write_text(text, encoding="utf-8")
+    return text[: text.index(new)].count("\n") + 1
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- Revisions ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["upgrade", "downgrade", "show"])
+def test_unknown_revision(make_app: MakeApp, database_url: str, command: str) -> None:
+    app = make_app()
+    start(app, "r1")
+    ok(invoke(app, "upgrade"))
+    failed(
+        invoke(app, command, "nope"),
+        "Unknown revision 'nope'",
+        "See `flask db history`",
+        secrets=(password(database_url),),
+    )
+
+
+def test_missing_migrations_directory(make_app: MakeApp, database_url: str) -> None:
+    failed(
+        invoke(make_app(), "upgrade"),
+        "No migrations directory at",
+        "Run `flask db init`",
+        secrets=(password(database_url),),
+    )
+
+
+def test_syntax_error_in_revision(make_app: MakeApp, database_url: str) -> None:
+    app = make_app()
+    start(app, "r1")
+    path = script(app, "r1")
+    line = edit(path, "def upgrade():", "def upgrade(:")
+    failed(
+        invoke(app, "upgrade"),
+        f"Syntax error in migrations/versions/{path.name}, line {line}",
+        "Fix the file",
+        secrets=(password(database_url),),
+    )
+
+
+def test_several_heads_then_merge(make_app: MakeApp, database_url: str) -> None:
+    app = make_app()
+    start(app, "r0", "ra")
+    ok(invoke(app, "revision", "-m", "b", "--rev-id", "rb", "--head", "r0", "--splice"))
+    failed(
+        invoke(app, "upgrade"),
+        "The revision history has 2 heads",
+        'flask db merge -m "merge heads"',
+        secrets=(password(database_url),),
+    )
+    ok(invoke(app, "merge", "-m", "merge heads"))
+    ok(invoke(app, "upgrade"))
+    assert invoke(app, "status").exit_code == 0
+
+
+def test_revision_fails_while_running(make_app: MakeApp, database_url: str) -> None:
+    app = make_app()
+    start(app, "r1")
+    path = script(app, "r1")
+    line = edit(path, "    pass", '    op.execute("SELECT * FROM no_such_table")')  # upgrade's
+    failed(
+        invoke(app, "upgrade"),
+        f"migrations/versions/{path.name}, line {line}, in upgrade",
+        "no_such_table",
+        "The revision did not complete",
+        secrets=(password(database_url),),
+    )
+
+
+# --- The database -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
+def test_server_unreachable(tmp_path: Path, scheme: str) -> None:
+    port = closed_port()
+    app = apps.make_app(tmp_path, f"{scheme}://user:secretpw@127.0.0.1:{port}/db")
+    start(app)
+    failed(
+        invoke(app, "upgrade"),
+        f"Cannot connect to the database at {scheme}://user:***@127.0.0.1:{port}/db",
+        "Check that the server is running",
+        secrets=("secretpw",),
+    )
+
+
+def test_sqlite_file_in_missing_directory(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'app.db'}"
+    app = apps.make_app(tmp_path, url)
+    start(app)
+    failed(
+        invoke(app, "upgrade"),
+        f"Cannot connect to the database at {url}",
+        "Check that the directory of the database file exists",
+    )
+
+
+@SERVERS
+def test_wrong_password(make_app: MakeApp, database_server: Server, database_url: str) -> None:
+    name = sa.make_url(database_url).database
+    assert name is not None
+    app = make_app(url=database_server.url(name, password="wrong-pw"))
+    start(app)
+    failed(
+        invoke(app, "upgrade"),
+        "refused the login",
+        "Check the user name and password",
+        secrets=("wrong-pw", database_server.password),
+    )
+
+
+@SERVERS
+def test_offline_sql_has_no_password(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(version_table="my_versions")
+    start(app, "r1")
+    sql = ok(invoke(app, "upgrade", "--sql")).stdout
+    assert "CREATE TABLE my_versions" in sql
+    assert "INSERT INTO my_versions" in sql
+    pw = password(database_url)
+    assert pw
+    assert pw not in sql
+
+
+# --- The app and the CLI ---------------------------------------------------------------
+
+
+def test_app_without_extension(tmp_path: Path) -> None:
+    app = Flask("bare", root_path=str(tmp_path))
+    app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.db'}"
+    SQLAlchemy(app)
+    app.cli.add_command(cli.db)  # what the `flask.commands` entry point does
+    failed(
+        invoke(app, "upgrade"),
+        "The Flask app 'bare' does not register flask_schemaops",
+        "SchemaOps(app, db)",
+        "init_app(app, db)",
+    )
+    with pytest.raises(NotRegisteredError):
+        api.status(app=app)
+
+
+def test_traceback_option_reraises(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r1")
+    result = invoke(app, "--traceback", "upgrade", "nope")
+    assert isinstance(result.exception, UnknownRevisionError)
+    assert isinstance(result.exception, SchemaOpsError)
+    assert result.exception.__cause__ is not None  # where it came from
+    assert "Error:" not in result.output
+
+
+def test_status_exit_codes(make_app: MakeApp) -> None:
+    app = make_app()
+    failed(invoke(app, "status"), "Run `flask db init`")
+    assert invoke(app, "status").exit_code == 2
+    start(app, "r1")
+    pending = invoke(app, "status")
+    assert pending.exit_code == 1
+    assert "Pending:  1 revision(s)" in pending.output
+    ok(invoke(app, "upgrade"))
+    assert "Up to date." in ok(invoke(app, "status")).output
