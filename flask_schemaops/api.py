@@ -169,6 +169,11 @@ def revision(
     An autogenerate run that finds no change writes nothing: the result's
     ``no_changes`` is true.
     """
+    if sql and autogenerate:
+        raise RevisionError(
+            "--sql and --autogenerate do not go together: autogenerate compares the models"
+            " with the live database. Generate the revision, then `flask db upgrade --sql`."
+        )
     with _session(app, directory, (head,), x_args=x_args, autogenerate=autogenerate) as s:
         if head == "head":
             _require_single_head(s, "revision --head <rev>", "revision")

@@ -324,58 +324,39 @@ def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
     )
 
 
-@command(x_args=True, relative=True)
-@_run_options
-@click.argument("revision", default="head")
-def upgrade(options: Options, sql: bool, tag: str | None, revision: str) -> None:
-    """Upgrade to a later revision (default: head; also an id or +N)."""
-    run = _api().upgrade(
-        revision,
-        sql=sql,
-        tag=tag,
+def _migrate(options: Options, name: str, verb: str, **kwargs: Any) -> None:
+    run = getattr(_api(), name)(
         x_args=options.x_args,
         on_step=_progress(options),
         directory=options.directory,
+        **kwargs,
     )
-    _report_run(options, run, "applied")
+    _report_run(options, run, verb)
+
+
+@command(x_args=True, relative=True)
+@_run_options
+@click.argument("revision", default="head")
+def upgrade(options: Options, **kwargs: Any) -> None:
+    """Upgrade to a later revision (default: head; also an id or +N)."""
+    _migrate(options, "upgrade", "applied", **kwargs)
 
 
 @command(x_args=True, relative=True)
 @_run_options
 @click.argument("revision", default="-1")
-def downgrade(options: Options, sql: bool, tag: str | None, revision: str) -> None:
+def downgrade(options: Options, **kwargs: Any) -> None:
     """Revert to an earlier revision (default: -1; also an id or base)."""
-    run = _api().downgrade(
-        revision,
-        sql=sql,
-        tag=tag,
-        x_args=options.x_args,
-        on_step=_progress(options),
-        directory=options.directory,
-    )
-    _report_run(options, run, "reverted")
+    _migrate(options, "downgrade", "reverted", **kwargs)
 
 
 @command(x_args=True)
 @_run_options
 @click.option("--purge", is_flag=True, help="Empty the version table first.")
 @click.argument("revisions", nargs=-1)
-def stamp(
-    options: Options, sql: bool, tag: str | None, purge: bool, revisions: tuple[str, ...]
-) -> None:
+def stamp(options: Options, revisions: tuple[str, ...], **kwargs: Any) -> None:
     """Record revisions as applied without running them (default: head)."""
-    run = _api().stamp(
-        revisions or ("head",),
-        sql=sql,
-        tag=tag,
-        purge=purge,
-        x_args=options.x_args,
-        directory=options.directory,
-    )
-    if run.sql is not None:
-        click.echo(run.sql, nl=False)
-    else:
-        options.say(f"Stamped: the database is now at {_short(run.after)}.", fg="green")
+    _migrate(options, "stamp", "stamped", revisions=revisions or ("head",), **kwargs)
 
 
 @command()

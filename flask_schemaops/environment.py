@@ -171,7 +171,9 @@ def _step_recorder(on_step: Callable[[Step], None]) -> Callable[..., None]:
         nonlocal last
         now = time.perf_counter()
         kind = "stamp" if step.is_stamp else "upgrade" if step.is_upgrade else "downgrade"
-        script = step.up_revision
+        # A stamp is described by where it lands; a migration by the revision it runs.
+        scripts = step.destination_revisions if step.is_stamp else (step.up_revision,)
+        script = scripts[0] if scripts else None
         on_step(
             Step(
                 kind=kind,
