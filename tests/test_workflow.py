@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from apps import columns, invoke, tables
 from flask import Flask
@@ -191,3 +193,24 @@ def test_check_passes_when_revisions_cover_the_models(make_app: App) -> None:
     result = invoke(app, "check")
     assert result.exit_code == 1
     assert "add_column spans.arn" in result.output
+
+
+def test_edit_opens_the_revision_in_the_editor(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    invoke(app, "init")
+    first = _revision_id(invoke(app, "revision", "-m", "one").output)
+    second = _revision_id(invoke(app, "revision", "-m", "two").output)
+    invoke(app, "upgrade", first)
+    appender = "import sys; open(sys.argv[1], 'a').write('# edited\\n')"
+    monkeypatch.setenv("EDITOR", f'{sys.executable} -c "{appender}"')
+    monkeypatch.delenv("VISUAL", raising=False)
+
+    assert invoke(app, "edit").exit_code == 0
+    assert invoke(app, "edit", "current").exit_code == 0
+    versions = tmp_path / "migrations" / "versions"
+    [one] = versions.glob(f"{first}_*.py")
+    [two] = versions.glob(f"{second}_*.py")
+    assert one.read_text().endswith("# edited\n")
+    assert two.read_text().endswith("# edited\n")
