@@ -67,6 +67,17 @@ class Settings:
         default=False,
         metadata=_doc("Run each revision in its own transaction instead of one for the whole run."),
     )
+    ignore_tables: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Tables autogenerate and ``check`` leave alone: names or globs (``fnmatch``),"
+            ' optionally schema-qualified, e.g. ``("spatial_ref_sys", "celery_*")``.'
+        ),
+    )
+    include_schemas: bool = field(
+        default=False,
+        metadata=_doc("Autogenerate looks at every schema, not only the default one."),
+    )
     configure_args: Mapping[str, Any] = field(
         default_factory=lambda: types.MappingProxyType({}),
         metadata=_doc(
@@ -120,6 +131,13 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
             return "auto"
         allowed = 'true, false or "auto"' if kind == "BatchMode" else "true or false"
         raise ConfigurationError(f"{key} must be {allowed}, not {value!r}.")
+    if kind.startswith("tuple"):
+        items = (
+            [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
+        )
+        if not isinstance(items, (list, tuple)) or not all(isinstance(i, str) for i in items):
+            raise ConfigurationError(f"{key} must be a list of strings, not {value!r}.")
+        return tuple(items)
     if kind.startswith("Mapping"):
         if not isinstance(value, Mapping):
             raise ConfigurationError(f"{key} must be a mapping, not {type(value).__name__}.")
