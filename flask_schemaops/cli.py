@@ -32,6 +32,12 @@ class Options:
     x_args: tuple[str, ...]
     verbosity: int
     traceback: bool
+    binds: tuple[str, ...] = ()
+
+    @property
+    def where(self) -> dict[str, Any]:
+        """The API arguments that say which migrations and databases to work on."""
+        return {"directory": self.directory, "binds": self.binds or None}
 
     def say(self, message: str = "", **style: Any) -> None:
         if self.verbosity >= 0:
@@ -87,19 +93,31 @@ def db(
 
 
 def command(
-    name: str | None = None, *, x_args: bool = False, relative: bool = False, error_code: int = 1
+    name: str | None = None,
+    *,
+    x_args: bool = False,
+    relative: bool = False,
+    binds: bool = True,
+    error_code: int = 1,
 ) -> Callable[[Callable[..., Any]], click.Command]:
-    """Register a subcommand of ``db`` with ``-d`` (and ``-x``), and error reporting."""
+    """Register a subcommand of ``db`` with ``-d``, ``--bind`` (and ``-x``), and error
+    reporting."""
 
     def decorate(function: Callable[..., Any]) -> click.Command:
         @functools.wraps(function)
-        def run(directory: str | None, extra: tuple[str, ...] = (), **kwargs: Any) -> Any:
+        def run(
+            directory: str | None,
+            extra: tuple[str, ...] = (),
+            bind: tuple[str, ...] = (),
+            **kwargs: Any,
+        ) -> Any:
             group = click.get_current_context().meta[OPTIONS_KEY]
             options = Options(
                 directory or group.directory,
                 group.x_args + extra,
                 group.verbosity,
                 group.traceback,
+                bind,
             )
             with _reporting(options, error_code):
                 return function(options, **kwargs)
@@ -107,6 +125,13 @@ def command(
         if x_args:
             run = click.option(
                 "-x", "extra", multiple=True, metavar="KEY=VALUE", help="An argument for env.py."
+            )(run)
+        if binds:
+            run = click.option(
+                "--bind",
+                multiple=True,
+                metavar="NAME",
+                help="Only this database: `default` or a SQLALCHEMY_BINDS key; repeatable.",
             )(run)
         run = click.option("-d", "--directory", help="The migrations directory.")(run)
         cls = RevisionCommand if relative else click.Command
@@ -175,48 +200,69 @@ def _block(revision: Revision) -> str:
 
 
 def _print_revisions(revisions: list[Revision], verbose: bool, *, parents: bool = True) -> None:
+    several = len({r.target for r in revisions}) > 1
     for revision in revisions:
-        click.echo(_block(revision) if verbose else _line(revision, parents=parents))
+        text = _block(revision) if verbose else _line(revision, parents=parents)
+        click.echo(_label(revision.target, several) + text)
+
+
+def _label(target: str, several: bool) -> str:
+    return f"[{target}] " if several else ""
 
 
 def _progress(options: Options) -> Callable[[Step], None]:
     def show(step: Step) -> None:
         arrow = f"{_short(step.from_revisions)} -> {_short(step.to_revisions)}"
-        options.say(f"  {step.kind:<9} {arrow:<30} {step.message}  ({step.seconds * 1000:.0f} ms)")
+        where = _label(step.target, step.target != "default")
+        options.say(
+            f"  {where}{step.kind:<9} {arrow:<30} {step.message}  ({step.seconds * 1000:.0f} ms)"
+        )
 
     return show
 
 
-def _report_run(options: Options, run: Run, verb: str) -> None:
-    if run.sql is not None:
-        click.echo(run.sql, nl=False)
-        return
-    if not run.steps:
-        options.say(f"Nothing to do: the database is already at {_short(run.after)}.")
-        return
-    count = len(run.steps)
-    options.say(
-        f"{count} revision{'s' if count != 1 else ''} {verb} in {run.seconds:.2f} s;"
-        f" the database is now at {_short(run.after)}.",
-        fg="green",
-    )
+def _report_runs(options: Options, runs: list[Run], verb: str) -> None:
+    for run in runs:
+        where = _label(run.target, len(runs) > 1)
+        if run.sql is not None:
+            click.echo(run.sql, nl=False)
+        elif run.steps:
+            count = len(run.steps)
+            options.say(
+                f"{where}{count} revision{'s' if count != 1 else ''} {verb} in"
+                f" {run.seconds:.2f} s; the database is now at {_short(run.after)}.",
+                fg="green",
+            )
+        elif run.before != run.after:  # an env.py that does not report its steps
+            options.say(
+                f"{where}The database moved from {_short(run.before)} to {_short(run.after)}.",
+                fg="green",
+            )
+        else:
+            options.say(f"{where}Nothing to do: the database is already at {_short(run.after)}.")
 
 
 # --- Commands ---------------------------------------------------------------------------
 
 
-@command("list-templates")
+@command("list-templates", binds=False)
 def list_templates(options: Options) -> None:
     """List the templates `init` can use."""
     for template in _api().list_templates():
         click.echo(f"{template.name:<12} {template.description}")
 
 
-@command()
+@command(binds=False)
 @click.option("-t", "--template", default="flask", show_default=True, help="The template to use.")
 @click.option("--package", is_flag=True, help="Write __init__.py files into the directory.")
-def init(options: Options, template: str, package: bool) -> None:
-    """Create a new migrations directory."""
+@click.option(
+    "--multidb",
+    is_flag=True,
+    hidden=True,
+    help="Accepted for Flask-Migrate users: every database is always included.",
+)
+def init(options: Options, template: str, package: bool, multidb: bool) -> None:
+    """Create a new migrations directory (with a history for each database)."""
     info = click.get_current_context().find_object(ScriptInfo)
     path = _api().init(
         options.directory,
@@ -255,7 +301,7 @@ def _revision_options(function: Callable[..., Any]) -> Callable[..., Any]:
 def _write_revision(options: Options, **kwargs: Any) -> None:
     depends_on = kwargs.pop("depends_on") or None
     written = _api().revision(
-        directory=options.directory, x_args=options.x_args, depends_on=depends_on, **kwargs
+        **options.where, x_args=options.x_args, depends_on=depends_on, **kwargs
     )
     if written.sql is not None:
         click.echo(written.sql, nl=False)
@@ -263,6 +309,8 @@ def _write_revision(options: Options, **kwargs: Any) -> None:
         options.say("No changes detected between the models and the database; no revision written.")
     for script in written.scripts:
         options.say(f"Wrote {script.path}", fg="green")
+    for warning in written.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
     if kwargs.get("autogenerate") and written.scripts:
         options.say(
             "Review it before you apply it: autogenerate can miss or misjudge server defaults,"
@@ -289,7 +337,7 @@ def migrate(options: Options, **kwargs: Any) -> None:
 @click.argument("revision", default="head")
 def edit(options: Options, revision: str) -> None:
     """Open a revision script in $EDITOR."""
-    for path in _api().edit(revision, directory=options.directory):
+    for path in _api().edit(revision, **options.where):
         click.edit(filename=str(path))
 
 
@@ -307,11 +355,11 @@ def merge(
 ) -> None:
     """Merge two or more revisions (default: all heads) into one."""
     written = _api().merge(
-        revisions or ("heads",),
+        revisions,
         message=message,
         branch_label=branch_label,
         rev_id=rev_id,
-        directory=options.directory,
+        **options.where,
     )
     for script in written.scripts:
         options.say(f"Wrote {script.path}", fg="green")
@@ -325,13 +373,10 @@ def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _migrate(options: Options, name: str, verb: str, **kwargs: Any) -> None:
-    run = getattr(_api(), name)(
-        x_args=options.x_args,
-        on_step=_progress(options),
-        directory=options.directory,
-        **kwargs,
+    runs = getattr(_api(), name)(
+        x_args=options.x_args, on_step=_progress(options), **options.where, **kwargs
     )
-    _report_run(options, run, verb)
+    _report_runs(options, runs, verb)
 
 
 @command(x_args=True, relative=True)
@@ -363,7 +408,7 @@ def stamp(options: Options, revisions: tuple[str, ...], **kwargs: Any) -> None:
 @click.argument("revisions", nargs=-1)
 def show(options: Options, revisions: tuple[str, ...]) -> None:
     """Show revisions (default: head)."""
-    _print_revisions(_api().show(revisions or ("head",), directory=options.directory), True)
+    _print_revisions(_api().show(revisions or ("head",), **options.where), True)
 
 
 @command(relative=True)
@@ -372,9 +417,7 @@ def show(options: Options, revisions: tuple[str, ...]) -> None:
 @click.option("-i", "--indicate-current", is_flag=True, help="Mark the current revision.")
 def history(options: Options, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
     """List revisions, newest first."""
-    found = _api().history(
-        rev_range, indicate_current=indicate_current, directory=options.directory
-    )
+    found = _api().history(rev_range, indicate_current=indicate_current, **options.where)
     _print_revisions(found, verbose)
 
 
@@ -383,7 +426,7 @@ def history(options: Options, rev_range: str | None, verbose: bool, indicate_cur
 @click.option("--resolve-dependencies", is_flag=True, help="Count dependencies as parents.")
 def heads(options: Options, verbose: bool, resolve_dependencies: bool) -> None:
     """Show the head revisions."""
-    found = _api().heads(resolve_dependencies=resolve_dependencies, directory=options.directory)
+    found = _api().heads(resolve_dependencies=resolve_dependencies, **options.where)
     _print_revisions(found, verbose, parents=False)
 
 
@@ -391,7 +434,7 @@ def heads(options: Options, verbose: bool, resolve_dependencies: bool) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
 def branches(options: Options, verbose: bool) -> None:
     """Show the branch points."""
-    _print_revisions(_api().branches(directory=options.directory), verbose, parents=False)
+    _print_revisions(_api().branches(**options.where), verbose, parents=False)
 
 
 @command()
@@ -399,7 +442,7 @@ def branches(options: Options, verbose: bool) -> None:
 @click.option("--bare", is_flag=True, help="Print only the revision ids, for scripts.")
 def current(options: Options, verbose: bool, bare: bool) -> None:
     """Show the revision the database is at."""
-    found = _api().current(directory=options.directory)
+    found = _api().current(**options.where)
     if bare:
         for revision in found:
             click.echo(revision.revision)
@@ -410,12 +453,13 @@ def current(options: Options, verbose: bool, bare: bool) -> None:
 @command(x_args=True)
 def check(options: Options) -> None:
     """Exit 1 if the models have changes no revision covers yet."""
-    result = _api().check(x_args=options.x_args, directory=options.directory)
-    if not result.changes:
+    results = _api().check(x_args=options.x_args, **options.where)
+    changes = [_label(r.target, len(results) > 1) + change for r in results for change in r.changes]
+    if not changes:
         options.say("No changes: the revisions cover the models.")
         return
-    click.echo(f"The models have {len(result.changes)} change(s) that no revision covers:")
-    for change in result.changes:
+    click.echo(f"The models have {len(changes)} change(s) that no revision covers:")
+    for change in changes:
         click.echo(f"  {change}")
     click.echo('Generate a revision: flask db revision --autogenerate -m "..."')
     sys.exit(1)
@@ -425,7 +469,7 @@ def check(options: Options) -> None:
 @click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")
 def ensure_version(options: Options, sql: bool) -> None:
     """Create the version table if it is missing."""
-    output = _api().ensure_version(sql=sql, directory=options.directory)
+    output = _api().ensure_version(sql=sql, **options.where)
     if output is not None:
         click.echo(output, nl=False)
     else:
@@ -436,10 +480,14 @@ def ensure_version(options: Options, sql: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(options: Options, as_json: bool) -> None:
     """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error."""
-    result = _api().status(directory=options.directory)
+    results = _api().status(**options.where)
+    up_to_date = all(r.up_to_date for r in results)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
-    else:
+        data = {"up_to_date": up_to_date, "databases": [r.as_dict() for r in results]}
+        click.echo(json.dumps(data, indent=2))
+    for result in [] if as_json else results:
+        if len(results) > 1:
+            click.secho(f"[{result.target}]", bold=True)
         click.echo(f"Database: {result.database}")
         click.echo(f"Current:  {_short(result.current)}")
         click.echo(f"Heads:    {_short(result.heads)}")
@@ -449,5 +497,5 @@ def status(options: Options, as_json: bool) -> None:
             click.secho(f"Pending:  {len(result.pending)} revision(s)", fg="yellow")
             for revision in result.pending:
                 click.echo(f"  {revision.revision}  {revision.message}")
-    if not result.up_to_date:
+    if not up_to_date:
         sys.exit(1)

@@ -8,28 +8,48 @@ script location is always the directory itself.
 
 from __future__ import annotations
 
-import io
 from argparse import Namespace
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic.config import Config
-from flask import Flask
 
 from .errors import DirectoryError
 
+if TYPE_CHECKING:
+    from .extension import State
+
 APP_ATTRIBUTE = "flask_app"
+TARGET_ATTRIBUTE = "schemaops.target"
+WARNINGS_ATTRIBUTE = "schemaops.warnings"  # env.py appends what the user should read
+BINDS_FOLDER = "binds"
+
+
+def versions_directory(directory: Path, bind: str | None) -> Path:
+    """Where the revisions of one database live: ``versions/`` for the default
+    database, ``binds/<name>/`` for a Flask-SQLAlchemy bind."""
+    return directory / "versions" if bind is None else directory / BINDS_FOLDER / bind
+
+
+def uses_our_environment(directory: Path) -> bool:
+    """Whether env.py runs through flask_schemaops (not, say, Flask-Migrate's)."""
+    try:
+        return "flask_schemaops" in (directory / "env.py").read_text(encoding="utf-8")
+    except OSError:
+        return True
 
 
 def build_config(
-    app: Flask,
+    state: State,
     directory: Path,
     *,
+    bind: str | None = None,
     x_args: Sequence[str] = (),
     autogenerate: bool = False,
-    output: io.StringIO | None = None,
 ) -> Config:
-    """An Alembic ``Config`` for ``directory``, carrying ``app`` for env.py."""
+    """An Alembic ``Config`` for the database ``bind`` (None: the default one) of
+    ``directory``, carrying the app for env.py."""
     if not (directory / "env.py").is_file():
         if directory.is_dir():
             raise DirectoryError(
@@ -46,13 +66,22 @@ def build_config(
     config = Config(
         file_=ini if ini.is_file() else None,
         toml_file=pyproject if _has_alembic_table(pyproject) else None,
-        output_buffer=output,
         # quiet: Alembic's own status lines stay out of the API; the CLI prints.
         cmd_opts=Namespace(x=list(x_args), autogenerate=autogenerate, quiet=True),
-        attributes={APP_ATTRIBUTE: app},
+        attributes={APP_ATTRIBUTE: state.app, TARGET_ATTRIBUTE: bind},
     )
-    config.set_main_option("script_location", str(directory).replace("%", "%%"))
+    config.set_main_option("script_location", _escape(directory))
+    if bind is not None:
+        config.set_main_option("version_locations", _escape(versions_directory(directory, bind)))
+        if config.get_main_option("path_separator") is None:
+            config.set_main_option("path_separator", "os")
+    for callback in state.extension.config_callbacks:
+        config = callback(config)
     return config
+
+
+def _escape(path: Path) -> str:
+    return str(path).replace("%", "%%")
 
 
 def _has_alembic_table(pyproject: Path) -> bool:

@@ -19,8 +19,14 @@ from alembic import context
 from alembic.runtime.migration import MigrationContext
 from flask import Flask
 
-from .config import APP_ATTRIBUTE
-from .errors import AppNotFoundError, DatabaseUnavailableError, redact
+from .config import APP_ATTRIBUTE, TARGET_ATTRIBUTE
+from .errors import (
+    AppNotFoundError,
+    ConfigurationError,
+    DatabaseError,
+    DatabaseUnavailableError,
+    redact,
+)
 from .extension import State, get_state
 from .logs import configure_logging
 from .results import Step
@@ -29,6 +35,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 STEP_CALLBACK = "schemaops.on_step"
+DEFAULT = "default"
 
 Hook = Callable[..., Any]
 
@@ -37,9 +44,14 @@ Hook = Callable[..., Any]
 class Target:
     """One database to migrate: its engine and the metadata of its models."""
 
-    name: str | None  # the Flask-SQLAlchemy bind key; None for the default database
+    bind_key: str | None  # the Flask-SQLAlchemy bind key; None for the default database
     engine: sa.Engine
     metadata: sa.MetaData
+
+    @property
+    def name(self) -> str:
+        """``default`` for the default database, else the bind key."""
+        return DEFAULT if self.bind_key is None else self.bind_key
 
     @property
     def url(self) -> str:
@@ -75,13 +87,30 @@ def load_app() -> Flask:
     return app
 
 
-def targets(app: Flask) -> list[Target]:
-    """The databases of ``app`` to migrate, each with the metadata of its models."""
+def all_targets(app: Flask) -> list[Target]:
+    """Every database of ``app``: the default one (when configured), then each bind."""
     state = get_state(app)
     with app.app_context():
-        engine = state.db.engine
-        metadata = state.db.metadatas.get(None, state.db.metadata)
-    return [Target(name=None, engine=engine, metadata=metadata)]
+        engines = state.db.engines
+        metadatas = state.db.metadatas
+    return [
+        Target(bind_key=key, engine=engine, metadata=metadatas.get(key) or sa.MetaData())
+        for key, engine in sorted(engines.items(), key=lambda item: item[0] is not None)
+    ]
+
+
+def targets(app: Flask) -> list[Target]:
+    """The database this Alembic run is for: the one ``flask db`` chose, or for plain
+    ``alembic`` the default database."""
+    chosen = context.config.attributes.get(TARGET_ATTRIBUTE)
+    found = [t for t in all_targets(app) if t.bind_key == chosen]
+    if not found:
+        raise ConfigurationError(
+            f"The app has no {'default database' if chosen is None else f'bind {chosen!r}'}"
+            " to migrate. Plain `alembic` migrates SQLALCHEMY_DATABASE_URI; use"
+            " `flask db ... --bind NAME` for the databases of SQLALCHEMY_BINDS."
+        )
+    return found
 
 
 def run_migrations(
@@ -112,6 +141,7 @@ def run_migrations(
                     context.run_migrations()
             else:
                 with connect(target.engine) as connection:
+                    _refuse_batch_leftovers(connection)
                     context.configure(connection=connection, **options)
                     with context.begin_transaction():
                         context.run_migrations()
@@ -187,6 +217,23 @@ def _step_recorder(on_step: Callable[[Step], None]) -> Callable[..., None]:
         last = now
 
     return record
+
+
+def _refuse_batch_leftovers(connection: sa.Connection) -> None:
+    """A batch operation that failed on SQLite can leave its copy table behind; the
+    next one would then fail in a confusing way."""
+    if connection.dialect.name != "sqlite":
+        return
+    names = sa.inspect(connection).get_table_names()
+    connection.rollback()  # end the read's transaction, or Alembic would not commit its own
+    leftovers = [n for n in names if n.startswith("_alembic_tmp_")]
+    if leftovers:
+        drops = " ".join(f'DROP TABLE "{n}";' for n in leftovers)
+        raise DatabaseError(
+            f"{', '.join(leftovers)} in {masked_url(connection.engine.url)} is left over from a"
+            " batch operation that failed, and the original table is still intact. Drop it"
+            f" (`{drops}`, e.g. with the sqlite3 shell), then run the command again."
+        )
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ from .errors import ConfigurationError, NotRegisteredError
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from alembic.config import Config
     from flask_sqlalchemy import SQLAlchemy
 
 EXTENSION_KEY = "schemaops"
@@ -24,6 +26,7 @@ class State:
     app: Flask
     db: SQLAlchemy
     settings: Settings
+    extension: SchemaOps
 
     @property
     def directory(self) -> Path:
@@ -56,6 +59,7 @@ class SchemaOps:
     ) -> None:
         self.db = db
         self.options: dict[str, Any] = {"directory": directory, "command": command, **options}
+        self.config_callbacks: list[Callable[[Config], Config]] = []
         Settings.resolve(self.options, {})  # fail early on an unknown or malformed option
         if app is not None:
             self.init_app(app)
@@ -69,13 +73,19 @@ class SchemaOps:
                 " schemaops.init_app(app, db) after db.init_app(app)."
             )
         settings = Settings.resolve({**self.options, **overrides}, app.config)
-        app.extensions[EXTENSION_KEY] = State(app=app, db=db, settings=settings)
+        app.extensions[EXTENSION_KEY] = State(app=app, db=db, settings=settings, extension=self)
 
         # The command group lives in the CLI layer; importing it here, late, keeps
         # that layer out of the import of this module.
         from .cli import db as command_group
 
         app.cli.add_command(command_group, name=settings.command)
+
+    def configure(self, callback: Callable[[Config], Config]) -> Callable[[Config], Config]:
+        """Decorator: ``callback(config)`` may adjust each Alembic ``Config`` before use
+        and must return it (``@schemaops.configure``)."""
+        self.config_callbacks.append(callback)
+        return callback
 
 
 def get_state(app: Flask | None = None) -> State:

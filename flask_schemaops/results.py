@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 
@@ -22,6 +22,7 @@ class Revision:
     is_merge_point: bool = False
     is_current: bool = False
     doc: str = ""
+    target: str = "default"  # the database whose history holds it
 
 
 @dataclass(frozen=True)
@@ -34,12 +35,14 @@ class Step:
     to_revisions: tuple[str, ...]
     message: str
     seconds: float
+    target: str = "default"
 
 
 @dataclass(frozen=True)
 class Run:
-    """The outcome of ``upgrade``, ``downgrade`` or ``stamp``."""
+    """The outcome of ``upgrade``, ``downgrade`` or ``stamp`` on one database."""
 
+    target: str
     database: str
     steps: tuple[Step, ...] = ()
     before: tuple[str, ...] = ()
@@ -50,8 +53,9 @@ class Run:
 
 @dataclass(frozen=True)
 class Status:
-    """Where a database stands against the revision scripts."""
+    """Where one database stands against its revision scripts."""
 
+    target: str
     database: str
     current: tuple[str, ...]
     heads: tuple[str, ...]
@@ -74,6 +78,7 @@ class Written:
 
     scripts: tuple[Revision, ...] = ()
     sql: str | None = None
+    warnings: tuple[str, ...] = ()
 
     @property
     def no_changes(self) -> bool:
@@ -88,6 +93,7 @@ class Template:
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of ``check``: the model changes no revision covers yet."""
+    """The outcome of ``check`` on one database: the model changes no revision covers yet."""
 
-    changes: tuple[str, ...] = field(default_factory=tuple)
+    target: str
+    changes: tuple[str, ...] = ()

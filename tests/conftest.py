@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,18 +20,22 @@ from servers import Server, ServerUnavailable, start_mariadb, start_postgresql
 DIALECTS = ("sqlite", "postgresql", "mysql")
 
 
-def _start(
-    dialect: str, start: Callable[[Path], Server], factory: pytest.TempPathFactory
-) -> Iterator[Server]:
+def _start(dialect: str, start: Callable[[Path], Server]) -> Iterator[Server]:
     # pytest caches a session fixture's skip/fail too: a broken server is tried once per session.
+    # Not under pytest's basetemp: the server may run as another user, who must reach
+    # its directory whatever permissions other pytest sessions give the basetemp.
+    base = Path(tempfile.mkdtemp(prefix=f"schemaops-{dialect}-"))
+    base.chmod(0o755)
     try:
-        server = start(factory.mktemp(dialect))
+        server = start(base)
     except ServerUnavailable as exc:
         reason = f"{dialect} server unavailable: {exc}"
     else:
         yield server
         server.stop()
+        shutil.rmtree(base, ignore_errors=True)
         return
+    shutil.rmtree(base, ignore_errors=True)
     # Outside the except block, so the report has no "During handling of the above exception".
     if dialect in {d.strip() for d in os.environ.get("SCHEMAOPS_REQUIRE_DATABASES", "").split(",")}:
         pytest.fail(f"{reason} (required by SCHEMAOPS_REQUIRE_DATABASES)", pytrace=False)
@@ -37,13 +43,13 @@ def _start(
 
 
 @pytest.fixture(scope="session")
-def postgresql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _start("postgresql", start_postgresql, tmp_path_factory)
+def postgresql_server() -> Iterator[Server]:
+    yield from _start("postgresql", start_postgresql)
 
 
 @pytest.fixture(scope="session")
-def mysql_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    yield from _start("mysql", start_mariadb, tmp_path_factory)
+def mysql_server() -> Iterator[Server]:
+    yield from _start("mysql", start_mariadb)
 
 
 @pytest.fixture(params=DIALECTS)

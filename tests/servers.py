@@ -210,7 +210,7 @@ def start_postgresql(base: Path) -> Server:
             ) from None
         as_user = {"user": pg.pw_uid, "group": pg.pw_gid, "extra_groups": []}
         os.chown(base, pg.pw_uid, pg.pw_gid)
-        # pytest makes its temp root 0o700; the postgres user needs to traverse every ancestor.
+        # TMPDIR may be private to root; the postgres user needs to traverse every ancestor.
         for parent in base.parents:
             if not parent.stat().st_mode & stat.S_IXOTH:
                 parent.chmod(parent.stat().st_mode | stat.S_IXOTH)

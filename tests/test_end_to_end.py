@@ -324,7 +324,10 @@ def test_slow_e2e_factory_workflow(factory: tuple[Shell, Path], database_url: st
     assert re.search(r"^Pending: +1 revision\(s\)$", status, re.MULTILINE), status
     pending = [line.split() for line in status.splitlines() if line.startswith("  ")]
     assert pending == [[rev2, *ADD_ARN.split()]], status
-    report = json.loads(flask("flask", "db", "status", "--json", expect=1).stdout)
+    everything = json.loads(flask("flask", "db", "status", "--json", expect=1).stdout)
+    assert everything["up_to_date"] is False
+    [report] = everything["databases"]
+    assert report["target"] == "default"
     assert report["current"] == [rev1]
     assert report["heads"] == [rev2]
     assert report["pending"] == [{"revision": rev2, "message": ADD_ARN}]

@@ -226,9 +226,13 @@ def test_traceback_option_reraises(make_app: MakeApp) -> None:
     start(app, "r1")
     result = invoke(app, "--traceback", "upgrade", "nope")
     assert isinstance(result.exception, UnknownRevisionError)
-    assert isinstance(result.exception, SchemaOpsError)
-    assert result.exception.__cause__ is not None  # where it came from
     assert "Error:" not in result.output
+
+    # The error a user sees keeps the exception it came from.
+    edit(script(app, "r1"), "def upgrade():", "def upgrade(:")
+    result = invoke(app, "--traceback", "upgrade")
+    assert isinstance(result.exception, SchemaOpsError)
+    assert isinstance(result.exception.__cause__, SyntaxError)
 
 
 def test_status_exit_codes(make_app: MakeApp) -> None:

@@ -86,7 +86,10 @@ def test_init_autogenerate_upgrade_downgrade(make_app: App, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert f"Current:  {first}" in result.output
     assert f"  {second}  Add arn column to spans table" in result.output
-    status = json.loads(invoke(app, "status", "--json").output)
+    report = json.loads(invoke(app, "status", "--json").output)
+    assert report["up_to_date"] is False
+    [status] = report["databases"]
+    assert status["target"] == "default"
     assert status["current"] == [first]
     assert status["pending"] == [{"revision": second, "message": "Add arn column to spans table"}]
     assert status["up_to_date"] is False

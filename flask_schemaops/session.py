@@ -1,0 +1,407 @@
+"""The working set of one API call, and the translation of failures.
+
+A :class:`Project` is the migrations directory of one app with one
+:class:`Session` per database (the default one and each Flask-SQLAlchemy bind):
+its Alembic config, its script directory, its connection. Each database has
+its own version history, in its own version table. Whatever goes wrong
+becomes a :class:`SchemaOpsError` with the passwords masked.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import Script, ScriptDirectory
+from alembic.script.revision import RevisionError as AlembicRevisionError
+from alembic.util import CommandError
+from flask import Flask
+
+from . import environment
+from .config import build_config, uses_our_environment, versions_directory
+from .errors import (
+    ConfigurationError,
+    DatabaseError,
+    MultipleHeadsError,
+    NotUpToDateError,
+    RevisionError,
+    SchemaOpsError,
+    ScriptError,
+    UnexpectedError,
+    UnknownRevisionError,
+    redact,
+)
+from .extension import State, get_state
+from .results import Revision, Run, Status, Step
+
+T = TypeVar("T")
+OnStep = Callable[[Step], None]
+
+_SYMBOLIC = re.compile(r"^(heads?|base|current|[+-]\d+)$")
+
+
+class Session:
+    """One database of the project: its Alembic config and script directory."""
+
+    def __init__(self, project: Project, target: environment.Target, config: Config):
+        self.project = project
+        self.target = target
+        self.config = config
+        self.output = io.StringIO()
+        config.output_buffer = self.output
+        self._script: ScriptDirectory | None = None
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def versions(self) -> Path:
+        return versions_directory(self.project.directory, self.target.bind_key)
+
+    @property
+    def has_scripts(self) -> bool:
+        """False for a bind added after ``init`` that has no revision yet."""
+        return self.target.bind_key is None or self.versions.is_dir()
+
+    @property
+    def script(self) -> ScriptDirectory:
+        if self._script is None:
+            self._script = ScriptDirectory.from_config(self.config)
+        return self._script
+
+    def knows(self, revision: str) -> bool:
+        """Whether ``revision`` (an id, label, range or relative form) means something here."""
+        if not self.has_scripts:
+            return False
+        for part in re.split(r"[:@]", revision):
+            name = re.sub(r"[+-]\d+$", "", part)
+            if not name or _SYMBOLIC.match(name):
+                continue
+            try:
+                self.script.get_revisions(name)
+            except (CommandError, AlembicRevisionError):
+                return False
+        return True
+
+    def current(self) -> tuple[str, ...]:
+        with environment.connect(self.target.engine) as connection:
+            return environment.current_heads(self.project.state, connection)
+
+    def status(self) -> Status:
+        now = self.current()
+        if not self.has_scripts:
+            return Status(self.name, self.target.url, now, (), ())
+        applied = {x.revision for x in self.script.iterate_revisions(now, "base")} if now else set()
+        pending = [x for x in self.script.walk_revisions() if x.revision not in applied]
+        return Status(
+            target=self.name,
+            database=self.target.url,
+            current=now,
+            heads=tuple(self.script.get_heads()),
+            pending=tuple(self.revision(x) for x in reversed(pending)),
+        )
+
+    def sql_output(self) -> str:
+        return self.output.getvalue()
+
+    def run(self, action: Callable[[], None], sql: bool, on_step: OnStep | None) -> Run:
+        """Run ``action`` (an Alembic command) and report what it did."""
+        if sql:
+            action()
+            return Run(self.name, self.target.url, sql=self.sql_output())
+        steps: list[Step] = []
+
+        def record(step: Step) -> None:
+            step = replace(step, target=self.name)
+            steps.append(step)
+            if on_step is not None:
+                on_step(step)
+
+        self.config.attributes[environment.STEP_CALLBACK] = record
+        before = self.current()
+        started = time.perf_counter()
+        action()
+        return Run(
+            target=self.name,
+            database=self.target.url,
+            steps=tuple(steps),
+            before=before,
+            after=self.current(),
+            seconds=time.perf_counter() - started,
+        )
+
+    def revision(self, script: Script, *, current: bool = False) -> Revision:
+        created = re.search(r"^Create Date: (.+)$", script.longdoc or "", re.MULTILINE)
+        return Revision(
+            target=self.name,
+            revision=script.revision,
+            down_revisions=_tuple(script.down_revision),
+            message=script.doc or "",
+            path=script.path,
+            branch_labels=tuple(sorted(script.branch_labels)),
+            depends_on=_tuple(script.dependencies),
+            create_date=created.group(1).strip() if created else None,
+            is_head=script.is_head,
+            is_branch_point=script.is_branch_point,
+            is_merge_point=script.is_merge_point,
+            is_current=current,
+            doc=script.longdoc or "",
+        )
+
+    def require_single_head(self, narrow: str, verb: str) -> None:
+        found = self.script.get_heads()
+        if len(found) > 1:
+            where = f" of {self.name!r}" if len(self.project.sessions) > 1 else ""
+            raise MultipleHeadsError(
+                f"The revision history{where} has {len(found)} heads ({', '.join(found)}), so"
+                f" 'head' is ambiguous. Merge them with `flask db merge -m \"merge heads\"`,"
+                f" then {verb} again; or name one head: `flask db {narrow}`."
+            )
+
+
+class Project:
+    """The migrations directory of one app, with a session per selected database."""
+
+    def __init__(self, state: State, directory: Path, arguments: Sequence[str]):
+        self.state = state
+        self.directory = directory
+        self.arguments = arguments
+        self.sessions: list[Session] = []
+
+    def each(self, action: Callable[[Session], T], *, revision: str | None = None) -> list[T]:
+        """``action`` on every session (those that know ``revision``, when given).
+
+        When one fails, the error says on which databases it ran and on which not.
+        """
+        sessions = self.sessions
+        if revision is not None:
+            sessions = [s for s in sessions if s.knows(revision)]
+            if not sessions:
+                raise unknown_revision(revision, self.sessions[0].versions, (revision,))
+        done: list[str] = []
+        results = []
+        for index, session in enumerate(sessions):
+            try:
+                results.append(action(session))
+            except Exception as exc:
+                error = translate(exc, session, self.arguments)
+                if len(sessions) > 1:
+                    rest = [s.name for s in sessions[index + 1 :]]
+                    error = type(error)(
+                        f"[{session.name}] {error}\nCompleted on: {', '.join(done) or 'none'}."
+                        f" Not completed on: {', '.join([session.name, *rest])}."
+                    )
+                raise error from exc
+            done.append(session.name)
+        return results
+
+    def only(self, what: str) -> Session:
+        """The one session ``what`` applies to; with several databases, ask for --bind."""
+        if len(self.sessions) == 1:
+            return self.sessions[0]
+        names = ", ".join(s.name for s in self.sessions)
+        raise ConfigurationError(
+            f"This app has several databases ({names}); say which one {what} with --bind NAME."
+        )
+
+    def holding(self, revisions: Sequence[str]) -> Session:
+        """The session whose scripts hold all of ``revisions``."""
+        for session in self.sessions:
+            if all(session.knows(r) for r in revisions):
+                return session
+        raise unknown_revision(" ".join(revisions), self.sessions[0].versions, revisions)
+
+
+@contextmanager
+def open_project(
+    app: Flask | None,
+    directory: str | Path | None,
+    arguments: Sequence[str] = (),
+    *,
+    binds: Sequence[str] | None = None,
+    x_args: Sequence[str] = (),
+    autogenerate: bool = False,
+) -> Iterator[Project]:
+    """The project of ``app`` with a session per database in ``binds`` (default: all)."""
+    state = get_state(app)
+    folder = state.resolve_directory(directory)
+    targets = environment.all_targets(state.app)
+    secrets = [t.engine.url.password for t in targets]
+    project = Project(state, folder, arguments)
+    try:
+        with state.app.app_context():
+            ours = uses_our_environment(folder)
+            # An env.py of another tool (e.g. Flask-Migrate's) handles its databases itself.
+            for target in _select(targets, binds) if ours else targets[:1]:
+                config = build_config(
+                    state,
+                    folder,
+                    bind=target.bind_key if ours else None,
+                    x_args=x_args,
+                    autogenerate=autogenerate,
+                )
+                project.sessions.append(Session(project, target, config))
+            yield project
+    except SchemaOpsError as exc:
+        raise type(exc)(redact(str(exc), secrets)) from exc.__cause__
+    except Exception as exc:
+        session = project.sessions[0] if project.sessions else None
+        error = translate(exc, session, arguments)
+        raise type(error)(redact(str(error), secrets)) from exc
+
+
+def _select(
+    targets: list[environment.Target], binds: Sequence[str] | None
+) -> list[environment.Target]:
+    if not binds:
+        return targets
+    known = {t.name: t for t in targets}
+    unknown = [b for b in binds if b not in known]
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown database {', '.join(map(repr, unknown))}. This app's databases:"
+            f" {', '.join(known)} (`default` is SQLALCHEMY_DATABASE_URI, the others are"
+            " SQLALCHEMY_BINDS keys)."
+        )
+    return [known[b] for b in dict.fromkeys(binds)]
+
+
+# --- Failures ------------------------------------------------------------------------
+
+_UNKNOWN = re.compile(
+    r"(?:Can't locate revision identified by|No such revision or branch) '([^']*)'"
+)
+
+
+def translate(
+    exc: BaseException, session: Session | None, arguments: Sequence[str]
+) -> SchemaOpsError:
+    """Our error for ``exc``; one we did not foresee becomes an ``UnexpectedError``."""
+    if isinstance(exc, SchemaOpsError):
+        return exc
+    directory = session.project.directory if session else Path.cwd()
+    if isinstance(exc, SyntaxError) and _inside(exc.filename, directory):
+        return ScriptError(
+            f"Syntax error in {_relative(exc.filename, directory)}, line {exc.lineno}:"
+            f" {exc.msg}.\nFix the file, then run the command again."
+        )
+    if isinstance(exc, (CommandError, AlembicRevisionError)):
+        return _alembic_error(str(exc), session, arguments)
+    detail = str(getattr(exc, "orig", None) or exc).strip()
+    first = detail.splitlines()[0] if detail else ""
+    frame = _script_frame(exc, directory)
+    if frame is not None:
+        return ScriptError(
+            f"{_relative(frame.filename, directory)}, line {frame.lineno}, in {frame.name}:"
+            f" {type(exc).__name__}: {first}\n"
+            "The revision did not complete. Check `flask db status` for where the database"
+            " stands, fix the script, and run the command again."
+        )
+    if isinstance(exc, sa.exc.DBAPIError):
+        return DatabaseError(f"The database reported an error: {first}")
+    return UnexpectedError(
+        f"Unexpected {type(exc).__name__}: {first}\n"
+        "Run again with `flask db --traceback ...` to see where it came from."
+    )
+
+
+def _alembic_error(
+    message: str, session: Session | None, arguments: Sequence[str]
+) -> SchemaOpsError:
+    unknown = _UNKNOWN.search(message)
+    if unknown:
+        versions = session.versions if session else Path("versions")
+        return unknown_revision(unknown.group(1), versions, arguments)
+    if "Target database is not up to date" in message:
+        return NotUpToDateError(
+            "The database is not at the head revision, so autogenerate would compare"
+            " against an old schema. Run `flask db upgrade` first, then generate the"
+            " revision again."
+        )
+    if "Multiple head" in message:
+        return MultipleHeadsError(
+            f'{message}.\nMerge the heads with `flask db merge -m "merge heads"`.'
+        )
+    if "Relative revision" in message or "didn't produce" in message:
+        return UnknownRevisionError(
+            f"{message}: there are not that many revisions to move over.\n"
+            "See `flask db history -i` for where the database stands."
+        )
+    return RevisionError(message)
+
+
+def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> SchemaOpsError:
+    if any(name and name in arg for arg in arguments):
+        return UnknownRevisionError(
+            f"Unknown revision {name!r}: no script in {versions} has that id, label or"
+            " position.\nSee `flask db history` for the revisions there are."
+        )
+    return UnknownRevisionError(
+        f"The database records revision {name!r}, but no script in {versions} has that id."
+        " The file was deleted or renamed, or the database was migrated from another"
+        " branch.\nRestore the script (e.g. check out the branch that has it), or, once you"
+        " know which revision the schema matches, `flask db stamp --purge <revision>`."
+    )
+
+
+def _inside(filename: str | None, directory: Path) -> bool:
+    if not filename:
+        return False
+    try:
+        Path(filename).resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _relative(filename: str | None, directory: Path) -> str:
+    path = Path(filename or "?")
+    try:
+        return str(path.resolve().relative_to(directory.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def _script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary | None:
+    """The innermost traceback frame that runs in a revision script."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, directory)]
+    frames = [f for f in frames if Path(f.filename).name != "env.py"] or frames
+    return frames[-1] if frames else None
+
+
+def _tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def describe_diff(diff: Any) -> str:
+    """One readable line for an autogenerate diff entry."""
+    if isinstance(diff, list):
+        return "; ".join(describe_diff(d) for d in diff)
+    operation, *rest = diff
+    if operation.startswith("modify_"):
+        _schema, table, column, _existing, old, new = rest
+        return f"{operation} {table}.{column}: {old} -> {new}"
+    objects = [x for x in rest if isinstance(x, (sa.Table, sa.Column, sa.Index, sa.Constraint))]
+    if not objects:
+        return " ".join([operation, *(x for x in rest if isinstance(x, str))])
+    return " ".join([operation, *(_object_name(x) for x in objects)])
+
+
+def _object_name(item: Any) -> str:
+    name = item.name or "(unnamed)"
+    table = item.table if isinstance(item, (sa.Column, sa.Index, sa.Constraint)) else None
+    if isinstance(item, sa.Column) and table is not None:
+        return f"{table.name}.{name}"
+    return f"{name} on {table.name}" if table is not None else str(name)
