@@ -23,27 +23,42 @@ NAMING_CONVENTION = {
 
 def make_app(
     root: Path,
-    url: str,
+    url: str | None,
     *,
     columns: dict[str, sa.Column[Any]] | None = None,
+    binds: dict[str, str] | None = None,
     name: str = "testapp",
     config: dict[str, Any] | None = None,
     **options: Any,
 ) -> Flask:
-    """An app rooted at ``root`` with one model, ``Span`` (table ``spans``).
+    """An app rooted at ``root`` with one model, ``Span`` (table ``spans``), in the
+    default database ``url`` (none when ``url`` is None).
 
-    ``columns`` adds columns to ``Span``; ``options`` go to ``SchemaOps``.
+    ``columns`` adds columns to ``Span``; each of ``binds`` (name → URL) gets a
+    model of its own, on table ``<name>_items``; ``options`` go to ``SchemaOps``.
     """
     app = Flask(name, root_path=str(root))
-    app.config.update(SQLALCHEMY_DATABASE_URI=url, **(config or {}))
+    if url is not None:
+        app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SQLALCHEMY_BINDS"] = dict(binds or {})
+    app.config.update(config or {})
     db = SQLAlchemy(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
-    attributes: dict[str, Any] = {
-        "__tablename__": "spans",
-        "id": sa.Column(sa.Integer, primary_key=True),
-        "name": sa.Column(sa.String(200), nullable=False),
-        **(columns or {}),
-    }
-    type("Span", (db.Model,), attributes)
+    if url is not None:
+        attributes: dict[str, Any] = {
+            "__tablename__": "spans",
+            "id": sa.Column(sa.Integer, primary_key=True),
+            "name": sa.Column(sa.String(200), nullable=False),
+            **(columns or {}),
+        }
+        type("Span", (db.Model,), attributes)
+    for bind in binds or {}:
+        item = {
+            "__tablename__": f"{bind}_items",
+            "__bind_key__": bind,
+            "id": sa.Column(sa.Integer, primary_key=True),
+            "label": sa.Column(sa.String(100), nullable=False),
+        }
+        type(f"{bind.title()}Item", (db.Model,), item)
     db.init_app(app)
     SchemaOps(app, db, **options)
     return app
@@ -54,14 +69,21 @@ def invoke(app: Flask, *args: str) -> Result:
     return app.test_cli_runner().invoke(args=["db", *args])
 
 
-def tables(app: Flask) -> set[str]:
-    """The tables in the app's database."""
+def tables(app: Flask, bind: str | None = None) -> set[str]:
+    """The tables in the app's database (or in its database ``bind``)."""
     with app.app_context():
-        engine = app.extensions["sqlalchemy"].engine
+        engine = app.extensions["sqlalchemy"].engines[bind]
         return set(sa.inspect(engine).get_table_names())
 
 
-def columns(app: Flask, table: str) -> set[str]:
+def columns(app: Flask, table: str, bind: str | None = None) -> set[str]:
     with app.app_context():
-        engine = app.extensions["sqlalchemy"].engine
+        engine = app.extensions["sqlalchemy"].engines[bind]
         return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+
+
+def execute(app: Flask, sql: str, bind: str | None = None) -> list[tuple[Any, ...]]:
+    """Run ``sql`` in the app's database (or ``bind``), committed; return the rows."""
+    with app.app_context(), app.extensions["sqlalchemy"].engines[bind].begin() as connection:
+        result = connection.execute(sa.text(sql))
+        return [tuple(row) for row in result] if result.returns_rows else []

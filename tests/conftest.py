@@ -76,14 +76,15 @@ def database_url(database_server: Server | None, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]]:
-    """``make_app(root=tmp_path, url=database_url, **kw)``: see ``apps.make_app``.
+    """``make_app(root=tmp_path, url=database_url, **kw)``: see ``apps.make_app``
+    (``url=None``: an app with binds only).
 
     The apps' engines are disposed of before the test database is dropped.
     """
     made: list[Flask] = []
 
-    def make(root: Path | None = None, url: str | None = None, **kwargs: Any) -> Flask:
-        app = apps.make_app(root or tmp_path, url or database_url, **kwargs)
+    def make(root: Path | None = None, url: Any = ..., **kwargs: Any) -> Flask:
+        app = apps.make_app(root or tmp_path, database_url if url is ... else url, **kwargs)
         made.append(app)
         return app
 
@@ -92,3 +93,24 @@ def make_app(database_url: str, tmp_path: Path) -> Iterator[Callable[..., Flask]
         with app.app_context():
             for engine in app.extensions["sqlalchemy"].engines.values():
                 engine.dispose()
+
+
+@pytest.fixture
+def another_database(
+    database_server: Server | None, tmp_path: Path
+) -> Iterator[Callable[[str], str]]:
+    """``another_database(name)``: the URL of one more fresh database, on the same
+    server as ``database_url`` (a file next to it for SQLite)."""
+    created: list[str] = []
+
+    def make(name: str) -> str:
+        if database_server is None:
+            return f"sqlite:///{tmp_path / f'{name}.db'}"
+        database = f"schemaops_{name}_{uuid.uuid4().hex[:8]}"
+        database_server.create_database(database)
+        created.append(database)
+        return database_server.url(database)
+
+    yield make
+    for database in created:
+        database_server.drop_database(database)  # type: ignore[union-attr]
