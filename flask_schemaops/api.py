@@ -22,11 +22,25 @@ from flask import Flask
 
 from . import environment
 from .config import WARNINGS_ATTRIBUTE, versions_directory
-from .errors import ConfigurationError, DirectoryError, RevisionError, UnknownRevisionError
+from .errors import (
+    ConfigurationError,
+    DirectoryError,
+    RevisionError,
+    SchemaOpsError,
+    UnknownRevisionError,
+)
 from .extension import get_state
+from .locking import OnWait
 from .logs import configure_logging
-from .results import Check, Revision, Run, Status, Template, Written
-from .session import OnStep, Session, describe_diff, open_project, unknown_revision
+from .results import Check, EnvConversion, Health, Revision, Run, Status, Template, Written
+from .session import (
+    OnStep,
+    RunOptions,
+    Session,
+    describe_diff,
+    open_project,
+    unknown_revision,
+)
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -34,11 +48,13 @@ __all__ = [
     "branches",
     "check",
     "configure_logging",
+    "convert_env",
     "current",
     "downgrade",
     "edit",
     "ensure_version",
     "heads",
+    "health",
     "history",
     "init",
     "list_templates",
@@ -272,6 +288,9 @@ def upgrade(
     binds: Sequence[str] | None = None,
     x_args: Sequence[str] = (),
     on_step: OnStep | None = None,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+    on_wait: OnWait | None = None,
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Run]:
@@ -279,13 +298,18 @@ def upgrade(
     database whose history knows ``revision``.
 
     ``on_step`` is called after each revision with its :class:`Step`. With ``sql``
-    nothing touches the database: the results carry the SQL script.
+    nothing touches the database: the results carry the SQL script. The migration
+    lock (``lock``, ``lock_timeout``: default from the settings) serialises
+    concurrent upgraders; ``on_wait`` is called when this one has to wait.
     """
+    options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
 
     def run(s: Session) -> Run:
         if revision.split(":")[-1] == "head":
             s.require_single_head("upgrade <rev>", "upgrade")
-        return s.run(lambda: command.upgrade(s.config, revision, sql=sql, tag=tag), sql, on_step)
+        return s.run(
+            "upgrade", lambda: command.upgrade(s.config, revision, sql=sql, tag=tag), options
+        )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
         return p.each(run, revision=revision)
@@ -299,20 +323,24 @@ def downgrade(
     binds: Sequence[str] | None = None,
     x_args: Sequence[str] = (),
     on_step: OnStep | None = None,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+    on_wait: OnWait | None = None,
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Run]:
     """Revert revisions down to ``revision`` (``-N``, an id, ``base``) on each database
-    whose history knows it. Data in dropped tables and columns is lost."""
+    whose history knows it. Data in dropped tables and columns is lost. The other
+    arguments are those of :func:`upgrade`."""
     if sql and ":" not in revision:
-        raise RevisionError(
-            "downgrade --sql needs a range, e.g. `flask db downgrade --sql <from>:<to>`,"
-            " because it cannot read the current revision from the database."
-        )
+        revision = f"head:{revision}"  # offline, there is no database to start from
+    options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
         return p.each(
             lambda s: s.run(
-                lambda: command.downgrade(s.config, revision, sql=sql, tag=tag), sql, on_step
+                "downgrade",
+                lambda: command.downgrade(s.config, revision, sql=sql, tag=tag),
+                options,
             ),
             revision=revision,
         )
@@ -327,16 +355,20 @@ def stamp(
     binds: Sequence[str] | None = None,
     x_args: Sequence[str] = (),
     on_step: OnStep | None = None,
+    lock: bool | None = None,
+    lock_timeout: float | None = None,
+    on_wait: OnWait | None = None,
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Run]:
     """Record ``revisions`` in the version table without running any migration."""
+    options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
         return p.each(
             lambda s: s.run(
+                "stamp",
                 lambda: command.stamp(s.config, list(revisions), sql=sql, tag=tag, purge=purge),
-                sql,
-                on_step,
+                options,
             ),
             revision=" ".join(revisions),
         )
@@ -505,3 +537,78 @@ def _collect(
     with open_project(app, directory, binds=binds) as p:
         p.sessions = [s for s in p.sessions if s.has_scripts]
         return [r for found in p.each(find) for r in found]
+
+
+# --- Moving from Flask-Migrate ---------------------------------------------------------
+
+ENV_BACKUP = "env.py.flask-migrate"
+
+
+def convert_env(
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+    *,
+    write: bool = False,
+) -> EnvConversion:
+    """The unified diff from the directory's env.py (e.g. Flask-Migrate's) to
+    flask_schemaops's; with ``write``, put ours in place and keep the old one as
+    ``env.py.flask-migrate``.
+
+    Only env.py changes: alembic.ini, script.py.mako and the revisions stay. A
+    Flask-Migrate ``--multidb`` directory is refused, and so is an existing backup.
+    """
+    import difflib
+
+    from .config import uses_our_environment
+
+    state = get_state(app)
+    folder = state.resolve_directory(directory)
+    env = folder / "env.py"
+    backup = folder / ENV_BACKUP
+    if not env.is_file():
+        raise DirectoryError(f"No env.py in {folder}: there is nothing to convert.")
+    if uses_our_environment(folder):
+        return EnvConversion(env=env, backup=backup, diff="")
+    old = env.read_text(encoding="utf-8")
+    mako = folder / "script.py.mako"
+    if "engine_name" in old + (mako.read_text(encoding="utf-8") if mako.is_file() else ""):
+        raise DirectoryError(
+            f"{folder} is a Flask-Migrate --multidb directory: each revision runs every"
+            " database through its upgrade_<bind>()/downgrade_<bind>() functions, which"
+            " the flask_schemaops env.py (one history per database) does not call. Nothing"
+            " was changed. Keep this env.py: `flask db` runs it as it is, for every"
+            " database. To move to one history per database, start a new directory"
+            " (`flask db init -d <new>`), write a baseline revision for each database"
+            " there (`flask db -d <new> revision -m baseline --bind NAME`), and record it"
+            " in each database with `flask db -d <new> stamp --purge head`."
+        )
+    new = (TEMPLATES / "flask" / "env.py").read_text(encoding="utf-8")
+    diff = "".join(
+        difflib.unified_diff(
+            old.splitlines(keepends=True),
+            new.splitlines(keepends=True),
+            fromfile=f"{env} (current)",
+            tofile=f"{env} (flask_schemaops)",
+        )
+    )
+    if not write:
+        return EnvConversion(env=env, backup=backup, diff=diff)
+    try:
+        with backup.open("xb") as kept:  # "x": an earlier backup is never overwritten
+            kept.write(env.read_bytes())
+    except FileExistsError:
+        raise DirectoryError(
+            f"{backup} already exists (kept by an earlier conversion?), so env.py was not"
+            " changed. Move that file elsewhere or delete it, then convert again."
+        ) from None
+    env.write_text(new, encoding="utf-8")
+    return EnvConversion(env=env, backup=backup, diff=diff, written=True)
+
+
+def health(*, app: Flask | None = None) -> Health:
+    """:func:`status` for a health endpoint: never raises, reports errors as data. It
+    costs one query per database and imports no revision script."""
+    try:
+        return Health(databases=tuple(status(app=app)))
+    except SchemaOpsError as exc:
+        return Health(error=str(exc))

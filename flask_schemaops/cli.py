@@ -73,7 +73,12 @@ class RevisionCommand(click.Command):
 @click.group(cls=AppGroup)
 @click.option("-d", "--directory", help="The migrations directory (default: SCHEMAOPS_DIRECTORY).")
 @click.option(
-    "-x", "x_args", multiple=True, metavar="KEY=VALUE", help="An argument for env.py; repeatable."
+    "-x",
+    "--x-arg",
+    "x_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An argument for env.py; repeatable.",
 )
 @click.option("-q", "--quiet", count=True, help="Print only results and errors.")
 @click.option("-v", "--verbose", count=True, help="Also show Alembic's log; -vv for debug.")
@@ -124,7 +129,12 @@ def command(
 
         if x_args:
             run = click.option(
-                "-x", "extra", multiple=True, metavar="KEY=VALUE", help="An argument for env.py."
+                "-x",
+                "--x-arg",
+                "extra",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="An argument for env.py.",
             )(run)
         if binds:
             run = click.option(
@@ -366,15 +376,40 @@ def merge(
 
 
 def _run_options(function: Callable[..., Any]) -> Callable[..., Any]:
-    function = click.option("--tag", help="A tag for custom env.py code.")(function)
-    return click.option("--sql", is_flag=True, help="Print the SQL instead of running it.")(
-        function
-    )
+    for decorator in (
+        click.option("--sql", is_flag=True, help="Print the SQL instead of running it."),
+        click.option("--tag", help="A tag for custom env.py code."),
+        click.option(
+            "--lock/--no-lock",
+            default=None,
+            help="Take the migration lock (default: SCHEMAOPS_LOCK, on).",
+        ),
+        click.option(
+            "--lock-timeout",
+            type=click.FloatRange(min=0),
+            metavar="SECONDS",
+            help="How long to wait for the lock (default: SCHEMAOPS_LOCK_TIMEOUT).",
+        ),
+    ):
+        function = decorator(function)
+    return function
+
+
+def _waiting(options: Options) -> Callable[[Any], None]:
+    def show(holder: Any) -> None:
+        by = f", held by {holder.description}" if holder else ""
+        options.say(f"Waiting for the migration lock{by}...", fg="yellow")
+
+    return show
 
 
 def _migrate(options: Options, name: str, verb: str, **kwargs: Any) -> None:
     runs = getattr(_api(), name)(
-        x_args=options.x_args, on_step=_progress(options), **options.where, **kwargs
+        x_args=options.x_args,
+        on_step=_progress(options),
+        on_wait=_waiting(options),
+        **options.where,
+        **kwargs,
     )
     _report_runs(options, runs, verb)
 
@@ -499,3 +534,36 @@ def status(options: Options, as_json: bool) -> None:
                 click.echo(f"  {revision.revision}  {revision.message}")
     if not up_to_date:
         sys.exit(1)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+@command("convert-env", binds=False)
+@click.option("-y", "--yes", is_flag=True, help="Write without asking.")
+def convert_env(options: Options, yes: bool) -> None:
+    """Replace env.py (e.g. Flask-Migrate's) with flask_schemaops's, keeping a backup."""
+    api = _api()
+    conversion = api.convert_env(options.directory)
+    if not conversion.needed:
+        options.say(f"{conversion.env} already runs through flask_schemaops; nothing to do.")
+        return
+    click.echo(conversion.diff, nl=False)
+    if conversion.backup.exists():
+        api.convert_env(options.directory, write=True)  # fails: never replace a backup
+    if not yes and not (_interactive() and click.confirm("Write the new env.py?")):
+        options.say("env.py was not changed. Run `flask db convert-env --yes` to write it.")
+        return
+    conversion = api.convert_env(options.directory, write=True)
+    options.say(
+        f"Wrote {conversion.env}; the old one is kept as {conversion.backup.name}.", fg="green"
+    )
+    options.say(
+        "Carry any changes you made to the old env.py (include_object,"
+        " process_revision_directives, ...) over to the hooks section of the new one."
+        " alembic.ini, script.py.mako and the revisions were left as they are: new"
+        " revisions keep the layout of your script.py.mako (flask_schemaops's own is"
+        " in flask_schemaops/templates/flask/). Plain `alembic` now needs"
+        " `flask_app = package:app` in alembic.ini, or FLASK_APP."
+    )

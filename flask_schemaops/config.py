@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 APP_ATTRIBUTE = "flask_app"
 TARGET_ATTRIBUTE = "schemaops.target"
 WARNINGS_ATTRIBUTE = "schemaops.warnings"  # env.py appends what the user should read
+LOCK_ATTRIBUTE = "schemaops.lock"  # a locking.LockRequest, or None: no lock
 BINDS_FOLDER = "binds"
 
 
@@ -68,7 +69,7 @@ def build_config(
         toml_file=pyproject if _has_alembic_table(pyproject) else None,
         # quiet: Alembic's own status lines stay out of the API; the CLI prints.
         cmd_opts=Namespace(x=list(x_args), autogenerate=autogenerate, quiet=True),
-        attributes={APP_ATTRIBUTE: state.app, TARGET_ATTRIBUTE: bind},
+        attributes={APP_ATTRIBUTE: state.app, TARGET_ATTRIBUTE: bind, LOCK_ATTRIBUTE: None},
     )
     config.set_main_option("script_location", _escape(directory))
     if bind is not None:

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask, current_app
 
 from .errors import ConfigurationError, NotRegisteredError
+from .headers import Cache
 from .settings import Settings
 
 if TYPE_CHECKING:
     from alembic.config import Config
     from flask_sqlalchemy import SQLAlchemy
+
+    from .results import Health
 
 EXTENSION_KEY = "schemaops"
 
@@ -27,6 +30,8 @@ class State:
     db: SQLAlchemy
     settings: Settings
     extension: SchemaOps
+    # Revision headers read from disk, by file path (see headers.py).
+    headers: Cache = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def directory(self) -> Path:
@@ -80,6 +85,16 @@ class SchemaOps:
         from .cli import db as command_group
 
         app.cli.add_command(command_group, name=settings.command)
+        if settings.on_start is not None:
+            from .guard import on_start  # built on the API, so imported only when used
+
+            on_start(app.extensions[EXTENSION_KEY])
+
+    def health(self, app: Flask | None = None) -> Health:
+        """Whether every database is at head: for a ``/healthz`` endpoint. Never raises."""
+        from . import api
+
+        return api.health(app=app)
 
     def configure(self, callback: Callable[[Config], Config]) -> Callable[[Config], Config]:
         """Decorator: ``callback(config)`` may adjust each Alembic ``Config`` before use

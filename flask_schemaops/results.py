@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 
@@ -97,3 +98,38 @@ class Check:
 
     target: str
     changes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class EnvConversion:
+    """The outcome of ``convert_env``: the change from a migrations directory's env.py
+    (e.g. Flask-Migrate's) to flask_schemaops's."""
+
+    env: Path  # the env.py
+    backup: Path  # where the old env.py is kept when written
+    diff: str  # unified diff from the current env.py to ours; empty when it is ours already
+    written: bool = False
+
+    @property
+    def needed(self) -> bool:
+        """False when env.py already runs through flask_schemaops."""
+        return bool(self.diff)
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether every database is at head, for a health endpoint."""
+
+    databases: tuple[Status, ...] = ()
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(s.up_to_date for s in self.databases)
+
+    def as_dict(self) -> dict[str, Any]:
+        state = "ok" if self.ok else "error" if self.error else "pending"
+        data: dict[str, Any] = {"status": state, "databases": [s.as_dict() for s in self.databases]}
+        if self.error:
+            data["error"] = self.error
+        return data

@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,8 +26,8 @@ from alembic.script.revision import RevisionError as AlembicRevisionError
 from alembic.util import CommandError
 from flask import Flask
 
-from . import environment
-from .config import build_config, uses_our_environment, versions_directory
+from . import environment, headers
+from .config import LOCK_ATTRIBUTE, build_config, uses_our_environment, versions_directory
 from .errors import (
     ConfigurationError,
     DatabaseError,
@@ -41,12 +41,27 @@ from .errors import (
     redact,
 )
 from .extension import State, get_state
+from .locking import LockRequest, OnWait
 from .results import Revision, Run, Status, Step
 
 T = TypeVar("T")
 OnStep = Callable[[Step], None]
 
 _SYMBOLIC = re.compile(r"^(heads?|base|current|[+-]\d+)$")
+
+
+TRANSACTIONAL_DDL = {"postgresql", "mssql"}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How ``upgrade``, ``downgrade`` and ``stamp`` run."""
+
+    sql: bool = False
+    on_step: OnStep | None = None
+    lock: bool | None = None  # None: the ``lock`` setting
+    lock_timeout: float | None = None  # None: the ``lock_timeout`` setting
+    on_wait: OnWait | None = None
 
 
 class Session:
@@ -79,6 +94,13 @@ class Session:
             self._script = ScriptDirectory.from_config(self.config)
         return self._script
 
+    def headers(self) -> dict[str, headers.Header] | None:
+        """The revision headers, read without importing the scripts, when that is sound."""
+        locations = self.config.get_main_option("version_locations")
+        if not self.project.ours or (locations and Path(locations) != self.versions):
+            return None
+        return headers.read_headers(self.versions, self.project.state.headers)
+
     def knows(self, revision: str) -> bool:
         """Whether ``revision`` (an id, label, range or relative form) means something here."""
         if not self.has_scripts:
@@ -101,6 +123,18 @@ class Session:
         now = self.current()
         if not self.has_scripts:
             return Status(self.name, self.target.url, now, (), ())
+        found = self.headers()
+        if found is not None and all(r in found for r in now):
+            return Status(
+                target=self.name,
+                database=self.target.url,
+                current=now,
+                heads=tuple(sorted(headers.heads(found))),
+                pending=tuple(
+                    Revision(h.revision, h.down_revisions, h.message, h.path, target=self.name)
+                    for h in headers.pending(found, set(now))
+                ),
+            )
         applied = {x.revision for x in self.script.iterate_revisions(now, "base")} if now else set()
         pending = [x for x in self.script.walk_revisions() if x.revision not in applied]
         return Status(
@@ -114,31 +148,81 @@ class Session:
     def sql_output(self) -> str:
         return self.output.getvalue()
 
-    def run(self, action: Callable[[], None], sql: bool, on_step: OnStep | None) -> Run:
-        """Run ``action`` (an Alembic command) and report what it did."""
-        if sql:
+    def run(self, command: str, action: Callable[[], None], options: RunOptions) -> Run:
+        """Run ``action``, the Alembic ``command``, and report what it did."""
+        if options.sql:
             action()
             return Run(self.name, self.target.url, sql=self.sql_output())
+        settings = self.project.state.settings
+        if settings.lock if options.lock is None else options.lock:
+            timeout = (
+                settings.lock_timeout if options.lock_timeout is None else options.lock_timeout
+            )
+            self.config.attributes[LOCK_ATTRIBUTE] = LockRequest(command, timeout, options.on_wait)
         steps: list[Step] = []
 
         def record(step: Step) -> None:
             step = replace(step, target=self.name)
             steps.append(step)
-            if on_step is not None:
-                on_step(step)
+            if options.on_step is not None:
+                options.on_step(step)
 
         self.config.attributes[environment.STEP_CALLBACK] = record
         before = self.current()
         started = time.perf_counter()
-        action()
+        try:
+            action()
+        except Exception as exc:
+            raise self.failure(exc, steps) from exc
+        after = self.current()
+        if self.project.ours:  # the steps say where this run began, after any wait
+            before = steps[0].from_revisions if steps else after
         return Run(
             target=self.name,
             database=self.target.url,
             steps=tuple(steps),
             before=before,
-            after=self.current(),
+            after=after,
             seconds=time.perf_counter() - started,
         )
+
+    def failure(self, exc: Exception, steps: list[Step]) -> SchemaOpsError:
+        """The report of a run that failed: which revision, the statement, the cause,
+        what this run applied, and where the database stands now."""
+        error = translate(exc, self, self.project.arguments)
+        frame = _script_frame(exc, self.project.directory)
+        if frame is None or isinstance(exc, SchemaOpsError):
+            return error
+        failed = next(
+            (x for x in self.script.walk_revisions() if Path(x.path) == Path(frame.filename)),
+            None,
+        )
+        lines = [
+            f"Revision {failed.revision if failed else '?'} failed"
+            f" ({_relative(frame.filename, self.project.directory)}, line {frame.lineno},"
+            f" in {frame.name}).",
+        ]
+        statement = getattr(exc, "statement", None)
+        if statement:
+            lines.append(f"Statement: {_shorten(statement)}")
+        detail = str(getattr(exc, "orig", None) or exc).strip()
+        lines.append(f"Error: {type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")
+        applied = ", ".join(f"{s.revision} ({s.message})" for s in steps) or "none"
+        lines.append(f"Applied in this run: {applied}.")
+        try:
+            lines.append(f"The database is now at {', '.join(self.current()) or '<base>'}.")
+        except SchemaOpsError:
+            lines.append("Where the database stands now could not be read.")
+        if self.target.engine.dialect.name not in TRANSACTIONAL_DDL:
+            lines.append(
+                f"{self.target.engine.dialect.name} commits DDL statements at once, so the"
+                " failed revision may be partly applied: compare the database with the"
+                " script (e.g. `flask db check`) and undo or finish its steps by hand before"
+                " running it again."
+            )
+        else:
+            lines.append("The failed revision was rolled back. Fix it and run the command again.")
+        return type(error)("\n".join(lines))
 
     def revision(self, script: Script, *, current: bool = False) -> Revision:
         created = re.search(r"^Create Date: (.+)$", script.longdoc or "", re.MULTILINE)
@@ -177,6 +261,7 @@ class Project:
         self.directory = directory
         self.arguments = arguments
         self.sessions: list[Session] = []
+        self.ours = uses_our_environment(directory)
 
     def each(self, action: Callable[[Session], T], *, revision: str | None = None) -> list[T]:
         """``action`` on every session (those that know ``revision``, when given).
@@ -240,13 +325,12 @@ def open_project(
     project = Project(state, folder, arguments)
     try:
         with state.app.app_context():
-            ours = uses_our_environment(folder)
             # An env.py of another tool (e.g. Flask-Migrate's) handles its databases itself.
-            for target in _select(targets, binds) if ours else targets[:1]:
+            for target in _select(targets, binds) if project.ours else targets[:1]:
                 config = build_config(
                     state,
                     folder,
-                    bind=target.bind_key if ours else None,
+                    bind=target.bind_key if project.ours else None,
                     x_args=x_args,
                     autogenerate=autogenerate,
                 )
@@ -377,6 +461,11 @@ def _script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, directory)]
     frames = [f for f in frames if Path(f.filename).name != "env.py"] or frames
     return frames[-1] if frames else None
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def _tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:

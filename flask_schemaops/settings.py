@@ -64,8 +64,46 @@ class Settings:
         metadata=_doc("The schema of the version table; ``None`` is the default schema."),
     )
     transaction_per_migration: bool = field(
-        default=False,
-        metadata=_doc("Run each revision in its own transaction instead of one for the whole run."),
+        default=True,
+        metadata=_doc(
+            "Run each revision in its own transaction, so a failure in revision N keeps"
+            " the revisions before it applied and recorded (on backends with"
+            " transactional DDL). False: one transaction for the whole run."
+        ),
+    )
+    lock: bool = field(
+        default=True,
+        metadata=_doc(
+            "Take the migration lock for online ``upgrade``, ``downgrade`` and ``stamp``,"
+            " so concurrent processes migrate one at a time. Turn it off only where a"
+            " session lock cannot work (a pooler in transaction mode) and a single"
+            " process migrates."
+        ),
+    )
+    lock_timeout: float | None = field(
+        default=600.0,
+        metadata=_doc(
+            "Seconds to wait for the migration lock before giving up; ``None`` waits as"
+            " long as the holder lives."
+        ),
+    )
+    on_start: str | None = field(
+        default=None,
+        metadata={
+            **_doc(
+                "What app creation does when a database is not at head: ``None`` nothing;"
+                ' ``"check"`` raise an error listing the pending revisions; ``"warn"``'
+                ' log them; ``"wait"`` wait for another process (a migration job) to'
+                ' bring it to head; ``"upgrade"`` upgrade it, under the migration lock.'
+                " Under the ``flask`` command line it runs before the first request"
+                " instead, so ``flask db`` commands are never blocked."
+            ),
+            "choices": ("check", "warn", "wait", "upgrade"),
+        },
+    )
+    on_start_timeout: float | None = field(
+        default=300.0,
+        metadata=_doc('Seconds ``on_start = "wait"`` waits before it raises.'),
     )
     ignore_tables: tuple[str, ...] = field(
         default=(),
@@ -131,6 +169,16 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
             return "auto"
         allowed = 'true, false or "auto"' if kind == "BatchMode" else "true or false"
         raise ConfigurationError(f"{key} must be {allowed}, not {value!r}.")
+    if kind.startswith("float"):
+        if value is None:
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = -1.0
+        if number < 0:
+            raise ConfigurationError(f"{key} must be a number of seconds, not {value!r}.")
+        return number
     if kind.startswith("tuple"):
         items = (
             [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) else value
@@ -148,4 +196,8 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
         value = os.fspath(value)
     if not isinstance(value, str) or not value:
         raise ConfigurationError(f"{key} must be a non-empty string, not {value!r}.")
+    choices = f.metadata.get("choices")
+    if choices and value not in choices:
+        allowed = ", ".join(repr(c) for c in choices)
+        raise ConfigurationError(f"{key} must be None or one of {allowed}, not {value!r}.")
     return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +30,24 @@ def make_app(
     binds: dict[str, str] | None = None,
     name: str = "testapp",
     config: dict[str, Any] | None = None,
+    naming_convention: Mapping[str, str] | None = NAMING_CONVENTION,
+    models: Callable[[SQLAlchemy], None] | None = None,
     **options: Any,
 ) -> Flask:
     """An app rooted at ``root`` with one model, ``Span`` (table ``spans``), in the
     default database ``url`` (none when ``url`` is None).
 
     ``columns`` adds columns to ``Span``; each of ``binds`` (name → URL) gets a
-    model of its own, on table ``<name>_items``; ``options`` go to ``SchemaOps``.
+    model of its own, on table ``<name>_items``; ``models(db)`` may declare more
+    models; ``naming_convention=None`` leaves SQLAlchemy's default one (indexes
+    only); ``options`` go to ``SchemaOps``.
     """
     app = Flask(name, root_path=str(root))
     if url is not None:
         app.config["SQLALCHEMY_DATABASE_URI"] = url
     app.config["SQLALCHEMY_BINDS"] = dict(binds or {})
     app.config.update(config or {})
-    db = SQLAlchemy(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
+    db = SQLAlchemy(metadata=sa.MetaData(naming_convention=naming_convention))
     if url is not None:
         attributes: dict[str, Any] = {
             "__tablename__": "spans",
@@ -59,6 +64,8 @@ def make_app(
             "label": sa.Column(sa.String(100), nullable=False),
         }
         type(f"{bind.title()}Item", (db.Model,), item)
+    if models is not None:
+        models(db)
     db.init_app(app)
     SchemaOps(app, db, **options)
     return app

@@ -143,9 +143,11 @@ def test_revision_fails_while_running(make_app: MakeApp, database_url: str) -> N
     line = edit(path, "    pass", '    op.execute("SELECT * FROM no_such_table")')  # upgrade's
     failed(
         invoke(app, "upgrade"),
-        f"migrations/versions/{path.name}, line {line}, in upgrade",
+        f"Revision r1 failed (migrations/versions/{path.name}, line {line}, in upgrade)",
+        "Statement: SELECT * FROM no_such_table",
         "no_such_table",
-        "The revision did not complete",
+        "Applied in this run: none.",
+        "The database is now at <base>.",
         secrets=(password(database_url),),
     )
 

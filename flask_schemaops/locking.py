@@ -1,0 +1,262 @@
+"""The migration lock: one migrating process per database at a time.
+
+- PostgreSQL: a session-level advisory lock, polled with ``pg_try_advisory_lock``
+  on a connection of its own in autocommit mode. A waiter never holds a
+  snapshot (so ``CREATE INDEX CONCURRENTLY`` run by the holder cannot deadlock
+  with it), commits inside the migration do not release the lock, and the lock
+  dies with its connection when a process is killed.
+- MySQL/MariaDB: ``GET_LOCK`` with a zero timeout, polled, on its own connection.
+- SQLite: an exclusive ``flock`` on a file next to the database file.
+
+The lock's name derives from the database and the version table, so two apps
+sharing a server do not block each other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from .errors import SchemaOpsError
+
+POLL_SECONDS = 0.25
+
+
+class LockError(SchemaOpsError):
+    """The migration lock could not be taken (timeout, or it cannot work here)."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """Who holds the lock, as far as the database can tell."""
+
+    description: str
+
+
+OnWait = Callable[[Holder | None], None]
+
+
+@dataclass(frozen=True)
+class LockRequest:
+    """What a run that changes the database asks of the lock."""
+
+    command: str  # "upgrade", "downgrade" or "stamp"
+    timeout: float | None
+    on_wait: OnWait | None = None
+
+
+def lock_name(url: sa.URL, version_table: str, version_table_schema: str | None) -> str:
+    """A stable name for the lock of one database's version table."""
+    where = f"{url.get_backend_name()}/{url.host or ''}/{url.database or ''}"
+    return f"{where}/{version_table_schema or ''}/{version_table}"
+
+
+@contextlib.contextmanager
+def migration_lock(
+    engine: sa.Engine,
+    name: str,
+    *,
+    timeout: float | None,
+    on_wait: OnWait | None = None,
+) -> Iterator[None]:
+    """Hold the migration lock ``name`` on ``engine``'s database for the block.
+
+    Polls until the lock is free; ``on_wait`` is called once, when the first poll
+    finds it taken. Raises :class:`LockError` after ``timeout`` seconds.
+    """
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        lock: _Lock = _PostgresLock(engine, name)
+    elif dialect in ("mysql", "mariadb"):
+        lock = _MySQLLock(engine, name)
+    elif dialect == "sqlite":
+        lock = _FileLock(engine)
+    else:
+        yield  # no lock primitive we know of; --no-lock is then implied
+        return
+    with lock:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        waited = False
+        while not lock.try_acquire():
+            if not waited and on_wait is not None:
+                on_wait(lock.holder())
+            waited = True
+            if deadline is not None and time.monotonic() >= deadline:
+                holder = lock.holder()
+                by = f", held by {holder.description}" if holder else ""
+                raise LockError(
+                    f"Gave up waiting for the migration lock after {timeout:g} s{by}.\n"
+                    "Another process is migrating this database. Wait for it, raise the limit"
+                    " with --lock-timeout (SCHEMAOPS_LOCK_TIMEOUT), or, if nothing is"
+                    " migrating, find the session that holds it."
+                )
+            time.sleep(POLL_SECONDS)
+        try:
+            lock.verify()
+            yield
+        finally:
+            lock.release()
+
+
+class _Lock(contextlib.AbstractContextManager["_Lock"]):
+    def try_acquire(self) -> bool:
+        raise NotImplementedError
+
+    def holder(self) -> Holder | None:
+        return None
+
+    def verify(self) -> None:
+        """Check the lock is really ours, once taken."""
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class _ConnectionLock(_Lock):
+    """A lock held by a database session: a connection of its own, in autocommit."""
+
+    def __init__(self, engine: sa.Engine, name: str):
+        self.name = name
+        self.connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def scalar(self, sql: str, **params: object) -> object:
+        return self.connection.execute(sa.text(sql), params).scalar()
+
+    def __exit__(self, *exc: object) -> None:
+        self.connection.close()  # a session lock still held dies with its session
+
+
+# pg_locks shows a bigint advisory key as its high and low 32 bits.
+_KEY_MATCH = (
+    "objsubid = 1 AND objid = (CAST(:key AS bigint) & 4294967295)::oid"
+    " AND classid = ((CAST(:key AS bigint) >> 32) & 4294967295)::oid"
+)
+
+
+class _PostgresLock(_ConnectionLock):
+    def __init__(self, engine: sa.Engine, name: str):
+        super().__init__(engine, name)
+        digest = hashlib.sha256(name.encode()).digest()
+        self.key = int.from_bytes(digest[:8], "big", signed=True)
+        # So that waiters (and pg_stat_activity) can tell who holds the lock.
+        self.scalar(
+            "SELECT set_config('application_name', :name, false)",
+            name=f"flask-schemaops on {socket.gethostname()}, pid {os.getpid()}"[:63],
+        )
+
+    def try_acquire(self) -> bool:
+        return bool(self.scalar("SELECT pg_try_advisory_lock(:key)", key=self.key))
+
+    def verify(self) -> None:
+        # Behind a pooler in transaction mode the next statement may run in another
+        # server session, which does not hold the lock: then no lock can work.
+        held = self.scalar(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            f" AND pid = pg_backend_pid() AND {_KEY_MATCH}",
+            key=self.key,
+        )
+        if not held:
+            raise LockError(
+                "Took the migration lock (a PostgreSQL advisory lock) but the session no"
+                " longer holds it: the connection probably goes through a pooler in"
+                " transaction mode, such as PgBouncer, where session locks cannot work.\n"
+                "Migrate through a direct connection, or run a single migrating process"
+                " with --no-lock (SCHEMAOPS_LOCK = False)."
+            )
+
+    def holder(self) -> Holder | None:
+        row = self.connection.execute(
+            sa.text(
+                "SELECT a.pid, a.client_addr, a.application_name, a.backend_start"
+                " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                f" WHERE l.locktype = 'advisory' AND l.granted AND {_KEY_MATCH}"
+            ),
+            {"key": self.key},
+        ).first()
+        if row is None:
+            return None
+        pid, address, application, started = row
+        parts = [f"server process {pid}"]
+        if address:
+            parts.append(f"from {address}")
+        if application:
+            parts.append(f"application {application!r}")
+        if started is not None:
+            parts.append(f"connected at {started:%Y-%m-%d %H:%M:%S %Z}".strip())
+        return Holder(", ".join(parts))
+
+    def release(self) -> None:
+        self.scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
+
+
+class _MySQLLock(_ConnectionLock):
+    def __init__(self, engine: sa.Engine, name: str):
+        # GET_LOCK names are server-wide and at most 64 characters long.
+        super().__init__(engine, "schemaops:" + hashlib.sha256(name.encode()).hexdigest()[:40])
+
+    def try_acquire(self) -> bool:
+        return self.scalar("SELECT GET_LOCK(:name, 0)", name=self.name) == 1
+
+    def holder(self) -> Holder | None:
+        row = self.connection.execute(
+            sa.text(
+                "SELECT p.id, p.user, p.host, p.time FROM information_schema.processlist p"
+                " WHERE p.id = IS_USED_LOCK(:name)"
+            ),
+            {"name": self.name},
+        ).first()
+        if row is None:
+            return None
+        connection_id, user, host, seconds = row
+        return Holder(f"connection {connection_id} of {user}@{host}, busy for {seconds} s")
+
+    def release(self) -> None:
+        self.scalar("SELECT RELEASE_LOCK(:name)", name=self.name)
+
+
+class _FileLock(_Lock):
+    """SQLite: serialise the processes that migrate the same database file."""
+
+    def __init__(self, engine: sa.Engine):
+        database = engine.url.database
+        self.path = None if database in (None, "", ":memory:") else f"{database}.schemaops-lock"
+        self.handle: int | None = None
+
+    def try_acquire(self) -> bool:
+        if self.path is None:  # an in-memory database belongs to one process
+            return True
+        import fcntl
+
+        self.handle = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.handle)
+            self.handle = None
+            return False
+        os.ftruncate(self.handle, 0)
+        os.write(self.handle, f"{socket.gethostname()} {os.getpid()}\n".encode())
+        return True
+
+    def holder(self) -> Holder | None:
+        try:
+            with open(self.path or "", encoding="utf-8") as file:
+                host, pid = file.read().split()
+        except (OSError, ValueError):
+            return None
+        return Holder(f"process {pid} on {host}")
+
+    def release(self) -> None:
+        if self.handle is not None:
+            os.close(self.handle)  # closing drops the flock
+            self.handle = None

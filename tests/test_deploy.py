@@ -1,0 +1,293 @@
+"""Deploys: concurrent upgraders, the migration lock, and failure reports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from apps import invoke
+from flask import Flask
+from servers import Server
+
+from flask_schemaops.errors import NotUpToDateError
+
+PROJECT = Path(__file__).parent / "projects" / "race"
+HEAD = "r4"
+SERVERS = pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
+
+
+def _upgrade(url: str, **env: str) -> subprocess.Popen[str]:
+    """Start `flask db upgrade` on the race project against ``url``."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app.py", "db", "upgrade"],
+        cwd=PROJECT,
+        env={**os.environ, "DATABASE_URL": url, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _fresh(server: Server | None, tmp_path: Path) -> str:
+    if server is None:
+        return f"sqlite:///{tmp_path / f'race-{uuid.uuid4().hex[:8]}.db'}"
+    name = f"race_{uuid.uuid4().hex[:10]}"
+    server.create_database(name)
+    return server.url(name)
+
+
+def _state(url: str) -> tuple[Counter[str], list[str]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            runs = Counter(r for (r,) in connection.execute(sa.text("SELECT revision FROM runs")))
+            versions = [
+                v for (v,) in connection.execute(sa.text("SELECT version_num FROM alembic_version"))
+            ]
+    finally:
+        engine.dispose()
+    return runs, versions
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_race_of_eight_upgraders(database_server: Server | None, tmp_path: Path) -> None:
+    trials = int(os.environ.get("SCHEMAOPS_RACE_TRIALS", "20" if database_server else "5"))
+    waited = nothing = 0
+    started = time.perf_counter()
+    for _ in range(trials):
+        url = _fresh(database_server, tmp_path)
+        processes = [_upgrade(url) for _ in range(8)]
+        outputs = [p.communicate(timeout=300)[0] for p in processes]
+        for process, output in zip(processes, outputs, strict=True):
+            assert process.returncode == 0, output
+            assert "Traceback" not in output
+        waited += sum("Waiting for the migration lock" in o for o in outputs)
+        nothing += sum("Nothing to do" in o for o in outputs)
+        applied = [o for o in outputs if "4 revisions applied" in o]
+        assert len(applied) == 1, outputs
+        runs, versions = _state(url)
+        assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+        assert versions == [HEAD]
+    seconds = time.perf_counter() - started
+    print(
+        f"\n{trials} trials x 8 upgraders: every process exited 0; 1 applied 4 revisions,"
+        f" {waited} waited for the lock, {nothing} found nothing to do;"
+        f" {seconds / trials:.2f} s a trial"
+    )
+
+
+@SERVERS
+def test_a_waiting_upgrader_names_the_holder(database_server: Server, tmp_path: Path) -> None:
+    url = _fresh(database_server, tmp_path)
+    first = _upgrade(url, MIGRATION_SLEEP="1")
+    time.sleep(1.0)
+    second = _upgrade(url, MIGRATION_SLEEP="0")
+    out_first, out_second = (p.communicate(timeout=120)[0] for p in (first, second))
+    assert first.returncode == 0 and second.returncode == 0, (out_first, out_second)
+    expected = "server process" if database_server.dialect == "postgresql" else "connection"
+    assert f"Waiting for the migration lock, held by {expected}" in out_second
+    assert "Nothing to do: the database is already at r4." in out_second
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_concurrent_index_build_under_the_lock_does_not_deadlock(
+    database_server: Server, tmp_path: Path
+) -> None:
+    url = _fresh(database_server, tmp_path)
+    processes = [_upgrade(url, MIGRATION_SLEEP="0.5") for _ in range(5)]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 5, outputs
+    assert sum("4 revisions applied" in o for o in outputs) == 1
+    engine = sa.create_engine(url)
+    try:
+        indexes = {i["name"] for i in sa.inspect(engine).get_indexes("runs")}
+    finally:
+        engine.dispose()
+    assert "ix_runs_revision" in indexes
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_killed_holder_leaves_nothing_behind(database_server: Server, tmp_path: Path) -> None:
+    url = _fresh(database_server, tmp_path)
+    holder = _upgrade(url, MIGRATION_SLEEP="60")
+    engine = sa.create_engine(url)
+    try:
+        deadline = time.monotonic() + 30
+        with engine.connect() as connection:
+            while not connection.execute(
+                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
+            ).scalar():
+                assert time.monotonic() < deadline, "the first upgrader never took the lock"
+                time.sleep(0.1)
+                connection.rollback()
+        time.sleep(0.5)  # well inside revision r1's sleep
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+
+        started = time.monotonic()
+        second = _upgrade(url, MIGRATION_SLEEP="0", LOCK_TIMEOUT="10")
+        output = second.communicate(timeout=60)[0]
+        assert second.returncode == 0, output
+        assert time.monotonic() - started < 15
+        assert "4 revisions applied" in output
+    finally:
+        engine.dispose()
+    runs, versions = _state(url)
+    assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+    assert versions == [HEAD]
+
+
+def test_a_lock_timeout_is_a_clear_error(database_server: Server | None, tmp_path: Path) -> None:
+    url = _fresh(database_server, tmp_path)
+    first = _upgrade(url, MIGRATION_SLEEP="1")
+    time.sleep(1.0)
+    second = _upgrade(url, MIGRATION_SLEEP="0", LOCK_TIMEOUT="0.5")
+    out_second = second.communicate(timeout=60)[0]
+    out_first = first.communicate(timeout=60)[0]
+    assert first.returncode == 0, out_first
+    assert second.returncode == 1, out_second
+    assert "Gave up waiting for the migration lock after 0.5 s" in out_second
+    assert "--lock-timeout" in out_second and "Traceback" not in out_second
+
+
+# --- Failure reports -----------------------------------------------------------------
+
+
+def test_failure_report_and_per_migration_transactions(
+    make_app: Callable[..., Flask], tmp_path: Path, database_url: str
+) -> None:
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    versions = tmp_path / "migrations" / "versions"
+    for rev, body in (
+        ("a1", "op.create_table('notes', sa.Column('id', sa.Integer, primary_key=True))"),
+        ("a2", "op.execute('INSERT INTO no_such_table VALUES (1)')"),
+    ):
+        assert invoke(app, "revision", "-m", f"step {rev}", "--rev-id", rev).exit_code == 0
+        [path] = versions.glob(f"{rev}_*.py")
+        path.write_text(
+            path.read_text().replace("def upgrade():\n    pass", f"def upgrade():\n    {body}")
+        )
+
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    report = result.stderr
+    line = next(
+        i for i, text in enumerate(path.read_text().splitlines(), 1) if "no_such_table" in text
+    )
+    assert (
+        f"Revision a2 failed (migrations/versions/{path.name}, line {line}, in upgrade)." in report
+    )
+    assert "Statement: INSERT INTO no_such_table VALUES (1)" in report
+    [cause] = [text for text in report.splitlines()[1:] if text.startswith("Error: ")]
+    assert "no_such_table" in cause
+    assert "Applied in this run: a1 (step a1)." in report
+    assert "The database is now at a1." in report
+    if sa.make_url(database_url).get_backend_name() == "postgresql":
+        assert "The failed revision was rolled back." in report
+    else:
+        assert "commits DDL statements at once" in report
+    assert "Traceback" not in result.output
+    # Per-migration transactions: the revision before the failed one stays applied.
+    assert invoke(app, "current", "--bare").output.split() == ["a1"]
+
+
+# --- The startup guard and health ------------------------------------------------------
+
+
+def _start_app(url: str, on_start: str) -> subprocess.CompletedProcess[str]:
+    """Create the race project's app the way an app server does (no `flask` command)."""
+    return subprocess.run(
+        [sys.executable, "-c", "import app"],
+        cwd=PROJECT,
+        env={**os.environ, "DATABASE_URL": url, "ON_START": on_start, "MIGRATION_SLEEP": "0"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_refuses_to_start_yet_flask_db_upgrade_works(
+    database_server: Server | None, tmp_path: Path
+) -> None:
+    url = _fresh(database_server, tmp_path)
+    refused = _start_app(url, "check")
+    assert refused.returncode == 1
+    assert "NotUpToDateError" in refused.stderr
+    assert "is at <base>; 4 revision(s) pending:" in refused.stderr
+    assert "  r1  step 1: sleep, then record that this revision ran" in refused.stderr
+
+    upgrade = _upgrade(url, MIGRATION_SLEEP="0", ON_START="check")
+    output = upgrade.communicate(timeout=120)[0]
+    assert upgrade.returncode == 0, output
+    assert _start_app(url, "check").returncode == 0
+
+
+def test_upgrade_on_start(database_server: Server | None, tmp_path: Path) -> None:
+    url = _fresh(database_server, tmp_path)
+    started = _start_app(url, "upgrade")
+    assert started.returncode == 0, started.stderr
+    assert _state(url)[1] == [HEAD]
+
+
+def test_guard_modes_in_process(
+    make_app: Callable[..., Flask], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    assert invoke(app, "revision", "--autogenerate", "-m", "Initial baseline").exit_code == 0
+
+    with pytest.raises(
+        NotUpToDateError, match=r"1 revision\(s\) pending:\n  \w+  Initial baseline"
+    ):
+        make_app(on_start="check")
+    with caplog.at_level("WARNING", logger="flask_schemaops"):
+        make_app(on_start="warn")
+    assert "1 revision(s) pending" in caplog.text
+    with pytest.raises(NotUpToDateError, match=r"after waiting 0\.5 s"):
+        make_app(on_start="wait", on_start_timeout=0.5)
+    assert not app.extensions["schemaops"].extension.health(app).ok
+    assert app.extensions["schemaops"].extension.health(app).as_dict()["status"] == "pending"
+
+    # "wait" returns as soon as another process brings the database to head.
+    upgrader = threading.Timer(1.0, lambda: invoke(app, "upgrade"))
+    upgrader.start()
+    make_app(on_start="wait", on_start_timeout=30)
+    upgrader.join()
+    checked = make_app(on_start="check")
+    assert checked.extensions["schemaops"].extension.health(checked).ok
+
+
+def test_the_happy_path_imports_no_revision_script(
+    make_app: Callable[..., Flask], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    assert invoke(app, "revision", "-m", "one", "--rev-id", "one").exit_code == 0
+    [script] = (tmp_path / "migrations" / "versions").glob("one_*.py")
+    marker = tmp_path / "imported"
+    script.write_text(f"open({str(marker)!r}, 'a').write('x')\n" + script.read_text())
+    assert invoke(app, "upgrade").exit_code == 0
+    marker.unlink()
+
+    guarded = make_app(on_start="check")
+    assert guarded.extensions["schemaops"].extension.health(guarded).as_dict()["status"] == "ok"
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_health_reports_errors_as_data(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    report = app.extensions["schemaops"].extension.health(app).as_dict()
+    assert report["status"] == "error"
+    assert "flask db init" in report["error"]
