@@ -25,6 +25,7 @@ from alembic.operations import ops
 from sqlalchemy.dialects.postgresql.base import PGInspector
 from sqlalchemy.sql.elements import conv
 
+from .config import WARNINGS_ATTRIBUTE
 from .errors import ConfigurationError
 
 if TYPE_CHECKING:
@@ -33,17 +34,19 @@ if TYPE_CHECKING:
 
     from .settings import Settings
 
-WARNINGS = "schemaops.warnings"  # config.attributes key: messages for the user
-
 log = logging.getLogger("flask_schemaops")
 
 Hook = Callable[..., Any]
 
 
 def warn(config_attributes: dict[str, Any], message: str) -> None:
-    """Log ``message`` and keep it where the command reports warnings from."""
-    log.warning(message)
-    config_attributes.setdefault(WARNINGS, []).append(message)
+    """Hand ``message`` to the command that reports warnings (``flask db``), or log
+    it (plain ``alembic``)."""
+    collected = config_attributes.get(WARNINGS_ATTRIBUTE)
+    if collected is None:
+        log.warning(message)
+    else:
+        collected.append(message)
 
 
 # --- Options for context.configure() ----------------------------------------------

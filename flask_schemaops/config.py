@@ -69,7 +69,12 @@ def build_config(
         toml_file=pyproject if _has_alembic_table(pyproject) else None,
         # quiet: Alembic's own status lines stay out of the API; the CLI prints.
         cmd_opts=Namespace(x=list(x_args), autogenerate=autogenerate, quiet=True),
-        attributes={APP_ATTRIBUTE: state.app, TARGET_ATTRIBUTE: bind, LOCK_ATTRIBUTE: None},
+        attributes={
+            APP_ATTRIBUTE: state.app,
+            TARGET_ATTRIBUTE: bind,
+            LOCK_ATTRIBUTE: None,
+            WARNINGS_ATTRIBUTE: [],
+        },
     )
     config.set_main_option("script_location", _escape(directory))
     if bind is not None:
