@@ -24,6 +24,7 @@ APP_ATTRIBUTE = "flask_app"
 TARGET_ATTRIBUTE = "schemaops.target"
 WARNINGS_ATTRIBUTE = "schemaops.warnings"  # env.py appends what the user should read
 LOCK_ATTRIBUTE = "schemaops.lock"  # a locking.LockRequest, or None: no lock
+COMMAND_ATTRIBUTE = "schemaops.command"  # "upgrade", "downgrade" or "stamp"
 BINDS_FOLDER = "binds"
 
 

@@ -7,7 +7,9 @@ messages as a one-line ``FAILED:`` instead of a traceback.
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable
+from pathlib import Path
 
 from alembic.util import CommandError
 
@@ -76,3 +78,30 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
             if len(secret) >= 4:
                 text = text.replace(secret, "***")
     return text
+
+
+def inside(filename: str | None, directory: Path) -> bool:
+    """Whether ``filename`` lies in ``directory``."""
+    if not filename:
+        return False
+    try:
+        Path(filename).resolve().relative_to(directory.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def relative_path(filename: str | None, directory: Path) -> str:
+    """``filename`` relative to the parent of ``directory`` (``migrations/versions/x.py``)."""
+    path = Path(filename or "?")
+    try:
+        return str(path.resolve().relative_to(directory.resolve().parent))
+    except ValueError:
+        return str(path)
+
+
+def script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary | None:
+    """The innermost traceback frame that runs in a revision script."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if inside(f.filename, directory)]
+    frames = [f for f in frames if Path(f.filename).name != "env.py"] or frames
+    return frames[-1] if frames else None

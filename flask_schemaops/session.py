@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import re
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -27,7 +26,13 @@ from alembic.util import CommandError
 from flask import Flask
 
 from . import environment, headers
-from .config import LOCK_ATTRIBUTE, build_config, uses_our_environment, versions_directory
+from .config import (
+    COMMAND_ATTRIBUTE,
+    LOCK_ATTRIBUTE,
+    build_config,
+    uses_our_environment,
+    versions_directory,
+)
 from .errors import (
     ConfigurationError,
     DatabaseError,
@@ -38,7 +43,10 @@ from .errors import (
     ScriptError,
     UnexpectedError,
     UnknownRevisionError,
+    inside,
     redact,
+    relative_path,
+    script_frame,
 )
 from .extension import State, get_state
 from .locking import LockRequest, OnWait
@@ -154,6 +162,7 @@ class Session:
             action()
             return Run(self.name, self.target.url, sql=self.sql_output())
         settings = self.project.state.settings
+        self.config.attributes[COMMAND_ATTRIBUTE] = command
         if settings.lock if options.lock is None else options.lock:
             timeout = (
                 settings.lock_timeout if options.lock_timeout is None else options.lock_timeout
@@ -190,7 +199,7 @@ class Session:
         """The report of a run that failed: which revision, the statement, the cause,
         what this run applied, and where the database stands now."""
         error = translate(exc, self, self.project.arguments)
-        frame = _script_frame(exc, self.project.directory)
+        frame = script_frame(exc, self.project.directory)
         if frame is None or isinstance(exc, SchemaOpsError):
             return error
         failed = next(
@@ -199,7 +208,7 @@ class Session:
         )
         lines = [
             f"Revision {failed.revision if failed else '?'} failed"
-            f" ({_relative(frame.filename, self.project.directory)}, line {frame.lineno},"
+            f" ({relative_path(frame.filename, self.project.directory)}, line {frame.lineno},"
             f" in {frame.name}).",
         ]
         statement = getattr(exc, "statement", None)
@@ -374,19 +383,19 @@ def translate(
     if isinstance(exc, SchemaOpsError):
         return exc
     directory = session.project.directory if session else Path.cwd()
-    if isinstance(exc, SyntaxError) and _inside(exc.filename, directory):
+    if isinstance(exc, SyntaxError) and inside(exc.filename, directory):
         return ScriptError(
-            f"Syntax error in {_relative(exc.filename, directory)}, line {exc.lineno}:"
+            f"Syntax error in {relative_path(exc.filename, directory)}, line {exc.lineno}:"
             f" {exc.msg}.\nFix the file, then run the command again."
         )
     if isinstance(exc, (CommandError, AlembicRevisionError)):
         return _alembic_error(str(exc), session, arguments)
     detail = str(getattr(exc, "orig", None) or exc).strip()
     first = detail.splitlines()[0] if detail else ""
-    frame = _script_frame(exc, directory)
+    frame = script_frame(exc, directory)
     if frame is not None:
         return ScriptError(
-            f"{_relative(frame.filename, directory)}, line {frame.lineno}, in {frame.name}:"
+            f"{relative_path(frame.filename, directory)}, line {frame.lineno}, in {frame.name}:"
             f" {type(exc).__name__}: {first}\n"
             "The revision did not complete. Check `flask db status` for where the database"
             " stands, fix the script, and run the command again."
@@ -436,31 +445,6 @@ def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> Sch
         " branch.\nRestore the script (e.g. check out the branch that has it), or, once you"
         " know which revision the schema matches, `flask db stamp --purge <revision>`."
     )
-
-
-def _inside(filename: str | None, directory: Path) -> bool:
-    if not filename:
-        return False
-    try:
-        Path(filename).resolve().relative_to(directory.resolve())
-    except ValueError:
-        return False
-    return True
-
-
-def _relative(filename: str | None, directory: Path) -> str:
-    path = Path(filename or "?")
-    try:
-        return str(path.resolve().relative_to(directory.resolve().parent))
-    except ValueError:
-        return str(path)
-
-
-def _script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary | None:
-    """The innermost traceback frame that runs in a revision script."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if _inside(f.filename, directory)]
-    frames = [f for f in frames if Path(f.filename).name != "env.py"] or frames
-    return frames[-1] if frames else None
 
 
 def _shorten(text: str, limit: int = 300) -> str:

@@ -105,6 +105,14 @@ class Settings:
         default=300.0,
         metadata=_doc('Seconds ``on_start = "wait"`` waits before it raises.'),
     )
+    audit_table: str | None = field(
+        default=None,
+        metadata=_doc(
+            "A table (in each database, next to the version table) that records every"
+            " revision applied, reverted or stamped: direction, start time, duration,"
+            " success, error and host. ``None``: no audit history."
+        ),
+    )
     ignore_tables: tuple[str, ...] = field(
         default=(),
         metadata=_doc(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from apps import invoke
+from apps import execute, invoke
 from flask import Flask
 from servers import Server
 
@@ -291,3 +292,34 @@ def test_health_reports_errors_as_data(make_app: Callable[..., Flask]) -> None:
     report = app.extensions["schemaops"].extension.health(app).as_dict()
     assert report["status"] == "error"
     assert "flask db init" in report["error"]
+
+
+def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    app = make_app(audit_table="schemaops_audit")
+    assert invoke(app, "init").exit_code == 0
+    for rev in ("b1", "b2", "b3"):
+        assert invoke(app, "revision", "-m", f"step {rev}", "--rev-id", rev).exit_code == 0
+    [broken] = (tmp_path / "migrations" / "versions").glob("b3_*.py")
+    broken.write_text(
+        broken.read_text().replace(
+            "def upgrade():\n    pass", "def upgrade():\n    op.execute('SELECT * FROM nowhere')"
+        )
+    )
+
+    assert invoke(app, "upgrade", "b2").exit_code == 0
+    assert invoke(app, "downgrade", "-1").exit_code == 0
+    assert invoke(app, "upgrade").exit_code == 1
+    rows = execute(
+        app,
+        "SELECT revision, direction, success, host, error, seconds, started_at"
+        " FROM schemaops_audit ORDER BY id",
+    )
+    assert [r[:3] for r in rows] == [
+        ("b1", "upgrade", True),
+        ("b2", "upgrade", True),
+        ("b2", "downgrade", True),
+        ("b2", "upgrade", True),
+        ("b3", "upgrade", False),
+    ]
+    assert all(r[3] == socket.gethostname() and r[5] >= 0 and r[6] is not None for r in rows)
+    assert "nowhere" in rows[-1][4] and rows[0][4] is None
