@@ -307,6 +307,9 @@ def upgrade(
     def run(s: Session) -> Run:
         if revision.split(":")[-1] == "head":
             s.require_single_head("upgrade <rev>", "upgrade")
+        unchanged = None if sql else s.at_head(revision)
+        if unchanged is not None:
+            return unchanged
         return s.run(
             "upgrade", lambda: command.upgrade(s.config, revision, sql=sql, tag=tag), options
         )

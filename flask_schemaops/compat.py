@@ -27,6 +27,7 @@ from flask import Flask
 
 from . import api
 from .config import build_config
+from .errors import SchemaOpsError
 from .extension import EXTENSION_KEY, SchemaOps, State, get_state
 from .settings import PREFIX
 
@@ -258,7 +259,7 @@ def _exits(function: Callable[P, None]) -> Callable[P, None]:
     def run(*args: P.args, **kwargs: P.kwargs) -> None:
         try:
             function(*args, **kwargs)
-        except (CommandError, RuntimeError) as exc:  # RuntimeError: no app context
+        except (SchemaOpsError, CommandError, RuntimeError) as exc:  # RuntimeError: no app context
             log.error("Error: %s", exc)
             sys.exit(1)
 

@@ -7,6 +7,7 @@ without regenerating their env.py.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
@@ -14,11 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
 from alembic import context
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 from flask import Flask
 
 from . import audit, autogen
@@ -28,6 +30,7 @@ from .errors import (
     ConfigurationError,
     DatabaseError,
     DatabaseUnavailableError,
+    SchemaOpsError,
     redact,
     script_frame,
 )
@@ -43,6 +46,7 @@ STEP_CALLBACK = "schemaops.on_step"
 DEFAULT = "default"
 
 Hook = Callable[..., Any]
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,23 @@ def masked_url(url: sa.URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
+def _plain_alembic_errors(function: F) -> F:
+    """Under plain ``alembic``, our errors become Alembic's ``CommandError``, which its
+    command line prints as one ``FAILED:`` line instead of a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except SchemaOpsError as exc:
+            if TARGET_ATTRIBUTE in context.config.attributes:  # `flask db` reports it
+                raise
+            raise CommandError(str(exc)) from exc
+
+    return cast(F, wrapper)
+
+
+@_plain_alembic_errors
 def load_app() -> Flask:
     """The Flask app: the one running ``flask db``, or for plain ``alembic`` the one
     named by ``flask_app`` in alembic.ini or by ``FLASK_APP``."""
@@ -104,6 +125,7 @@ def all_targets(app: Flask) -> list[Target]:
     ]
 
 
+@_plain_alembic_errors
 def targets(app: Flask) -> list[Target]:
     """The database this Alembic run is for: the one ``flask db`` chose, or for plain
     ``alembic`` the default database."""
@@ -118,6 +140,7 @@ def targets(app: Flask) -> list[Target]:
     return found
 
 
+@_plain_alembic_errors
 def run_migrations(
     app: Flask,
     targets: Sequence[Target],

@@ -1,8 +1,10 @@
 """The errors flask_schemaops raises.
 
-Every message says what happened, where, and what to do next. The root class
-derives from Alembic's ``CommandError`` so that plain ``alembic`` prints our
-messages as a one-line ``FAILED:`` instead of a traceback.
+Every message says what happened, where, and what to do next. This module
+imports nothing heavy: the ``flask`` command line loads our commands in every
+project, so importing them must stay cheap. (Under plain ``alembic``,
+``environment`` turns these errors into Alembic's ``CommandError``, which it
+prints as one ``FAILED:`` line.)
 """
 
 from __future__ import annotations
@@ -11,10 +13,8 @@ import traceback
 from collections.abc import Iterable
 from pathlib import Path
 
-from alembic.util import CommandError
 
-
-class SchemaOpsError(CommandError):
+class SchemaOpsError(Exception):
     """Base class of every error flask_schemaops raises on purpose."""
 
 

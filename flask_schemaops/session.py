@@ -251,8 +251,23 @@ class Session:
             doc=script.longdoc or "",
         )
 
+    def heads(self) -> list[str]:
+        """The head revisions; from the headers when they can be read statically."""
+        found = self.headers()
+        return sorted(headers.heads(found)) if found is not None else self.script.get_heads()
+
+    def at_head(self, revision: str) -> Run | None:
+        """A run that did nothing, when ``upgrade revision`` has nothing to do: found with
+        one query and without importing a script (the deploy that finds no work)."""
+        if revision not in ("head", "heads") or self.headers() is None:
+            return None
+        now = self.current()
+        if set(now) != set(self.heads()):
+            return None
+        return Run(self.name, self.target.url, before=now, after=now)
+
     def require_single_head(self, narrow: str, verb: str) -> None:
-        found = self.script.get_heads()
+        found = self.heads()
         if len(found) > 1:
             where = f" of {self.name!r}" if len(self.project.sessions) > 1 else ""
             raise MultipleHeadsError(
