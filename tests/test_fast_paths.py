@@ -1,0 +1,75 @@
+"""Fast paths give the same answers as the slow ones."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from apps import invoke
+from flask import Flask
+
+from flask_schemaops import api
+from flask_schemaops.headers import read_headers
+
+App = Callable[..., Flask]
+
+
+def _revision(app: Flask, rev: str, *extra: str) -> Path:
+    result = invoke(app, "revision", "-m", f"step {rev}", "--rev-id", rev, *extra)
+    assert result.exit_code == 0, result.output
+    return Path(result.output.split("Wrote ")[1].split()[0])
+
+
+def test_the_header_cache_follows_file_changes(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    invoke(app, "init")
+    _revision(app, "a")
+    second = _revision(app, "b")
+    cache = app.extensions["schemaops"].headers
+    versions = tmp_path / "migrations" / "versions"
+    assert set(read_headers(versions, cache) or {}) == {"a", "b"}
+
+    # Rewritten in place (same size, later mtime) and then removed: both are seen.
+    text = second.read_text().replace("step b", "step B")
+    second.write_text(text)
+    stat = second.stat()
+    os.utime(second, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
+    assert read_headers(versions, cache)["b"].message == "step B"  # type: ignore[index]
+    second.unlink()
+    assert set(read_headers(versions, cache) or {}) == {"a"}
+    [status] = api.status(app=app)
+    assert status.heads == ("a",)
+
+
+def test_upgrade_heads_is_not_a_no_op_at_one_of_two_heads(make_app: App) -> None:
+    app = make_app()
+    invoke(app, "init")
+    _revision(app, "root")
+    _revision(app, "left")
+    _revision(app, "right", "--head", "root", "--splice")
+    assert invoke(app, "upgrade", "left").exit_code == 0
+
+    result = invoke(app, "upgrade", "heads")
+    assert result.exit_code == 0, result.output
+    assert "1 revision applied" in result.output
+    assert sorted(invoke(app, "current", "--bare").output.split()) == ["left", "right"]
+    result = invoke(app, "upgrade", "heads")
+    assert "Nothing to do: the database is already at left, right." in result.output
+    # "head" stays ambiguous with two heads, fast path or not.
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1 and "2 heads (left, right)" in result.stderr
+
+
+def test_status_from_headers_matches_alembic(make_app: App) -> None:
+    app = make_app()
+    invoke(app, "init")
+    for rev in ("a", "b", "c"):
+        _revision(app, rev)
+    invoke(app, "upgrade", "a")
+    [fast] = api.status(app=app)
+    history = {r.revision: r for r in api.history(app=app)}
+    assert fast.current == ("a",) and fast.heads == ("c",)
+    assert [(p.revision, p.message) for p in fast.pending] == [
+        (rev, history[rev].message) for rev in ("b", "c")
+    ]
