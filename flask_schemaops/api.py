@@ -442,6 +442,10 @@ def current(
         now = s.current()
         if now and not s.has_scripts:
             raise unknown_revision(now[0], s.versions, ())
+        order = s.line()
+        ids = [h.revision for h in order or ()]
+        if order is not None and all(r in ids for r in now):
+            return [s.from_line(order, ids.index(r)) for r in now]
         return [s.revision(x) for x in s.script.get_revisions(now) if x is not None] if now else []
 
     with open_project(app, directory, binds=binds) as p:
@@ -458,6 +462,9 @@ def heads(
     """The head revisions of each history."""
 
     def find(s: Session) -> list[Revision]:
+        order = s.line()
+        if order is not None:
+            return [s.from_line(order, 0)] if order else []
         ids = "heads" if resolve_dependencies else tuple(s.script.get_heads())
         return [s.revision(x) for x in s.script.get_revisions(ids) if x is not None]
 
@@ -522,6 +529,9 @@ def history(
         if upper == "base":
             return []
         marked = set(now)
+        fast = s.walk_line(upper, lower, marked)
+        if fast is not None:
+            return fast
         return [
             s.revision(x, current=x.revision in marked)
             for x in s.script.walk_revisions(base=lower, head=upper)  # type: ignore[arg-type]

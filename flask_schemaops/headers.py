@@ -24,6 +24,8 @@ class Header:
     down_revisions: tuple[str, ...]
     message: str
     path: str
+    doc: str = ""
+    labelled: bool = False  # declares branch labels or dependencies
 
 
 Cache = dict[str, tuple[int, int, Header | None]]
@@ -113,5 +115,30 @@ def _parse(path: str) -> Header | None:
         parents = tuple(down)
     else:
         return None
-    doc = ast.get_docstring(tree) or ""
-    return Header(revision, parents, doc.strip().splitlines()[0] if doc.strip() else "", path)
+    doc = (ast.get_docstring(tree) or "").strip()
+    labelled = bool(values.get("branch_labels") or values.get("depends_on"))
+    message = doc.split("\n\n")[0].strip()
+    return Header(revision, parents, message, path, doc, labelled)
+
+
+def line(headers: dict[str, Header]) -> list[Header] | None:
+    """The history newest first, when it is one line without branch labels or
+    dependencies (what most projects have); else None."""
+    children: dict[str, str] = {}
+    for header in headers.values():
+        if header.labelled or len(header.down_revisions) > 1:
+            return None
+        for parent in header.down_revisions:
+            if parent in children or parent not in headers:
+                return None
+            children[parent] = header.revision
+    tops = heads(headers)
+    if len(tops) > 1:
+        return None
+    order: list[Header] = []
+    revision = next(iter(tops), None)
+    while revision is not None:
+        order.append(headers[revision])
+        parents = headers[revision].down_revisions
+        revision = parents[0] if parents else None
+    return order if len(order) == len(headers) else None

@@ -49,11 +49,13 @@ from .errors import (
     script_frame,
 )
 from .extension import State, get_state
+from .headers import Header
 from .locking import LockRequest, OnWait
 from .results import Revision, Run, Status, Step
 
 T = TypeVar("T")
 OnStep = Callable[[Step], None]
+Bound = str | tuple[str, ...]
 
 _SYMBOLIC = re.compile(r"^(heads?|base|current|[+-]\d+)$")
 
@@ -102,7 +104,7 @@ class Session:
             self._script = ScriptDirectory.from_config(self.config)
         return self._script
 
-    def headers(self) -> dict[str, headers.Header] | None:
+    def headers(self) -> dict[str, Header] | None:
         """The revision headers, read without importing the scripts, when that is sound."""
         locations = self.config.get_main_option("version_locations")
         if not self.project.ours or (locations and Path(locations) != self.versions):
@@ -234,7 +236,6 @@ class Session:
         return type(error)("\n".join(lines))
 
     def revision(self, script: Script, *, current: bool = False) -> Revision:
-        created = re.search(r"^Create Date: (.+)$", script.longdoc or "", re.MULTILINE)
         return Revision(
             target=self.name,
             revision=script.revision,
@@ -243,12 +244,51 @@ class Session:
             path=script.path,
             branch_labels=tuple(sorted(script.branch_labels)),
             depends_on=_tuple(script.dependencies),
-            create_date=created.group(1).strip() if created else None,
+            create_date=_create_date(script.longdoc),
             is_head=script.is_head,
             is_branch_point=script.is_branch_point,
             is_merge_point=script.is_merge_point,
             is_current=current,
             doc=script.longdoc or "",
+        )
+
+    def line(self) -> list[Header] | None:
+        """The history newest first from the headers, for a linear history without
+        labels (most projects); None where Alembic must build its revision map."""
+        found = self.headers()
+        return headers.line(found) if found is not None else None
+
+    def walk_line(self, upper: Bound, lower: Bound, marked: set[str]) -> list[Revision] | None:
+        """``history``'s range, newest first, from the headers; None when Alembic must
+        answer (a history that is not one line, a relative or labelled bound)."""
+        order = self.line()
+        if order is None:
+            return None
+        ids = [h.revision for h in order]
+
+        def position(bound: Bound, end: str, default: int) -> int | None:
+            if isinstance(bound, tuple):
+                bound = bound[0] if len(bound) == 1 else ""
+            return default if bound == end else ids.index(bound) if bound in ids else None
+
+        top, bottom = position(upper, "heads", 0), position(lower, "base", len(ids) - 1)
+        if top is None or bottom is None or top > bottom:
+            return None
+        return [self.from_line(order, i, ids[i] in marked) for i in range(top, bottom + 1)]
+
+    def from_line(self, order: list[Header], index: int, current: bool = False) -> Revision:
+        """The revision at ``index`` of :meth:`line`, as :meth:`revision` describes it."""
+        header = order[index]
+        return Revision(
+            target=self.name,
+            revision=header.revision,
+            down_revisions=header.down_revisions,
+            message=header.message,
+            path=header.path,
+            create_date=_create_date(header.doc),
+            is_head=index == 0,
+            is_current=current,
+            doc=header.doc,
         )
 
     def heads(self) -> list[str]:
@@ -465,6 +505,11 @@ def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> Sch
 def _shorten(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _create_date(doc: str | None) -> str | None:
+    created = re.search(r"^Create Date: (.+)$", doc or "", re.MULTILINE)
+    return created.group(1).strip() if created else None
 
 
 def _tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -6,11 +6,13 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 from apps import invoke
 from flask import Flask
 
 from flask_schemaops import api
 from flask_schemaops.headers import read_headers
+from flask_schemaops.session import Session
 
 App = Callable[..., Flask]
 
@@ -73,3 +75,54 @@ def test_status_from_headers_matches_alembic(make_app: App) -> None:
     assert [(p.revision, p.message) for p in fast.pending] == [
         (rev, history[rev].message) for rev in ("b", "c")
     ]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_history_heads_and_current_from_headers_match_alembic(
+    make_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    invoke(app, "init")
+    for rev in ("a", "b", "c", "d"):
+        _revision(app, rev)
+    invoke(app, "upgrade", "b")
+
+    def shown(args: tuple[str, ...]) -> str:
+        result = invoke(app, *args)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    fast = [shown(args) for args in QUERIES]
+    with monkeypatch.context() as patch:
+        patch.setattr(Session, "line", lambda self: None)  # what Alembic's revision map says
+        slow = [shown(args) for args in QUERIES]
+    assert fast == slow
+
+
+QUERIES = (
+    ("history",),
+    ("history", "-v"),
+    ("history", "-i"),
+    ("history", "-r", "a:c"),
+    ("history", "-r", "current:"),
+    ("history", "-r", ":current"),
+    ("history", "-r", "-1:"),
+    ("heads",),
+    ("heads", "-v"),
+    ("current",),
+    ("current", "-v"),
+)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_read_only_commands_import_no_script(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    invoke(app, "init")
+    script = _revision(app, "a")
+    _revision(app, "b")
+    invoke(app, "upgrade")
+    marker = tmp_path / "imported"
+    script.write_text(f"open({str(marker)!r}, 'a').write('x')\\n" + script.read_text())
+    for args in (("heads",), ("history",), ("current",), ("status",), ("upgrade",)):
+        assert invoke(app, *args).exit_code == 0, args
+    assert not marker.exists()
