@@ -122,7 +122,7 @@ def test_read_only_commands_import_no_script(make_app: App, tmp_path: Path) -> N
     _revision(app, "b")
     invoke(app, "upgrade")
     marker = tmp_path / "imported"
-    script.write_text(f"open({str(marker)!r}, 'a').write('x')\\n" + script.read_text())
+    script.write_text(f"open({str(marker)!r}, 'a').write('x')\n" + script.read_text())
     for args in (("heads",), ("history",), ("current",), ("status",), ("upgrade",)):
         assert invoke(app, *args).exit_code == 0, args
     assert not marker.exists()
