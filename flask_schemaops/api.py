@@ -32,7 +32,22 @@ from .errors import (
 from .extension import get_state
 from .locking import OnWait
 from .logs import configure_logging
-from .results import Check, EnvConversion, Health, Revision, Run, Status, Template, Written
+from .results import (
+    Baseline,
+    Check,
+    Diagnosis,
+    DowngradePreview,
+    EnvConversion,
+    Health,
+    LintReport,
+    Loss,
+    Revision,
+    Run,
+    Squash,
+    Status,
+    Template,
+    Written,
+)
 from .session import (
     OnStep,
     RunOptions,
@@ -45,23 +60,28 @@ from .session import (
 TEMPLATES = Path(__file__).parent / "templates"
 
 __all__ = [
+    "baseline",
     "branches",
     "check",
     "configure_logging",
     "convert_env",
     "current",
+    "doctor",
     "downgrade",
+    "downgrade_preview",
     "edit",
     "ensure_version",
     "heads",
     "health",
     "history",
     "init",
+    "lint",
     "list_templates",
     "merge",
     "migrate",
     "revision",
     "show",
+    "squash",
     "stamp",
     "status",
     "upgrade",
@@ -197,10 +217,13 @@ def revision(
             depends_on=depends_on,  # type: ignore[arg-type]
         )
         scripts = result if isinstance(result, list) else [result]
+        written = [x for x in scripts if x is not None]
+        findings, problems = _lint_new(s, written) if autogenerate else ((), ())
         return Written(
-            scripts=tuple(s.revision(x) for x in scripts if x is not None),
+            scripts=tuple(s.revision(x) for x in written),
             sql=s.sql_output() if sql else None,
-            warnings=tuple(s.config.attributes.get(WARNINGS_ATTRIBUTE, ())),
+            warnings=tuple(s.config.attributes.get(WARNINGS_ATTRIBUTE, ())) + problems,
+            findings=findings,
         )
 
     arguments = (head, *([depends_on] if isinstance(depends_on, str) else depends_on or ()))
@@ -214,6 +237,7 @@ def revision(
             scripts=tuple(x for r in results for x in r.scripts),
             sql="".join(r.sql for r in results if r.sql is not None) if sql else None,
             warnings=tuple(w for r in results for w in r.warnings),
+            findings=tuple(f for r in results for f in r.findings),
         )
 
 
@@ -625,3 +649,296 @@ def health(*, app: Flask | None = None) -> Health:
         return Health(databases=tuple(status(app=app)))
     except SchemaOpsError as exc:
         return Health(error=str(exc))
+
+
+# --- Reviewing migrations ----------------------------------------------------------------
+
+
+def lint(
+    paths: Sequence[str | Path] = (),
+    *,
+    pending: bool = False,
+    since: str | None = None,
+    dialect: str | None = None,
+    binds: Sequence[str] | None = None,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> LintReport:
+    """Check revision scripts for operations that fail or hurt on a production
+    database; the scripts are read with ``ast``, never run.
+
+    By default every revision of every database. ``pending``: the revisions not yet
+    applied to each database (this connects to them); ``since``: the revisions after
+    ``since``; ``paths``: these files or folders. The PostgreSQL-only rules apply to
+    PostgreSQL databases, or everywhere with ``dialect="postgresql"``. Disabled
+    rules, severities and the failing threshold come from the ``lint_*`` settings.
+    """
+    from . import headers
+    from .lint import lint_paths, scripts_in
+
+    if sum((bool(paths), pending, since is not None)) > 1:
+        raise ConfigurationError("Lint paths, --pending or --since: one of them, not several.")
+    missing = [str(x) for x in paths if not Path(x).exists()]
+    if missing:
+        raise DirectoryError(f"Nothing to lint at {', '.join(missing)}: no such file or folder.")
+    with open_project(app, directory, (since,) if since else (), binds=binds) as p:
+        settings = p.state.settings
+        modules = _app_modules(p.state.app)
+        given = [Path(x).resolve() for x in paths]
+
+        def owner(path: Path) -> Session:
+            inside_one = [s for s in p.sessions if _within(path, s.versions)]
+            return inside_one[0] if inside_one else p.sessions[0]
+
+        def graph(s: Session) -> dict[str, headers.Header]:
+            found = headers.read_headers(s.versions, {})
+            if found is None:
+                raise RevisionError(
+                    f"A revision in {s.versions} has a header (revision, down_revision) that"
+                    " is not plain literals, so the order of the revisions cannot be read"
+                    " without running them. Lint them all (no --pending/--since), or name"
+                    " the files."
+                )
+            return found
+
+        def check(s: Session) -> LintReport | None:
+            files: list[Path]
+            if paths:
+                files = [x for x in given if owner(x) is s]
+            elif pending:
+                found = graph(s)
+                now = s.current()
+                unknown = [r for r in now if r not in found]
+                if unknown:
+                    raise unknown_revision(unknown[0], s.versions, ())
+                files = [Path(h.path) for h in headers.pending(found, set(now))]
+            elif since is not None:
+                after = _after(graph(s), since)
+                if after is None:
+                    return None
+                files = [Path(h.path) for h in after]
+            else:
+                files = scripts_in(s.versions)
+            if paths and not files:
+                return None
+            return lint_paths(
+                files,
+                dialect=dialect or s.target.engine.dialect.name,
+                disable=settings.lint_disable,
+                severity=settings.lint_severity,
+                fail_on=settings.lint_fail_on,
+                app_modules=modules,
+                histories=[s.versions] if s.versions.is_dir() else [],
+                target=s.name,
+            )
+
+        reports = [r for r in p.each(check) if r is not None]
+        if since is not None and not reports:
+            raise unknown_revision(since, p.sessions[0].versions, (since,))
+    return LintReport(
+        findings=tuple(f for r in reports for f in r.findings),
+        files=tuple(f for r in reports for f in r.files),
+        suppressed=sum(r.suppressed for r in reports),
+        fail_on=settings.lint_fail_on,
+    )
+
+
+def downgrade_preview(
+    revision: str = "-1",
+    *,
+    binds: Sequence[str] | None = None,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> DowngradePreview:
+    """What :func:`downgrade` to ``revision`` would revert, and what it would destroy:
+    the tables and columns dropped by the ``downgrade()`` of each revision about to be
+    reverted (read from the scripts), with the rows they hold now. Nothing changes."""
+    from .lint import dropped_by_downgrade
+
+    def preview(s: Session) -> tuple[list[Revision], list[Loss]]:
+        now = s.current()
+        scripts = [
+            x
+            for x in s.script.iterate_revisions(now, revision, select_for_downgrade=True)
+            if x is not None
+        ]
+        engine = s.target.engine
+        losses: list[Loss] = []
+        with environment.connect(engine) as connection:
+            for script in scripts:
+                for table, column, schema, line in dropped_by_downgrade(
+                    script.path, engine.dialect.name
+                ):
+                    losses.append(
+                        Loss(
+                            target=s.name,
+                            revision=script.revision,
+                            table=table,
+                            column=column,
+                            rows=_count(connection, table, column, schema),
+                            file=script.path,
+                            line=line,
+                        )
+                    )
+        return [s.revision(x) for x in scripts], losses
+
+    with open_project(app, directory, (revision,), binds=binds) as p:
+        results = p.each(preview, revision=revision)
+        return DowngradePreview(
+            reverted=tuple(r for found, _ in results for r in found),
+            losses=tuple(loss for _, found in results for loss in found),
+            confirm=p.state.settings.downgrade_confirm,
+        )
+
+
+def _count(connection: Any, table: str, column: str | None, schema: str | None) -> int | None:
+    """Rows in ``table``, or non-NULL values in its ``column``; None when not there."""
+    import sqlalchemy as sa
+
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(table, schema=schema):
+        return None
+    if column is not None:
+        names = {c["name"] for c in inspector.get_columns(table, schema=schema)}
+        if column not in names:
+            return None
+    counted = sa.func.count() if column is None else sa.func.count(sa.column(column))
+    rows = connection.execute(sa.select(counted).select_from(sa.table(table, schema=schema)))
+    return int(rows.scalar_one())
+
+
+def _lint_new(s: Session, scripts: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[str, ...]]:
+    """Lint what autogenerate just wrote: the findings, or why it could not be done
+    (the revision is written either way)."""
+    from .lint import lint_paths
+
+    settings = s.project.state.settings
+    try:
+        report = lint_paths(
+            [x.path for x in scripts],
+            dialect=s.target.engine.dialect.name,
+            disable=settings.lint_disable,
+            severity=settings.lint_severity,
+            fail_on=settings.lint_fail_on,
+            app_modules=_app_modules(s.project.state.app),
+            target=s.name,
+        )
+    except SchemaOpsError as exc:
+        return (), (f"The new revision was not linted: {exc}",)
+    return report.findings, ()
+
+
+def _app_modules(app: Flask) -> set[str]:
+    """The top-level modules of the app and of its models."""
+    state = get_state(app)
+    names = {app.import_name.split(".")[0]}
+    model = getattr(state.db, "Model", None)
+    registry = getattr(model, "registry", None)
+    for mapper in getattr(registry, "mappers", ()):
+        names.add(mapper.class_.__module__.split(".")[0])
+    return names - {"__main__", "builtins"}
+
+
+def _within(path: Path, folder: Path) -> bool:
+    try:
+        path.relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True
+
+
+def _after(found: dict[str, Any], since: str) -> list[Any] | None:
+    """The revisions that descend from ``since`` (an id or a unique prefix; ``base``:
+    all), oldest first; None when this history has no such revision."""
+    from . import headers
+
+    if since == "base":
+        return headers.pending(found, set())
+    matches = [r for r in found if r == since] or [r for r in found if r.startswith(since)]
+    if len(matches) != 1:
+        if len(matches) > 1:
+            raise RevisionError(
+                f"{since!r} starts {len(matches)} revision ids ({', '.join(sorted(matches))});"
+                " give more of the id."
+            )
+        return None
+    below = {matches[0]}
+    stack = [matches[0]]
+    while stack:
+        for parent in found[stack.pop()].down_revisions:
+            if parent not in below and parent in found:
+                below.add(parent)
+                stack.append(parent)
+    return headers.pending(found, below)
+
+
+# --- Adoption and recovery ---------------------------------------------------------------
+
+
+def baseline(
+    *,
+    message: str = "Initial baseline",
+    force: bool = False,
+    binds: Sequence[str] | None = None,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> list[Baseline]:
+    """Bring databases built by ``db.create_all()`` (or by hand) under migrations.
+
+    With no revision yet, the baseline revision (``message``) is generated from the
+    models. A database that has tables but records no revision is compared with the
+    schema the revisions build (in a scratch database) and stamped with the
+    revision it matches; when it matches none, the differences are returned and
+    nothing is stamped, unless ``force`` (then head is stamped). An empty database
+    is left for ``upgrade``. Each result lists the revisions still pending.
+    """
+    from .baseline import baseline as adopt
+
+    with open_project(app, directory, binds=binds) as p:
+        return p.each(lambda s: adopt(s, message=message, force=force))
+
+
+def doctor(
+    *,
+    binds: Sequence[str] | None = None,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> list[Diagnosis]:
+    """Per database, what is wrong with it and its revision history, with the evidence
+    and the fix; read-only. See :mod:`flask_schemaops.doctor` for the checks."""
+    from .doctor import examine
+
+    with open_project(app, directory, binds=binds) as p:
+        return p.each(examine)
+
+
+def squash(
+    first: str,
+    last: str,
+    *,
+    drop_data_migrations: bool = False,
+    message: str | None = None,
+    binds: Sequence[str] | None = None,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> Squash:
+    """Replace the linear range ``first``..``last`` (both included) with one revision
+    that builds the same schema, keeping ``last``'s id and ``first``'s parent.
+
+    Refused while a database of the app is inside the range, or when the range has
+    branches; refused while the range runs SQL or moves data (``op.execute``,
+    ``get_bind()``) unless ``drop_data_migrations``. The result is verified on
+    scratch databases: the squashed history builds the same schema as the original
+    at ``last`` and at head, else the files are restored and an error raised. The
+    replaced files are kept in ``<directory>/squashed/<last>/``.
+    """
+    from .squash import squash as replace_range
+
+    with open_project(app, directory, (first, last), binds=binds) as p:
+        p.sessions = [p.holding([first, last])]
+        [result] = p.each(
+            lambda s: replace_range(
+                s, first, last, drop_statements=drop_data_migrations, message=message
+            )
+        )
+        return result

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from decimal import Decimal, InvalidOperation
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -68,6 +69,9 @@ def configure_options(
     user_object = configure_args.get("include_object", include_object)
     options: dict[str, Any] = {
         "compare_type": compare_type if settings.compare_type else False,
+        "compare_server_default": (
+            compare_server_default if settings.compare_server_default else False
+        ),
         "include_schemas": settings.include_schemas,
         "include_name": name_filter(settings, dialect, configure_args.get("include_name")),
         "include_object": object_filter(settings, dialect, user_object),
@@ -107,7 +111,8 @@ def name_filter(settings: Settings, dialect: sa.Dialect, user_hook: Hook | None)
         if type_ == "table" and name is not None:
             schema = parent_names.get("schema_name")
             # Alembic skips it only when the schemas match exactly (include_schemas).
-            if name == settings.version_table and schema in version_schemas:
+            ours = (settings.version_table, settings.audit_table)  # the audit table sits beside it
+            if name in ours and schema in version_schemas:
                 return False
             if is_ignored(patterns, schema, name, dialect.default_schema_name):
                 return False
@@ -273,6 +278,54 @@ def _mysql_split(ddl: str) -> tuple[str, list[tuple[str, str]]]:
 
 def _smallest_blob(length: int) -> int:
     return next((i for i, (_, size) in enumerate(_BLOBS) if length <= size), len(_BLOBS) - 1)
+
+
+# --- Server defaults that differ on paper only ----------------------------------------
+
+
+def compare_server_default(
+    context: MigrationContext,
+    inspected_column: sa.Column[Any],
+    metadata_column: sa.Column[Any],
+    inspected_default: str | None,
+    metadata_default: Any,
+    rendered_metadata_default: str | None,
+) -> bool | None:
+    """A ``compare_server_default`` hook: ``False`` (no change) when the reflected
+    default and the model's say the same thing in different words, else ``None``."""
+    if equivalent_defaults(inspected_default, rendered_metadata_default):
+        return False
+    return None
+
+
+_NOW = {"now()", "current_timestamp", "current_timestamp()", "localtimestamp", "localtimestamp()"}
+
+
+def equivalent_defaults(reflected: str | None, model: str | None) -> bool:
+    """Whether two server-default texts mean the same value: ``now()`` and
+    ``current_timestamp()``, ``true`` and ``1``, ``1.5`` and ``1.50``, ``'0'`` and
+    ``0``, with or without parentheses or a PostgreSQL cast."""
+    if reflected is None or model is None:
+        return False
+    return _default_value(reflected) == _default_value(model)
+
+
+def _default_value(text: str) -> object:
+    value = text.strip()
+    while value.startswith("(") and value.endswith(")"):
+        value = value[1:-1].strip()
+    value = re.sub(r"::[\w ]+(\(\d+(,\s*\d+)?\))?(\[\])?$", "", value)
+    if len(value) >= 2 and value[0] == value[-1] == "'":
+        value = value[1:-1].replace("''", "'")
+    lowered = value.lower()
+    if lowered in _NOW:
+        return "current_timestamp"
+    if lowered in ("true", "false"):
+        return Decimal(lowered == "true")
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        return value
 
 
 # --- The revision: noise out, enum types in, warnings ----------------------------------
@@ -588,3 +641,168 @@ def _unnamed_message(constraint: sa.Constraint, table: str, *, in_new_table: boo
         f" convention, e.g. MetaData(naming_convention={{{convention}, ...}}); then"
         " delete the new revision file and generate it again."
     )
+
+
+# --- Comparing a database with a schema, noise apart ------------------------------------
+#
+# doctor, baseline and squash compare a live database with the models, or with the
+# schema reflected from a scratch database. The changes are those a revision
+# would hold, cleaned as a revision is; the noise is what plain Alembic reports on
+# top of them that is known to be no change.
+
+NOISE_KINDS = (
+    "index naming",
+    "equivalent types",
+    "server-default rendering",
+    "unique on a primary key",
+)
+
+
+def changes(connection: sa.Connection, metadata: sa.MetaData, settings: Settings) -> list[Any]:
+    """The diffs (Alembic's tuples) that autogenerate, with our filters and clean-up,
+    finds between the database of ``connection`` and ``metadata``."""
+    from alembic.autogenerate import produce_migrations
+
+    options = comparison_options(settings, connection.dialect)
+    context = comparison_context(connection, metadata, settings, options)
+    script = produce_migrations(context, metadata)
+    upgrade, downgrade = script.upgrade_ops_list[-1], script.downgrade_ops_list[-1]
+    drop_convention_renames(upgrade, downgrade)
+    _prune(upgrade)
+    connection.rollback()
+    return flatten(upgrade.as_diffs())
+
+
+def plain_changes(
+    connection: sa.Connection, metadata: sa.MetaData, settings: Settings
+) -> list[Any]:
+    """The diffs plain Alembic reports with the same settings, but none of our
+    knowledge of noise (ignored tables stay ignored)."""
+    from alembic.autogenerate import compare_metadata
+
+    dialect = connection.dialect
+    patterns = settings.ignore_tables
+
+    def include_object(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
+        return not (
+            type_ == "table"
+            and name is not None
+            and is_ignored(patterns, obj.schema, name, dialect.default_schema_name)
+        )
+
+    options = {
+        "compare_type": settings.compare_type,
+        "compare_server_default": settings.compare_server_default,
+        "include_schemas": settings.include_schemas,
+        "include_name": name_filter(settings, dialect, None),
+        "include_object": include_object,
+    }
+    context = comparison_context(connection, metadata, settings, options)
+    diffs = compare_metadata(context, metadata)
+    connection.rollback()
+    return flatten(diffs)
+
+
+def noise(
+    plain: list[Any], real: list[Any], dialect: sa.Dialect, metadata: sa.MetaData
+) -> list[tuple[str, Any]]:
+    """Each diff of ``plain`` that is not in ``real``, with its kind of noise (one of
+    :data:`NOISE_KINDS`); those left out for another reason (a user's filter) are
+    not noise and are dropped. ``metadata`` is what the database was compared with."""
+    kept = {diff_key(d) for d in real}
+    found = []
+    for diff in plain:
+        if diff_key(diff) in kept:
+            continue
+        kind = noise_kind(diff, dialect, metadata)
+        if kind is not None:
+            found.append((kind, diff))
+    return found
+
+
+def noise_kind(diff: Any, dialect: sa.Dialect, metadata: sa.MetaData) -> str | None:
+    """Which kind of known noise ``diff`` is, or None."""
+    operation = diff[0]
+    if operation in ("add_index", "remove_index", "add_constraint", "remove_constraint"):
+        if _on_primary_key(diff[1], metadata):
+            return "unique on a primary key"
+        return "index naming" if isinstance(diff[1], sa.Index) else None
+    if operation == "modify_type" and equivalent_types(dialect, diff[5], diff[6]):
+        return "equivalent types"
+    if operation == "modify_default" and equivalent_defaults(
+        _default_text(diff[5], dialect), _default_text(diff[6], dialect)
+    ):
+        return "server-default rendering"
+    return None
+
+
+def _on_primary_key(item: Any, metadata: sa.MetaData) -> bool:
+    """:func:`repeats_primary_key`, for the copy of a constraint Alembic reports: its
+    table may be a stand-in without the primary key, so the model's table is used."""
+    if repeats_primary_key(item):
+        return True
+    table = getattr(item, "table", None)
+    if not isinstance(item, (sa.Index, sa.UniqueConstraint)) or table is None:
+        return False
+    if isinstance(item, sa.Index) and not item.unique:
+        return False
+    model = metadata.tables.get(table.fullname)
+    key = {c.name for c in model.primary_key.columns} if model is not None else set()
+    return bool(key) and {c.name for c in item.columns} == key
+
+
+def flatten(diffs: Iterable[Any]) -> list[Any]:
+    """Alembic's diffs with the per-column lists of ``modify_*`` tuples unpacked."""
+    flat: list[Any] = []
+    for diff in diffs:
+        flat.extend(diff if isinstance(diff, list) else [diff])
+    return flat
+
+
+def diff_key(diff: Any) -> tuple[Any, ...]:
+    """What identifies a diff: its operation and the names of what it touches."""
+    key: list[Any] = []
+    for item in diff[:4] if diff[0].startswith("modify_") else diff:
+        if item is None or isinstance(item, str):
+            key.append(item)
+        elif isinstance(item, (sa.Table, sa.Column, sa.Index, sa.Constraint)):
+            table = getattr(item, "table", None)
+            key.append((type(item).__name__, getattr(table, "name", None), item.name))
+    return tuple(key)
+
+
+def _default_text(default: Any, dialect: sa.Dialect) -> str | None:
+    value = getattr(default, "arg", default)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    text = getattr(value, "text", None)
+    if isinstance(text, str):
+        return text
+    try:
+        return str(value.compile(dialect=dialect))
+    except (AttributeError, sa.exc.SQLAlchemyError):
+        return None
+
+
+def comparison_options(settings: Settings, dialect: sa.Dialect) -> dict[str, Any]:
+    """The autogenerate options env.py would use, minus its hooks."""
+    options = configure_options(settings, dialect, None, dict(settings.configure_args))
+    options.update((k, v) for k, v in settings.configure_args.items() if k not in CHAINED_ARGS)
+    return options
+
+
+def comparison_context(
+    connection: sa.Connection, metadata: sa.MetaData, settings: Settings, options: dict[str, Any]
+) -> MigrationContext:
+    """A migration context on ``connection`` for comparing it with ``metadata``."""
+    from alembic.runtime.migration import MigrationContext
+
+    opts = {
+        "target_metadata": metadata,
+        "version_table": settings.version_table,
+        "version_table_schema": settings.version_table_schema,
+        **options,
+    }
+    return MigrationContext.configure(connection, opts=opts)

@@ -321,6 +321,7 @@ def _write_revision(options: Options, **kwargs: Any) -> None:
         options.say(f"Wrote {script.path}", fg="green")
     for warning in written.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    _print_findings(written.findings)
     if kwargs.get("autogenerate") and written.scripts:
         options.say(
             "Review it before you apply it: autogenerate can miss or misjudge server defaults,"
@@ -424,9 +425,16 @@ def upgrade(options: Options, **kwargs: Any) -> None:
 
 @command(x_args=True, relative=True)
 @_run_options
+@click.option("-y", "--yes", is_flag=True, help="Go ahead even when rows would be lost.")
 @click.argument("revision", default="-1")
-def downgrade(options: Options, **kwargs: Any) -> None:
-    """Revert to an earlier revision (default: -1; also an id or base)."""
+def downgrade(options: Options, yes: bool, **kwargs: Any) -> None:
+    """Revert to an earlier revision (default: -1; also an id or base).
+
+    When the reverted revisions drop tables or columns that hold rows, it lists
+    them and asks first; without a terminal it needs --yes.
+    """
+    if not kwargs["sql"]:
+        _confirm_data_loss(options, kwargs["revision"], yes)
     _migrate(options, "downgrade", "reverted", **kwargs)
 
 
@@ -566,4 +574,289 @@ def convert_env(options: Options, yes: bool) -> None:
         " revisions keep the layout of your script.py.mako (flask_schemaops's own is"
         " in flask_schemaops/templates/flask/). Plain `alembic` now needs"
         " `flask_app = package:app` in alembic.ini, or FLASK_APP."
+    )
+
+
+# --- Reviewing migrations ------------------------------------------------------------------
+
+
+def _display_path(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    from pathlib import Path
+
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return path
+
+
+def _print_findings(findings: tuple[Any, ...]) -> None:
+    colours = {"error": "red", "warning": "yellow", "info": "cyan"}
+    for finding in findings:
+        where = f"{_display_path(finding.file)}:{finding.line}"
+        label = f"{where}: {finding.rule} {finding.severity}: "
+        click.secho(label, fg=colours[finding.severity], nl=False)
+        click.echo(finding.message)
+        click.echo(f"    Fix: {finding.fix}")
+
+
+def _github(text: str, *, field: bool = False) -> str:
+    text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    return text.replace(":", "%3A").replace(",", "%2C") if field else text
+
+
+@command(error_code=2)
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--pending", is_flag=True, help="Only the revisions not yet applied to the database.")
+@click.option("--since", metavar="REV", help="Only the revisions after REV.")
+@click.option(
+    "--dialect",
+    metavar="NAME",
+    help="Lint for this database (postgresql, mysql, sqlite...) instead of each one's own.",
+)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json", "github"]),
+    default="text",
+    show_default=True,
+    help="github: GitHub Actions annotations.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning", "info", "never"]),
+    help="Exit 1 on a finding this severe or worse (default: SCHEMAOPS_LINT_FAIL_ON, error).",
+)
+def lint(
+    options: Options,
+    paths: tuple[str, ...],
+    pending: bool,
+    since: str | None,
+    dialect: str | None,
+    output: str,
+    fail_on: str | None,
+) -> None:
+    """Check revision scripts for operations that break production databases.
+
+    All revisions by default, or PATHS. Exit 0 clean, 1 findings at --fail-on, 2 error.
+    """
+    report = _api().lint(paths, pending=pending, since=since, dialect=dialect, **options.where)
+    threshold = report.fail_on if fail_on is None else None if fail_on == "never" else fail_on
+    failed = report.fails(threshold)
+    if output == "json":
+        data = report.as_dict()
+        for item in data["findings"]:
+            item["file"] = _display_path(item["file"])
+        data["failed"] = failed
+        click.echo(json.dumps(data, indent=2))
+    elif output == "github":
+        levels = {"error": "error", "warning": "warning", "info": "notice"}
+        for f in report.findings:
+            click.echo(
+                f"::{levels[f.severity]} file={_github(_display_path(f.file), field=True)},"
+                f"line={f.line},title={_github(f'{f.rule} {f.name}', field=True)}::"
+                f"{_github(f'{f.message} Fix: {f.fix}')}"
+            )
+    else:
+        _print_findings(report.findings)
+    if output != "json":
+        counts = ", ".join(
+            f"{report.count(s)} {s}{'s' if s != 'info' and report.count(s) != 1 else ''}"
+            for s in ("error", "warning", "info")
+        )
+        files = len(report.files)
+        summary = f"Checked {files} revision script{'s' if files != 1 else ''}: "
+        summary += counts if report.findings else "no findings"
+        if report.suppressed:
+            summary += f" ({report.suppressed} suppressed)"
+        options.say(summary + ".", fg="red" if failed else None, err=output == "github")
+    if failed:
+        sys.exit(1)
+
+
+def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
+    """Show what the downgrade would destroy; when rows would be lost, go on only
+    once confirmed (--yes, the prompt, or SCHEMAOPS_DOWNGRADE_CONFIRM = False)."""
+    preview = _api().downgrade_preview(revision, **options.where)
+    if not preview.rows_lost:
+        return
+    several = len({loss.target for loss in preview.losses}) > 1
+    click.secho("This downgrade drops data:", fg="yellow", bold=True)
+    for loss in preview.losses:
+        if loss.rows:
+            unit = "row" if loss.column is None else "value"
+            count = f"{loss.rows} {unit}{'s' if loss.rows != 1 else ''}"
+            click.echo(
+                f"  {_label(loss.target, several)}{loss.what}: {count}"
+                f" (revision {loss.revision}, {_display_path(loss.file)}:{loss.line})"
+            )
+    if yes or not preview.needs_confirmation:
+        return
+    if _interactive():
+        if click.confirm("Revert these revisions and lose that data?", default=False):
+            return
+        click.echo("Nothing was reverted.")
+        sys.exit(1)
+    click.secho(
+        f"Error: nothing was reverted: the downgrade would lose {preview.rows_lost} row(s) and"
+        " there is no terminal to confirm it. Back the data up if you need it, then run"
+        f" `flask db downgrade {revision} --yes` (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False).",
+        fg="red",
+        err=True,
+    )
+    sys.exit(1)
+
+
+# --- Adoption and recovery -------------------------------------------------------------------
+
+
+@command()
+@click.option("--force", is_flag=True, help="Stamp head even when the schema differs.")
+@click.option(
+    "-m",
+    "--message",
+    default="Initial baseline",
+    show_default=True,
+    help="The message of the baseline revision, when one is generated.",
+)
+def baseline(options: Options, force: bool, message: str) -> None:
+    """Adopt a database built by create_all: write the baseline revision, compare, stamp.
+
+    Exits 1 when a database matches no revision (nothing is stamped then).
+    """
+    results = _api().baseline(message=message, force=force, **options.where)
+    for result in results:
+        where = _label(result.target, len(results) > 1)
+        if result.written is not None:
+            options.say(f"{where}Wrote {_display_path(result.written.path)}", fg="green")
+        if result.outcome == "generated":
+            options.say(
+                f"{where}The database is empty: `flask db upgrade` builds it from the baseline."
+            )
+        elif result.outcome == "empty":
+            options.say(f"{where}The database has no table yet: `flask db upgrade` builds it.")
+        elif result.outcome == "versioned":
+            options.say(
+                f"{where}The database is already under migrations, at {result.revision};"
+                " nothing to do."
+            )
+        elif result.differences:
+            click.echo(
+                f"{where}The database differs from {result.compared_with}"
+                f" ({len(result.differences)} difference(s), as `upgrade` would change them):"
+            )
+            for difference in result.differences:
+                click.echo(f"  {difference}")
+            if result.stamped:
+                click.secho(
+                    f"{where}Stamped {result.revision} anyway (--force): `flask db check`"
+                    " reports what still differs.",
+                    fg="yellow",
+                )
+            else:
+                click.echo(
+                    f"{where}Nothing was stamped. Bring the database or the models in line,"
+                    " or stamp it anyway with `flask db baseline --force`."
+                )
+        else:
+            options.say(
+                f"{where}The database matches {result.compared_with}; stamped"
+                f" {result.revision}.",
+                fg="green",
+            )
+        if result.pending and result.outcome in ("stamped", "forced", "versioned"):
+            click.echo(f"{where}{len(result.pending)} revision(s) pending on top of it:")
+            for revision in result.pending:
+                click.echo(f"  {revision.revision}  {revision.message}")
+            click.echo("Apply them with `flask db upgrade`.")
+        for warning in result.warnings:
+            click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    if any(r.outcome == "differs" for r in results):
+        sys.exit(1)
+
+
+@command(error_code=2)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def doctor(options: Options, as_json: bool) -> None:
+    """Find what is wrong with the databases and their migrations, and say how to fix it.
+
+    Silent and exit 0 when healthy; exit 1 with findings, 2 on an error.
+    """
+    results = _api().doctor(**options.where)
+    healthy = all(r.healthy for r in results)
+    if as_json:
+        data = {"healthy": healthy, "databases": [r.as_dict() for r in results]}
+        click.echo(json.dumps(data, indent=2))
+        sys.exit(0 if healthy else 1)
+    several = len(results) > 1
+    count = 0
+    for result in results:
+        where = _label(result.target, several)
+        for problem in result.problems:
+            count += 1
+            colour = "red" if problem.severity == "error" else "yellow"
+            click.secho(f"{where}{problem.severity.upper()}: ", fg=colour, bold=True, nl=False)
+            click.echo(problem.summary)
+            for index, line in enumerate(problem.evidence):
+                click.echo(f"  {'Evidence:' if index == 0 else '':<10}{line}")
+            if problem.cause:
+                click.echo(f"  {'Cause:':<10}{problem.cause}")
+            click.echo(f"  {'Fix:':<10}{problem.fix}")
+            if problem.check == "drift" and result.noise:
+                click.echo(f"  {'Noise:':<10}no change; autogenerate leaves these out:")
+                for line in result.noise:
+                    click.echo(f"  {'':<10}{line}")
+        if options.verbosity > 0:
+            if result.healthy and result.noise:
+                options.say(f"{where}Known noise (no change; autogenerate leaves it out):")
+                for line in result.noise:
+                    options.say(f"  {line}")
+            for line in result.skipped:
+                options.say(f"{where}Not checked: {line}")
+    if count:
+        click.echo(f"{count} problem(s) found.")
+        sys.exit(1)
+    if options.verbosity > 0:
+        options.say("No problems found.")
+
+
+@command()
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Drop the statements of the range that run SQL or move data (op.execute, get_bind()).",
+)
+@click.option("-m", "--message", help="The message of the squashed revision.")
+@click.argument("first", metavar="FROM")
+@click.argument("last", metavar="TO")
+def squash(options: Options, first: str, last: str, yes: bool, message: str | None) -> None:
+    """Replace the revisions FROM..TO with one that builds the same schema.
+
+    It keeps TO's id, so databases at TO or later see no change. Refused while a
+    database is inside the range or when the range branches. The replaced files
+    are kept in <migrations>/squashed/TO/.
+    """
+    result = _api().squash(
+        first, last, drop_data_migrations=yes, message=message, **options.where
+    )
+    revision = result.revision
+    options.say(
+        f"Wrote {_display_path(revision.path)}: {revision.revision} now does the work of"
+        f" {len(result.replaced)} revisions ({result.replaced[0].revision}.."
+        f"{result.replaced[-1].revision}), on top of {_short(revision.down_revisions)}.",
+        fg="green",
+    )
+    options.say(
+        "Verified on scratch databases: the squashed history builds the same schema as the"
+        f" original at {', '.join(result.verified)}."
+    )
+    if result.dropped:
+        click.secho(f"Dropped {len(result.dropped)} statement(s) (--yes):", fg="yellow")
+        for statement in result.dropped:
+            click.echo(f"  {statement}")
+    for warning in result.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    options.say(
+        f"The replaced files are kept in {_display_path(result.backup)}: review the change,"
+        " commit it, then delete that folder."
     )

@@ -13,7 +13,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 STEP_CALLBACK = "schemaops.on_step"
+SCRATCH_ENGINE = "schemaops.scratch_engine"  # runs the history on a scratch database instead
 DEFAULT = "default"
 
 Hook = Callable[..., Any]
@@ -137,6 +138,9 @@ def targets(app: Flask) -> list[Target]:
             " to migrate. Plain `alembic` migrates SQLALCHEMY_DATABASE_URI; use"
             " `flask db ... --bind NAME` for the databases of SQLALCHEMY_BINDS."
         )
+    scratch = context.config.attributes.get(SCRATCH_ENGINE)
+    if scratch is not None:  # baseline and squash build schemas there
+        found = [replace(t, engine=scratch) for t in found]
     return found
 
 

@@ -105,3 +105,8 @@ def script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary 
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if inside(f.filename, directory)]
     frames = [f for f in frames if Path(f.filename).name != "env.py"] or frames
     return frames[-1] if frames else None
+
+
+class CreateAllError(SchemaOpsError):
+    """``db.create_all()`` was called on a database the migrations manage
+    (``SCHEMAOPS_CREATE_ALL = "forbid"``)."""

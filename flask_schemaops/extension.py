@@ -85,6 +85,9 @@ class SchemaOps:
         from .cli import db as command_group
 
         app.cli.add_command(command_group, name=settings.command)
+        from .create_all import guard_create_all
+
+        guard_create_all()
         if settings.on_start is not None:
             from .guard import on_start  # built on the API, so imported only when used
 

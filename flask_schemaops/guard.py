@@ -34,6 +34,11 @@ def on_start(state: State) -> None:
 
         return
     run(state.app, state.settings.on_start, state.settings.on_start_timeout)
+    # An app server may fork its workers from this process next (gunicorn's
+    # preload_app): they must not inherit, and share, the pooled connections.
+    with state.app.app_context():
+        for engine in state.db.engines.values():
+            engine.dispose()
 
 
 def run(app: Flask, mode: str | None, timeout: float | None) -> None:

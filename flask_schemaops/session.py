@@ -525,11 +525,18 @@ def describe_diff(diff: Any) -> str:
     operation, *rest = diff
     if operation.startswith("modify_"):
         _schema, table, column, _existing, old, new = rest
-        return f"{operation} {table}.{column}: {old} -> {new}"
+        return f"{operation} {table}.{column}: {_sql(old)} -> {_sql(new)}"
     objects = [x for x in rest if isinstance(x, (sa.Table, sa.Column, sa.Index, sa.Constraint))]
     if not objects:
         return " ".join([operation, *(x for x in rest if isinstance(x, str))])
     return " ".join([operation, *(_object_name(x) for x in objects)])
+
+
+def _sql(value: Any) -> Any:
+    """A server default as its SQL text, anything else as it is."""
+    if isinstance(value, sa.DefaultClause):
+        return getattr(value.arg, "text", value.arg)
+    return value
 
 
 def _object_name(item: Any) -> str:

@@ -131,6 +131,52 @@ class Settings:
             " the values derived from the other settings."
         ),
     )
+    create_all: str | None = field(
+        default=None,
+        metadata={
+            **_doc(
+                "What ``db.create_all()`` does on a database the migrations manage:"
+                ' ``"allow"`` it; ``"warn"`` log a warning pointing to ``flask db'
+                ' upgrade``; ``"forbid"`` raise an error. ``None``: ``"allow"`` when the'
+                ' app is testing (``TESTING``), else ``"warn"`` once ``flask db init``'
+                " has created the migrations directory. Alembic's own operations are"
+                " never affected."
+            ),
+            "choices": ("allow", "warn", "forbid"),
+        },
+    )
+    lint_disable: tuple[str, ...] = field(
+        default=(),
+        metadata=_doc(
+            "Rules ``flask db lint`` (and the check of a new revision) skip: ids or"
+            ' names, e.g. ``("SO119", "drop-column")``.'
+        ),
+    )
+    lint_severity: Mapping[str, str] = field(
+        default_factory=lambda: types.MappingProxyType({}),
+        metadata=_doc(
+            "Rules re-graded: rule id or name → ``\"error\"``, ``\"warning\"`` or"
+            ' ``"info"``, e.g. ``{"SO103": "error"}``.'
+        ),
+    )
+    lint_fail_on: str | None = field(
+        default="error",
+        metadata={
+            **_doc(
+                "The lowest severity that makes ``flask db lint`` exit 1; ``None``:"
+                " findings never fail it. ``--fail-on`` overrides it."
+            ),
+            "choices": ("error", "warning", "info"),
+        },
+    )
+    downgrade_confirm: bool = field(
+        default=True,
+        metadata=_doc(
+            "``flask db downgrade`` asks for a confirmation when the revisions it"
+            " reverts drop tables or columns that hold rows (and, with no terminal,"
+            " refuses without ``--yes``). False: it shows what is lost and goes on."
+        ),
+    )
 
     @classmethod
     def keys(cls) -> dict[str, dataclasses.Field[Any]]:

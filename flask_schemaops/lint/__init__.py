@@ -1,0 +1,170 @@
+"""The migration linter: reads revision scripts with ``ast`` (never runs them) and
+reports the operations that fail or hurt on a production database.
+
+:func:`lint_paths` lints files; ``flask_schemaops.api.lint`` lints a project's
+histories (all revisions, the pending ones, or a range) with the app's settings.
+The rules are in :mod:`.rules`, their checks in :mod:`.checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from ..errors import ConfigurationError, ScriptError
+from ..results import Finding, LintReport
+from . import analysis, checks
+from .rules import DOCS_URL, RULES, SEVERITIES, Rule, find
+
+__all__ = [
+    "DOCS_URL",
+    "RULES",
+    "Finding",
+    "LintReport",
+    "Rule",
+    "dropped_by_downgrade",
+    "lint_paths",
+    "scripts_in",
+]
+
+
+def scripts_in(folder: Path) -> list[Path]:
+    """The revision scripts in ``folder`` (its ``.py`` files but ``__init__.py``)."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.glob("*.py") if p.name != "__init__.py" and not p.name.startswith(".#")
+    )
+
+
+def lint_paths(
+    paths: Iterable[str | Path],
+    *,
+    dialect: str | None = None,
+    disable: Iterable[str] = (),
+    severity: Mapping[str, str] | None = None,
+    fail_on: str | None = "error",
+    app_modules: Iterable[str] = (),
+    histories: Iterable[str | Path] = (),
+    target: str = "default",
+) -> LintReport:
+    """Lint the revision scripts at ``paths`` (files, or folders of them).
+
+    ``dialect`` is the target database's (``postgresql``, ``mysql``, ``sqlite``...;
+    None: unknown, so the PostgreSQL-only rules stay off). ``disable`` lists rule
+    ids or names to skip; ``severity`` re-grades rules (id or name → ``error``,
+    ``warning`` or ``info``). ``app_modules`` are the top-level modules of the app,
+    whose import in a revision is reported. Each folder of ``histories`` is checked
+    as one revision history (more than one head).
+    """
+    disabled = {_rule(r, "lint_disable").id for r in disable}
+    grades = {_rule(r, "lint_severity").id: _severity(r, s) for r, s in (severity or {}).items()}
+    if fail_on is not None and fail_on not in SEVERITIES:
+        raise ConfigurationError(
+            f"lint_fail_on must be None or one of {', '.join(SEVERITIES)}, not {fail_on!r}."
+        )
+    names = {rule.name: rule.id for rule in RULES.values()}
+    modules = frozenset(app_modules)
+    files = _expand(paths)
+    findings: list[Finding] = []
+    suppressed = 0
+    read: dict[Path, analysis.Script] = {}
+
+    def script(path: Path) -> analysis.Script:
+        if path not in read:
+            found = analysis.read(path, names)
+            if found.error:
+                raise ScriptError(f"{path} {found.error}. Fix it, then lint again.")
+            read[path] = found
+        return read[path]
+
+    def report(found: analysis.Script, hit: checks.Hit, file: Path) -> None:
+        nonlocal suppressed
+        rule = RULES[hit.rule]
+        if rule.id in disabled or (rule.postgresql and dialect != "postgresql"):
+            return
+        if found.suppressed(rule.id, hit.line, hit.end_line):
+            suppressed += 1
+            return
+        values = _Values(hit.values)
+        findings.append(
+            Finding(
+                rule=rule.id,
+                name=rule.name,
+                severity=grades.get(rule.id) or hit.severity or rule.severity,
+                file=str(file),
+                line=hit.line,
+                message=f"{rule.message.format_map(values)} See {rule.url}",
+                fix=rule.fix.format_map(values),
+                target=target,
+            )
+        )
+
+    for path in files:
+        found = script(path)
+        for hit in checks.check(found, dialect, modules):
+            report(found, hit, path)
+    for folder in histories:
+        scripts = [script(p) for p in scripts_in(Path(folder))]
+        head = checks.multiple_heads(str(folder), scripts)
+        if head is not None:
+            file = Path(head.values["_file"])
+            report(read[file], head, file)
+    findings.sort(key=lambda f: (f.file, f.line, f.rule))
+    return LintReport(
+        findings=tuple(findings),
+        files=tuple(str(p) for p in files),
+        suppressed=suppressed,
+        fail_on=fail_on,
+    )
+
+
+def _expand(paths: Iterable[str | Path]) -> list[Path]:
+    files: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            files.extend(scripts_in(path))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise ScriptError(f"{path} does not exist: give revision scripts or their folders.")
+    return list(dict.fromkeys(files))
+
+
+def _rule(reference: str, setting: str) -> Rule:
+    rule = find(reference)
+    if rule is None:
+        raise ConfigurationError(
+            f"{setting} names an unknown rule {reference!r}. Rules are SO101 to"
+            f" SO{100 + len(RULES)}, or their names (e.g. {next(iter(RULES.values())).name!r})."
+        )
+    return rule
+
+
+def _severity(reference: str, value: str) -> str:
+    if value not in SEVERITIES:
+        raise ConfigurationError(
+            f"lint_severity gives {reference!r} the severity {value!r}; use one of"
+            f" {', '.join(SEVERITIES)} (or lint_disable to turn it off)."
+        )
+    return value
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return "?"
+
+
+def dropped_by_downgrade(
+    path: str | Path, dialect: str | None
+) -> list[tuple[str, str | None, str | None, int]]:
+    """``(table, column, schema, line)`` for each table (column None) and column that
+    the ``downgrade()`` of the script at ``path`` drops on a ``dialect`` database."""
+    script = analysis.read(Path(path), {})
+    if script.error:
+        raise ScriptError(f"{path} {script.error}. Fix it, then run the command again.")
+    return [
+        (table, column, operation.schema, operation.line)
+        for operation, table, column in checks.downgrade_drops(script, dialect)
+    ]

@@ -1,0 +1,584 @@
+"""A revision script read with ``ast``: the operations it performs, where, and how.
+
+Nothing here imports or runs the script. :func:`read` walks ``upgrade()`` and
+``downgrade()`` (and the module's own helper functions they call) and records
+every Alembic operation with the context it runs in: the table of an enclosing
+``op.batch_alter_table()``, whether it sits in ``autocommit_block()``, and which
+databases reach it when it sits under ``if ...dialect.name == "..."``.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import sys
+import tokenize
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from . import sql as sqltext
+
+DIALECTS = frozenset({"postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle"})
+
+# The positional parameters of each operation, in op.* form; the batch form
+# (batch_op.*) has the same without the table.
+_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "add_column": ("table_name", "column"),
+    "drop_column": ("table_name", "column_name"),
+    "alter_column": ("table_name", "column_name"),
+    "create_table": ("table_name",),
+    "drop_table": ("table_name",),
+    "rename_table": ("old_table_name", "new_table_name"),
+    "create_index": ("index_name", "table_name", "columns"),
+    "drop_index": ("index_name", "table_name"),
+    "create_foreign_key": (
+        "constraint_name",
+        "source_table",
+        "referent_table",
+        "local_cols",
+        "remote_cols",
+    ),
+    "create_check_constraint": ("constraint_name", "table_name", "condition"),
+    "create_unique_constraint": ("constraint_name", "table_name", "columns"),
+    "drop_constraint": ("constraint_name", "table_name", "type_"),
+    "execute": ("sqltext",),
+}
+_TABLE_PARAMETERS = ("table_name", "source_table", "old_table_name")
+
+_SUPPRESS = re.compile(r"#\s*schemaops:\s*ignore\[([^\]]*)\]", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One call a revision script makes: an ``op.*`` (or ``batch_op.*``) operation,
+    SQL run through the connection (``execute``), or an enum type's ``create`` or
+    ``drop``."""
+
+    kind: str
+    function: str  # "upgrade" or "downgrade" (also for a helper they call)
+    line: int
+    end_line: int
+    arguments: dict[str, ast.expr]
+    table: str | None = None
+    schema: str | None = None
+    batch: bool = False
+    autocommit: bool = False
+    dialects: frozenset[str] | None = None  # None: every database runs it
+
+    def runs_on(self, dialect: str | None) -> bool:
+        return dialect is None or self.dialects is None or dialect in self.dialects
+
+    def keyword(self, name: str) -> ast.expr | None:
+        return self.arguments.get(name)
+
+    def flag(self, name: str) -> bool:
+        """Whether keyword ``name`` is given as a true constant."""
+        value = self.arguments.get(name)
+        return isinstance(value, ast.Constant) and bool(value.value)
+
+
+@dataclass
+class Script:
+    """What :func:`read` found in one revision script."""
+
+    path: Path
+    revision: str | None = None
+    down_revisions: tuple[str, ...] | None = None  # None: not a plain literal
+    header_line: int = 1
+    operations: list[Operation] = field(default_factory=list)
+    imports: list[tuple[str, int]] = field(default_factory=list)
+    functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
+    constants: dict[str, ast.expr] = field(default_factory=dict)
+    enums: dict[str, ast.Call] = field(default_factory=dict)  # variable -> Enum(...) call
+    suppressed_file: set[str] = field(default_factory=set)
+    suppressed_lines: dict[int, set[str]] = field(default_factory=dict)
+    error: str | None = None  # the syntax error that stopped the reading
+
+    def operations_in(self, function: str, dialect: str | None) -> list[Operation]:
+        return [o for o in self.operations if o.function == function and o.runs_on(dialect)]
+
+    # -- Values -----------------------------------------------------------------------
+
+    def string(self, node: ast.expr | None) -> str | None:
+        """The string ``node`` stands for, when it is known without running the script."""
+        if node is None:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.Name) and node.id in self.constants:
+            return self.string(self.constants[node.id])
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.string(node.left), self.string(node.right)
+            return left + right if left is not None and right is not None else None
+        if isinstance(node, ast.Call) and callee(node) in ("f", "text", "conv", "literal_column"):
+            return self.string(node.args[0]) if node.args else None
+        return None
+
+    def sql(self, node: ast.expr | None) -> str | None:
+        """The SQL text of an ``execute()`` argument (a string or ``sa.text(...)``)."""
+        return self.string(node)
+
+    def enum_call(self, node: ast.expr) -> ast.Call | None:
+        """The ``Enum(...)``/``ENUM(...)`` call ``node`` is or names."""
+        if isinstance(node, ast.Name):
+            return self.enums.get(node.id)
+        if isinstance(node, ast.Call) and callee(node) in ("Enum", "ENUM"):
+            return node
+        return None
+
+    def suppressed(self, rule: str, first: int, last: int) -> bool:
+        if rule in self.suppressed_file:
+            return True
+        return any(rule in self.suppressed_lines.get(n, ()) for n in range(first, last + 1))
+
+
+def read(path: Path, rule_names: dict[str, str]) -> Script:
+    """Read the script at ``path``; ``rule_names`` maps rule names to ids, for
+    suppression comments that name a rule."""
+    script = Script(path)
+    try:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source, str(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        script.error = f"cannot be read: {exc}"
+        return script
+    except SyntaxError as exc:
+        script.error = f"has a syntax error on line {exc.lineno}: {exc.msg}"
+        return script
+    _header(script, tree)
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            script.functions[node.name] = node
+        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
+            _remember(script, script.constants, node)
+    script.imports = list(_imports(tree))
+    first_def = min(
+        (n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))),
+        default=10**9,
+    )
+    _suppressions(script, source, first_def, rule_names)
+    for name in ("upgrade", "downgrade"):
+        function = script.functions.get(name)
+        if function is not None:
+            _Walker(script, name).block(function.body, _Context(), {name})
+    return script
+
+
+def _header(script: Script, tree: ast.Module) -> None:
+    for node in tree.body:
+        if not isinstance(node, ast.Assign):
+            continue
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                value = ...
+            if target.id == "revision" and isinstance(value, str):
+                script.revision = value
+            elif target.id == "down_revision":
+                script.header_line = node.lineno
+                if value is None:
+                    script.down_revisions = ()
+                elif isinstance(value, str):
+                    script.down_revisions = (value,)
+                elif isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+                    script.down_revisions = tuple(value)
+
+
+def _remember(script: Script, names: dict[str, ast.expr], node: ast.Assign) -> None:
+    target = node.targets[0]
+    if not isinstance(target, ast.Name):
+        return
+    enum = script.enum_call(node.value)
+    if enum is not None:
+        script.enums[target.id] = enum
+    else:
+        names[target.id] = node.value
+
+
+def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module, node.lineno
+            for alias in node.names:
+                yield f"{node.module}.{alias.name}", node.lineno
+
+
+def _suppressions(script: Script, source: str, first_def: int, names: dict[str, str]) -> None:
+    code_lines: set[int] = set()
+    comments: list[tuple[int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.COMMENT:
+                comments.append((token.start[0], token.string))
+            elif token.type not in (
+                tokenize.NL,
+                tokenize.NEWLINE,
+                tokenize.INDENT,
+                tokenize.DEDENT,
+                tokenize.ENDMARKER,
+            ):
+                code_lines.update(range(token.start[0], token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        return
+    for line, text in comments:
+        match = _SUPPRESS.search(text)
+        if not match:
+            continue
+        rules = {names.get(r.strip().lower(), r.strip().upper()) for r in match.group(1).split(",")}
+        rules.discard("")
+        if line not in code_lines and line < first_def:
+            script.suppressed_file |= rules
+        else:
+            script.suppressed_lines.setdefault(line, set()).update(rules)
+
+
+def callee(node: ast.Call) -> str:
+    """The last name of what ``node`` calls: ``sa.Column(...)`` -> ``Column``."""
+    func = node.func
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return func.id
+    return ""
+
+
+@dataclass(frozen=True)
+class _Context:
+    batch: tuple[tuple[str, str | None, str | None], ...] = ()  # (alias, table, schema)
+    autocommit: bool = False
+    dialects: frozenset[str] | None = None
+
+
+class _Walker:
+    """Collects the operations of one top-level function, in source order."""
+
+    def __init__(self, script: Script, function: str):
+        self.script = script
+        self.function = function
+        self.ops = {"op"}  # names bound to alembic's op module
+        self.binds: set[str] = set()  # names bound to op.get_bind()
+        self.dialect_names: set[str] = set()  # names bound to ...dialect.name
+        self.locals: dict[str, ast.expr] = {}
+
+    def block(self, body: list[ast.stmt], context: _Context, active: set[str]) -> None:
+        for statement in body:
+            self.statement(statement, context, active)
+
+    def statement(self, node: ast.stmt, context: _Context, active: set[str]) -> None:
+        if isinstance(node, (ast.With, ast.AsyncWith)):
+            inner = context
+            for item in node.items:
+                inner = self._with_item(item, inner)
+            self.block(node.body, inner, active)
+        elif isinstance(node, ast.If):
+            chosen = self._dialect_test(node.test)
+            if chosen is None:
+                self.calls(node.test, context, active)
+                self.block(node.body, context, active)
+                self.block(node.orelse, context, active)
+            else:
+                self.block(node.body, _narrow(context, chosen), active)
+                self.block(node.orelse, _narrow(context, DIALECTS - chosen), active)
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            self.calls(node.iter if not isinstance(node, ast.While) else node.test, context, active)
+            self.block(node.body, context, active)
+            self.block(node.orelse, context, active)
+        elif isinstance(node, ast.Try):
+            for part in (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody):
+                self.block(part, context, active)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            return
+        else:
+            if isinstance(node, ast.Assign):
+                self._assign(node)
+            self.calls(node, context, active)
+
+    def _assign(self, node: ast.Assign) -> None:
+        value = node.value
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                continue
+            if _is_call_of(value, self.ops, "get_bind"):
+                self.binds.add(target.id)
+            elif _dialect_expression(value):
+                self.dialect_names.add(target.id)
+            elif self.script.enum_call(value) is not None:
+                self.script.enums[target.id] = self.script.enum_call(value)  # type: ignore[assignment]
+            else:
+                self.script.constants.setdefault(target.id, value)
+
+    def _with_item(self, item: ast.withitem, context: _Context) -> _Context:
+        expr = item.context_expr
+        if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
+            if expr.func.attr == "autocommit_block":
+                return replace(context, autocommit=True)
+            if expr.func.attr == "batch_alter_table" and isinstance(item.optional_vars, ast.Name):
+                arguments = _bind(expr, ("table_name",))
+                entry = (
+                    item.optional_vars.id,
+                    self.script.string(arguments.get("table_name")),
+                    self.script.string(arguments.get("schema")),
+                )
+                return replace(context, batch=(*context.batch, entry))
+        return context
+
+    def _dialect_test(self, test: ast.expr) -> frozenset[str] | None:
+        """The databases for which ``test`` is true, when it only looks at the dialect."""
+        if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+            inner = self._dialect_test(test.operand)
+            return None if inner is None else DIALECTS - inner
+        if isinstance(test, ast.BoolOp):
+            parts = [self._dialect_test(v) for v in test.values]
+            if any(p is None for p in parts):
+                return None
+            sets = [p for p in parts if p is not None]
+            if isinstance(test.op, ast.And):
+                return frozenset.intersection(*sets)
+            return frozenset.union(*sets)
+        if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+            return None
+        left, op, right = test.left, test.ops[0], test.comparators[0]
+        if not (
+            _dialect_expression(left)
+            or (isinstance(left, ast.Name) and left.id in self.dialect_names)
+        ):
+            return None
+        if isinstance(right, (ast.Tuple, ast.List, ast.Set)):
+            names = [self.script.string(e) for e in right.elts]
+        else:
+            names = [self.script.string(right)]
+        if any(n is None for n in names):
+            return None
+        chosen = frozenset(n for n in names if n is not None)
+        if isinstance(op, (ast.Eq, ast.In)):
+            return chosen
+        if isinstance(op, (ast.NotEq, ast.NotIn)):
+            return DIALECTS - chosen
+        return None
+
+    def calls(self, node: ast.AST, context: _Context, active: set[str]) -> None:
+        found = [n for n in _walk_calls(node)]
+        found.sort(key=lambda n: (n.lineno, n.col_offset))
+        for call in found:
+            self.call(call, context, active)
+
+    def call(self, node: ast.Call, context: _Context, active: set[str]) -> None:
+        func = node.func
+        if (
+            isinstance(func, ast.Name)
+            and func.id in self.script.functions
+            and func.id not in active
+        ):
+            helper = self.script.functions[func.id]
+            self.block(helper.body, context, active | {func.id})
+            return
+        if not isinstance(func, ast.Attribute):
+            return
+        owner, name = func.value, func.attr
+        if isinstance(owner, ast.Name) and owner.id in self.ops and name in _PARAMETERS:
+            self._record(name, node, _bind(node, _PARAMETERS[name]), context)
+            return
+        for alias, table, schema in reversed(context.batch):
+            if isinstance(owner, ast.Name) and owner.id == alias and name in _PARAMETERS:
+                parameters = tuple(p for p in _PARAMETERS[name] if p not in _TABLE_PARAMETERS)
+                arguments = _bind(node, parameters)
+                self._record(name, node, arguments, context, table=table or "?", schema=schema)
+                return
+        if name in ("execute", "exec_driver_sql") and (
+            (isinstance(owner, ast.Name) and owner.id in self.binds)
+            or _is_call_of(owner, self.ops, "get_bind")
+        ):
+            self._record("execute", node, _bind(node, ("sqltext",)), context)
+            return
+        if name in ("create", "drop") and self.script.enum_call(owner) is not None:
+            self._record(f"enum_{name}", node, {"enum": owner}, context)
+
+    def _record(
+        self,
+        kind: str,
+        node: ast.Call,
+        arguments: dict[str, ast.expr],
+        context: _Context,
+        *,
+        table: str | None = None,
+        schema: str | None = None,
+    ) -> None:
+        batch = table is not None
+        if not batch:
+            table = next(
+                (self.script.string(arguments[p]) for p in _TABLE_PARAMETERS if p in arguments),
+                None,
+            )
+            schema = self.script.string(arguments.get("schema") or arguments.get("source_schema"))
+        self.script.operations.append(
+            Operation(
+                kind=kind,
+                function=self.function,
+                line=node.lineno,
+                end_line=node.end_lineno or node.lineno,
+                arguments=arguments,
+                table=table,
+                schema=schema,
+                batch=batch,
+                autocommit=context.autocommit,
+                dialects=context.dialects,
+            )
+        )
+
+
+def _narrow(context: _Context, dialects: frozenset[str]) -> _Context:
+    current = context.dialects
+    return replace(context, dialects=dialects if current is None else current & dialects)
+
+
+def _walk_calls(node: ast.AST) -> Iterator[ast.Call]:
+    """The calls in ``node``, not looking into lambdas or nested definitions."""
+    if isinstance(node, (ast.Lambda, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return
+    if isinstance(node, ast.Call):
+        yield node
+    for child in ast.iter_child_nodes(node):
+        yield from _walk_calls(child)
+
+
+def _is_call_of(node: ast.expr, owners: set[str], method: str) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == method
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id in owners
+    )
+
+
+def _dialect_expression(node: ast.expr) -> bool:
+    """``<anything>.dialect.name`` (``op.get_bind().dialect.name``, ...)."""
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "name"
+        and isinstance(node.value, ast.Attribute)
+        and node.value.attr == "dialect"
+    )
+
+
+def _bind(node: ast.Call, parameters: tuple[str, ...]) -> dict[str, ast.expr]:
+    """The arguments of ``node`` by parameter name; extra positionals as ``*0``, ``*1``..."""
+    arguments: dict[str, ast.expr] = {}
+    for index, value in enumerate(node.args):
+        if isinstance(value, ast.Starred):
+            break
+        key = parameters[index] if index < len(parameters) else f"*{index - len(parameters)}"
+        arguments[key] = value
+    for keyword in node.keywords:
+        if keyword.arg is not None:
+            arguments[keyword.arg] = keyword.value
+    return arguments
+
+
+# --- Columns, types and SQL ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A ``sa.Column(...)`` written in a script."""
+
+    name: str | None
+    type: ast.expr | None
+    nullable: bool
+    server_default: ast.expr | None
+    generated: bool  # Computed(...) or Identity(...): the database fills it
+    node: ast.Call
+
+
+def column(script: Script, node: ast.expr | None) -> Column | None:
+    if not isinstance(node, ast.Call) or callee(node) != "Column":
+        return None
+    arguments = _bind(node, ("name", "type_"))
+    name = script.string(arguments.get("name"))
+    kind = arguments.get("type_")
+    if name is None and isinstance(arguments.get("name"), ast.Call):
+        kind, name = arguments.get("name"), None  # Column(type) with the name elsewhere
+    nullable_node = arguments.get("nullable")
+    primary = isinstance(arguments.get("primary_key"), ast.Constant) and bool(
+        arguments["primary_key"].value  # type: ignore[attr-defined]
+    )
+    nullable = (
+        bool(nullable_node.value)
+        if isinstance(nullable_node, ast.Constant)
+        else nullable_node is not None or not primary
+    )
+    default = arguments.get("server_default")
+    if isinstance(default, ast.Constant) and default.value is None:
+        default = None
+    generated = any(
+        isinstance(a, ast.Call) and callee(a) in ("Computed", "Identity")
+        for a in [*node.args, *(k.value for k in node.keywords)]
+    )
+    return Column(name, kind, nullable, default, generated, node)
+
+
+_VARCHAR = {"String", "VARCHAR", "Unicode", "NVARCHAR", "CHAR_VARYING"}
+_TEXT = {"Text", "TEXT", "UnicodeText", "CLOB", "LONGTEXT", "MEDIUMTEXT"}
+
+
+def type_shape(node: ast.expr | None) -> tuple[str, int | None] | None:
+    """``("varchar", n)`` or ``("text", None)`` for the string types, else None."""
+    if node is None:
+        return None
+    name = (
+        node.id
+        if isinstance(node, ast.Name)
+        else node.attr
+        if isinstance(node, ast.Attribute)
+        else None
+    )
+    length: int | None = None
+    if isinstance(node, ast.Call):
+        name = callee(node)
+        value = _bind(node, ("length",)).get("length")
+        if isinstance(value, ast.Constant) and isinstance(value.value, int):
+            length = value.value
+    if name in _VARCHAR:
+        return ("varchar", length)
+    if name in _TEXT:
+        return ("text", None)
+    return None
+
+
+def type_source(node: ast.expr | None) -> str:
+    return ast.unparse(node) if node is not None else "?"
+
+
+def statements(script: Script, operation: Operation) -> list[sqltext.Statement] | None:
+    """The classified SQL of an ``execute`` operation; None when the text is not known
+    before the script runs (built at run time, or a SQLAlchemy expression)."""
+    text = script.sql(operation.arguments.get("sqltext"))
+    return None if text is None else sqltext.classify(text)
+
+
+def expression_kind(node: ast.expr | None) -> str | None:
+    """For a SQLAlchemy expression passed to ``execute``: ``insert``, ``update``,
+    ``delete`` or ``select``, and whether it has a WHERE (``update+where``)."""
+    names: list[str] = []
+    current = node
+    while isinstance(current, ast.Call) and isinstance(current.func, ast.Attribute):
+        names.append(current.func.attr)
+        current = current.func.value
+    if isinstance(current, ast.Call):
+        names.append(callee(current))
+    for verb in ("insert", "update", "delete", "select"):
+        if verb in names:
+            return f"{verb}+where" if "where" in names else verb
+    return None
+
+
+def module_is_stdlib(name: str) -> bool:
+    return name.split(".")[0] in sys.stdlib_module_names

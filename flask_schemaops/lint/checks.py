@@ -1,0 +1,507 @@
+"""The checks: what each rule looks for in a script read by :mod:`.analysis`.
+
+Rules about locks, rewrites and the release still running look at ``upgrade()``
+only: a downgrade is a deliberate revert whose drops are the point (the
+downgrade preview shows what they would destroy). A table or column created
+earlier in the same ``upgrade()`` holds no rows and no running code uses it, so
+it is exempt from the rules about existing ones.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from . import analysis
+from .analysis import Operation, Script
+from .sql import Statement
+
+LIBRARIES = frozenset({"alembic", "sqlalchemy", "flask", "flask_sqlalchemy", "flask_schemaops"})
+
+VOLATILE = frozenset(
+    {
+        "now",
+        "current_timestamp",
+        "current_date",
+        "current_time",
+        "localtimestamp",
+        "localtime",
+        "clock_timestamp",
+        "statement_timestamp",
+        "transaction_timestamp",
+        "timeofday",
+        "random",
+        "gen_random_uuid",
+        "uuid_generate_v1",
+        "uuid_generate_v1mc",
+        "uuid_generate_v4",
+        "uuid",
+        "uuid_short",
+        "newid",
+        "newsequentialid",
+        "sysdate",
+        "getdate",
+        "getutcdate",
+        "sysdatetime",
+        "utc_timestamp",
+        "nextval",
+    }
+)
+
+_NOT_NULL_CHECK = re.compile(r'^\(?\s*["`]?(\w+)["`]?\s+IS\s+NOT\s+NULL\s*\)?$', re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A rule a script breaks, before suppression and configuration."""
+
+    rule: str
+    line: int
+    end_line: int
+    values: dict[str, str] = field(default_factory=dict)
+    severity: str | None = None  # None: the rule's own
+
+
+def check(script: Script, dialect: str | None, app_modules: frozenset[str]) -> list[Hit]:
+    """Every rule that ``script`` breaks for a database of ``dialect`` (None: unknown)."""
+    hits = list(_Upgrade(script, dialect).run())
+    hits += _unnamed_drops(script, dialect)
+    hits += _enums(script, dialect)
+    hits += _empty_downgrade(script)
+    hits += _model_imports(script, app_modules)
+    return sorted(hits, key=lambda h: (h.line, h.rule))
+
+
+def multiple_heads(folder: str, scripts: list[Script]) -> Hit | None:
+    """SO121 for the scripts of one history, at the header of its newest head."""
+    known = [s for s in scripts if s.revision is not None and s.down_revisions is not None]
+    parents = {p for s in known for p in s.down_revisions or ()}
+    heads = sorted((s for s in known if s.revision not in parents), key=lambda s: str(s.path))
+    if len(heads) < 2:
+        return None
+    last = max(heads, key=lambda s: s.path.stat().st_mtime if s.path.exists() else 0)
+    return Hit(
+        "SO121",
+        last.header_line,
+        last.header_line,
+        {
+            "folder": folder,
+            "count": str(len(heads)),
+            "heads": ", ".join(str(s.revision) for s in heads),
+            "_file": str(last.path),
+        },
+    )
+
+
+class _Upgrade:
+    """The rules about what ``upgrade()`` does to existing tables."""
+
+    def __init__(self, script: Script, dialect: str | None):
+        self.script = script
+        self.dialect = dialect
+        self.postgresql = dialect == "postgresql"
+        self.operations = script.operations_in("upgrade", dialect)
+        self.created: set[str] = set()
+        self.indexes: set[str] = set()
+        self.added: set[tuple[str, str]] = set()
+        self.not_null_checks: set[tuple[str, str]] = set()
+        self.views = {
+            s.name
+            for o in self.operations
+            if o.kind == "execute"
+            for s in analysis.statements(script, o) or ()
+            if s.kind == "create_view" and s.name
+        }
+
+    def existing(self, table: str | None) -> bool:
+        return table is None or table not in self.created
+
+    def run(self) -> Iterator[Hit]:
+        for operation in self.operations:
+            method = getattr(self, f"_{operation.kind}", None)
+            if method is not None:
+                yield from method(operation)
+
+    def hit(
+        self, rule: str, operation: Operation, severity: str | None = None, **values: str
+    ) -> Hit:
+        return Hit(rule, operation.line, operation.end_line, values, severity)
+
+    def text(self, operation: Operation, name: str) -> str:
+        return self.script.string(operation.keyword(name)) or "?"
+
+    # -- op.* operations ---------------------------------------------------------------
+
+    def _create_table(self, o: Operation) -> Iterator[Hit]:
+        if o.table:
+            self.created.add(o.table)
+        return iter(())
+
+    def _add_column(self, o: Operation) -> Iterator[Hit]:
+        column = analysis.column(self.script, o.keyword("column"))
+        if column is None:
+            return
+        name = column.name or "?"
+        if self.existing(o.table):
+            if not column.nullable and column.server_default is None and not column.generated:
+                yield self.hit("SO101", o, table=o.table or "?", column=name)
+            default = column.server_default
+            if default is not None and _volatile(self.script, default):
+                yield self.hit(
+                    "SO102", o, table=o.table or "?", column=name, default=ast.unparse(default)
+                )
+        self.added.add((o.table or "?", name))
+
+    def _drop_column(self, o: Operation) -> Iterator[Hit]:
+        column = self.text(o, "column_name")
+        if self.existing(o.table) and (o.table or "?", column) not in self.added:
+            yield self.hit("SO103", o, table=o.table or "?", column=column)
+
+    def _drop_table(self, o: Operation) -> Iterator[Hit]:
+        if self.existing(o.table):
+            yield self.hit("SO104", o, table=o.table or "?")
+
+    def _rename_table(self, o: Operation) -> Iterator[Hit]:
+        new = self.text(o, "new_table_name")
+        if self.existing(o.table) and o.table not in self.views:
+            yield self.hit("SO106", o, table=o.table or "?", new=new)
+        if o.table in self.created:
+            self.created.add(new)
+
+    def _alter_column(self, o: Operation) -> Iterator[Hit]:
+        table, column = o.table or "?", self.text(o, "column_name")
+        if not self.existing(o.table) or (table, column) in self.added:
+            return
+        new_name = self.script.string(o.keyword("new_column_name"))
+        if new_name:
+            yield self.hit("SO105", o, table=table, column=column, new=new_name)
+        new_type = o.keyword("type_")
+        if new_type is not None and not _widening(o.keyword("existing_type"), new_type):
+            old = o.keyword("existing_type")
+            change = (
+                f" from {analysis.type_source(old)} to {analysis.type_source(new_type)}"
+                if old is not None
+                else f" to {analysis.type_source(new_type)} (the old type is not given)"
+            )
+            yield self.hit("SO107", o, table=table, column=column, change=change)
+        nullable = o.keyword("nullable")
+        existing = o.keyword("existing_nullable")
+        if (
+            isinstance(nullable, ast.Constant)
+            and nullable.value is False
+            and not (isinstance(existing, ast.Constant) and existing.value is False)
+            and (table, column) not in self.not_null_checks
+        ):
+            yield self.hit("SO108", o, table=table, column=column)
+
+    def _create_index(self, o: Operation) -> Iterator[Hit]:
+        name = self.text(o, "index_name")
+        self.indexes.add(name)
+        if not self.postgresql:
+            return
+        if o.flag("postgresql_concurrently"):
+            if not o.autocommit:
+                yield self.hit("SO110", o, what=f"create_index({name!r})")
+        elif self.existing(o.table):
+            yield self.hit("SO109", o, index=name, table=o.table or "?")
+
+    def _drop_index(self, o: Operation) -> Iterator[Hit]:
+        name = self.text(o, "index_name")
+        if not self.postgresql:
+            return
+        if o.flag("postgresql_concurrently"):
+            if not o.autocommit:
+                yield self.hit("SO110", o, what=f"drop_index({name!r})")
+        elif self.existing(o.table) and name not in self.indexes:
+            yield self.hit("SO111", o, index=name, table=o.table or "?")
+
+    def _create_foreign_key(self, o: Operation) -> Iterator[Hit]:
+        if self.postgresql and self.existing(o.table) and not o.flag("postgresql_not_valid"):
+            yield self.hit(
+                "SO112", o, constraint=self.text(o, "constraint_name"), table=o.table or "?"
+            )
+
+    def _create_check_constraint(self, o: Operation) -> Iterator[Hit]:
+        condition = self.script.string(o.keyword("condition")) or ""
+        match = _NOT_NULL_CHECK.match(condition.strip())
+        if match:
+            self.not_null_checks.add((o.table or "?", match.group(1)))
+        if self.existing(o.table) and not o.flag("postgresql_not_valid"):
+            yield self.hit(
+                "SO113", o, constraint=self.text(o, "constraint_name"), table=o.table or "?"
+            )
+
+    def _create_unique_constraint(self, o: Operation) -> Iterator[Hit]:
+        if self.existing(o.table):
+            yield self.hit(
+                "SO114", o, constraint=self.text(o, "constraint_name"), table=o.table or "?"
+            )
+
+    # -- Raw SQL -----------------------------------------------------------------------
+
+    def _execute(self, o: Operation) -> Iterator[Hit]:
+        argument = o.keyword("sqltext")
+        found = analysis.statements(self.script, o)
+        if found is None:
+            kind = analysis.expression_kind(argument)
+            if kind in ("update", "delete"):
+                verb = "rewrites" if kind == "update" else "deletes"
+                detail = (
+                    f"`{_short(argument)}` has no WHERE: it {verb} every row in one transaction."
+                )
+                yield self.hit("SO119", o, "warning", detail=detail)
+            elif kind is None:
+                detail = (
+                    f"`{_short(argument)}` is built when the script runs, so the linter cannot"
+                    " read it: review what it locks and what the running release expects."
+                )
+                yield self.hit("SO119", o, detail=detail)
+            return
+        for statement in found:
+            yield from self._statement(o, statement)
+
+    def _statement(self, o: Operation, s: Statement) -> Iterator[Hit]:
+        table = s.table or "?"
+        kind = s.kind
+        if kind == "create_table":
+            self.created.add(table)
+        elif kind == "create_index":
+            self.indexes.add(s.name or "?")
+            if self.postgresql and s.concurrently and not o.autocommit:
+                yield self.hit("SO110", o, what="CREATE INDEX CONCURRENTLY")
+            elif self.postgresql and not s.concurrently and self.existing(s.table):
+                yield self.hit("SO109", o, index=s.name or "?", table=table)
+        elif kind == "drop_index" and self.postgresql:
+            if s.concurrently and not o.autocommit:
+                yield self.hit("SO110", o, what="DROP INDEX CONCURRENTLY")
+            elif not s.concurrently and s.name not in self.indexes and self.existing(s.table):
+                yield self.hit("SO111", o, index=s.name or "?", table=table)
+        elif kind == "add_column" and self.existing(s.table):
+            if s.not_null and s.default is None:
+                yield self.hit("SO101", o, table=table, column=s.column or "?")
+            if s.default is not None and _volatile_text(s.default):
+                yield self.hit("SO102", o, table=table, column=s.column or "?", default=s.default)
+            self.added.add((table, s.column or "?"))
+        elif kind == "drop_column" and self.existing(s.table):
+            yield self.hit("SO103", o, table=table, column=s.column or "?")
+        elif kind == "drop_table" and self.existing(s.table):
+            yield self.hit("SO104", o, table=table)
+        elif kind == "rename_column" and self.existing(s.table):
+            yield self.hit("SO105", o, table=table, column=s.column or "?", new=s.name or "?")
+        elif kind == "rename_table" and self.existing(s.table) and s.table not in self.views:
+            yield self.hit("SO106", o, table=table, new=s.name or "?")
+        elif kind in ("column_type", "set_not_null") and self.existing(s.table):
+            if (table, s.column or "?") in self.added:
+                return
+            if kind == "column_type":
+                yield self.hit("SO107", o, table=table, column=s.column or "?", change=" (raw SQL)")
+            elif (table, s.column) not in self.not_null_checks:
+                yield self.hit("SO108", o, table=table, column=s.column or "?")
+        elif kind == "add_foreign_key" and self.postgresql and self.existing(s.table):
+            if not s.not_valid:
+                yield self.hit("SO112", o, constraint=s.name or "?", table=table)
+        elif kind == "add_check" and self.existing(s.table):
+            match = re.search(r"CHECK\s*\((.*)\)", s.text, re.IGNORECASE)
+            condition = _NOT_NULL_CHECK.match(match.group(1).strip()) if match else None
+            if condition:
+                self.not_null_checks.add((table, condition.group(1)))
+            if not s.not_valid:
+                yield self.hit("SO113", o, constraint=s.name or "?", table=table)
+        elif kind == "add_unique" and self.existing(s.table):
+            yield self.hit("SO114", o, constraint=s.name or "?", table=table)
+        elif kind == "enum_add_value" and self.postgresql and not o.autocommit:
+            yield self.hit("SO116", o, enum=s.name or "?")
+        elif kind == "danger":
+            detail = f"`{_shorten(s.text)}`: {s.detail}."
+            yield self.hit("SO119", o, "warning", detail=detail)
+        elif kind == "unknown":
+            detail = (
+                f"`{_shorten(s.text)}` is not checked by the linter: review what it locks and"
+                " what the running release expects."
+            )
+            yield self.hit("SO119", o, detail=detail)
+
+
+def _unnamed_drops(script: Script, dialect: str | None) -> Iterator[Hit]:
+    for function in ("upgrade", "downgrade"):
+        for o in script.operations_in(function, dialect):
+            name = o.keyword("constraint_name")
+            if (
+                o.kind == "drop_constraint"
+                and isinstance(name, ast.Constant)
+                and name.value is None
+            ):
+                yield Hit(
+                    "SO117", o.line, o.end_line, {"table": o.table or "?", "function": function}
+                )
+
+
+def _enums(script: Script, dialect: str | None) -> Iterator[Hit]:
+    if dialect != "postgresql":
+        return
+    created: dict[str, Operation] = {}
+    for o in script.operations_in("upgrade", dialect):
+        for name in _enums_created(script, o):
+            created.setdefault(name, o)
+    dropped: set[str] = set()
+    for o in script.operations_in("downgrade", dialect):
+        if o.kind == "enum_drop":
+            dropped.add(_enum_name(script, o.keyword("enum")) or "?")
+        elif o.kind == "execute":
+            dropped |= {
+                s.name or "?" for s in analysis.statements(script, o) or () if s.kind == "drop_type"
+            }
+    for name, o in created.items():
+        if name not in dropped:
+            yield Hit("SO115", o.line, o.end_line, {"enum": name})
+
+
+def _enums_created(script: Script, o: Operation) -> Iterator[str]:
+    if o.kind == "enum_create":
+        name = _enum_name(script, o.keyword("enum"))
+        if name:
+            yield name
+    elif o.kind == "execute":
+        for s in analysis.statements(script, o) or ():
+            if s.kind == "create_enum" and s.name:
+                yield s.name
+    elif o.kind == "create_table":
+        for key, value in o.arguments.items():
+            if not key.startswith("*"):
+                continue
+            for node in ast.walk(value):
+                enum = script.enum_call(node) if isinstance(node, (ast.Call, ast.Name)) else None
+                if enum is None:
+                    continue
+                options = {k.arg: k.value for k in enum.keywords if k.arg}
+                if any(
+                    isinstance(options.get(k), ast.Constant) and options[k].value is False  # type: ignore[attr-defined]
+                    for k in ("create_type", "native_enum")
+                ):
+                    continue
+                name = script.string(options.get("name"))
+                if name:
+                    yield name
+
+
+def _enum_name(script: Script, node: ast.expr | None) -> str | None:
+    enum = script.enum_call(node) if node is not None else None
+    if enum is None:
+        return None
+    return script.string(next((k.value for k in enum.keywords if k.arg == "name"), None))
+
+
+_SCHEMA_KINDS = frozenset(
+    {
+        "add_column",
+        "drop_column",
+        "alter_column",
+        "create_table",
+        "drop_table",
+        "rename_table",
+        "create_index",
+        "drop_index",
+        "create_foreign_key",
+        "create_check_constraint",
+        "create_unique_constraint",
+        "drop_constraint",
+        "enum_create",
+    }
+)
+
+
+def _empty_downgrade(script: Script) -> Iterator[Hit]:
+    changes = any(
+        o.kind in _SCHEMA_KINDS
+        or (o.kind == "execute" and any(s.ddl for s in analysis.statements(script, o) or ()))
+        for o in script.operations_in("upgrade", None)
+    )
+    if not changes:
+        return
+    function = script.functions.get("downgrade")
+    if function is None:
+        line = script.header_line
+    elif all(_does_nothing(s) for s in function.body):
+        line = function.lineno
+    else:
+        return
+    yield Hit("SO118", line, line)
+
+
+def _does_nothing(statement: ast.stmt) -> bool:
+    return isinstance(statement, ast.Pass) or (
+        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    )
+
+
+def _model_imports(script: Script, app_modules: frozenset[str]) -> Iterator[Hit]:
+    seen: set[int] = set()
+    for module, line in script.imports:
+        top = module.split(".")[0]
+        if line in seen or top in LIBRARIES or analysis.module_is_stdlib(module):
+            continue
+        if top in app_modules or "models" in module.split("."):
+            seen.add(line)
+            yield Hit("SO120", line, line, {"module": module})
+
+
+def _widening(old: ast.expr | None, new: ast.expr) -> bool:
+    before, after = analysis.type_shape(old), analysis.type_shape(new)
+    if old is not None and ast.dump(old) == ast.dump(new):
+        return True
+    if before is None or after is None or before[0] != "varchar":
+        return False
+    if after[0] == "text" or after[1] is None:
+        return True
+    return before[1] is not None and after[1] > before[1]
+
+
+def _volatile(script: Script, node: ast.expr) -> bool:
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        owner = node.func.value
+        if (isinstance(owner, ast.Attribute) and owner.attr == "func") or (
+            isinstance(owner, ast.Name) and owner.id == "func"
+        ):
+            return node.func.attr.lower() in VOLATILE
+    if isinstance(node, ast.Call) and analysis.callee(node) in ("text", "literal_column"):
+        text = script.string(node)
+        return text is not None and _volatile_text(text)
+    return False
+
+
+def _volatile_text(text: str) -> bool:
+    names = {n.lower() for n in re.findall(r"([A-Za-z_][\w]*)\s*\(", text)}
+    names |= {
+        w.lower()
+        for w in re.findall(r"\b[A-Za-z_]+\b", text)
+        if w.upper() in ("CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME", "LOCALTIMESTAMP")
+    }
+    return bool(names & VOLATILE)
+
+
+def _short(node: ast.expr | None) -> str:
+    return _shorten(ast.unparse(node)) if node is not None else "?"
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def downgrade_drops(
+    script: Script, dialect: str | None
+) -> Iterator[tuple[Operation, str, str | None]]:
+    """The tables (column None) and columns that ``downgrade()`` drops, in order."""
+    for o in script.operations_in("downgrade", dialect):
+        if o.kind == "drop_table" and o.table:
+            yield o, o.table, None
+        elif o.kind == "drop_column" and o.table:
+            yield o, o.table, script.string(o.keyword("column_name")) or "?"
+        elif o.kind == "execute":
+            for s in analysis.statements(script, o) or ():
+                if s.kind == "drop_table" and s.table:
+                    yield o, s.table, None
+                elif s.kind == "drop_column" and s.table:
+                    yield o, s.table, s.column or "?"

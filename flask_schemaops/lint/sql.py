@@ -1,0 +1,300 @@
+"""What the SQL text of an ``op.execute()`` does, as far as a few patterns can tell.
+
+This is no SQL parser: it recognises the statements migrations commonly run
+(the DDL the rules care about, and plain data changes) and calls everything
+else ``unknown``, which the linter reports as needing a human review.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_NAME = r'(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+)'
+_QUALIFIED = rf"{_NAME}(?:\s*\.\s*{_NAME})*"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One SQL statement, classified.
+
+    ``kind`` is one of: ``create_index``, ``drop_index``, ``add_column``,
+    ``drop_column``, ``rename_column``, ``rename_table``, ``column_type``,
+    ``set_not_null``, ``add_foreign_key``, ``add_check``, ``add_unique``,
+    ``drop_table``, ``create_table``, ``create_view``, ``create_enum``,
+    ``drop_type``, ``enum_add_value``, ``data`` (a bounded data change or a
+    query), ``safe`` (harmless DDL), ``danger`` (``detail`` says why) or
+    ``unknown``.
+    """
+
+    kind: str
+    text: str
+    table: str | None = None
+    column: str | None = None
+    name: str | None = None  # the index, constraint, type or new name
+    concurrently: bool = False
+    not_valid: bool = False
+    not_null: bool = False
+    default: str | None = None
+    detail: str = ""
+
+    @property
+    def ddl(self) -> bool:
+        """Whether the statement changes the schema (as far as it is known)."""
+        return self.text.upper().startswith(("CREATE", "ALTER", "DROP", "RENAME", "TRUNCATE"))
+
+
+def unquote(name: str) -> str:
+    """The last part of a possibly qualified, possibly quoted name."""
+    last = re.split(r"\s*\.\s*(?=(?:[^\"`]*[\"`][^\"`]*[\"`])*[^\"`]*$)", name.strip())[-1]
+    return last.strip('"`[]')
+
+
+def split(sql: str) -> list[str]:
+    """The statements of ``sql``, comments removed (a dollar-quoted body stays whole)."""
+    text = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
+    text = re.sub(r"--[^\n]*", " ", text)
+    parts = [text] if "$$" in text else text.split(";")
+    return [" ".join(p.split()) for p in parts if p.strip()]
+
+
+def classify(sql: str) -> list[Statement]:
+    """The statements of ``sql``, each classified."""
+    found: list[Statement] = []
+    for text in split(sql):
+        found.extend(_statement(text))
+    return found
+
+
+def _statement(text: str) -> list[Statement]:
+    upper = text.upper()
+    words = upper.split()
+    first = words[0] if words else ""
+    if first in ("INSERT", "SELECT", "WITH", "COMMENT", "SET", "GRANT", "REVOKE", "ANALYZE"):
+        return [Statement("data" if first in ("INSERT", "SELECT", "WITH") else "safe", text)]
+    if first in ("UPDATE", "DELETE"):
+        if re.search(r"\bWHERE\b", upper):
+            return [Statement("data", text)]
+        match = re.match(rf"(?:UPDATE|DELETE\s+FROM)\s+(?:ONLY\s+)?({_QUALIFIED})", text, re.I)
+        table = unquote(match.group(1)) if match else "?"
+        verb = "rewrites" if first == "UPDATE" else "deletes"
+        return [
+            Statement(
+                "danger",
+                text,
+                table=table,
+                detail=f"{first} without WHERE {verb} every row of {table} in one transaction",
+            )
+        ]
+    if first == "TRUNCATE":
+        match = re.match(rf"TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?({_QUALIFIED})", text, re.I)
+        table = unquote(match.group(1)) if match else "?"
+        return [
+            Statement("danger", text, table=table, detail=f"TRUNCATE deletes every row of {table}")
+        ]
+    if first == "LOCK":
+        return [Statement("danger", text, detail="LOCK TABLE blocks the app until the commit")]
+    if first in ("VACUUM", "CLUSTER") or (first == "REINDEX" and "CONCURRENTLY" not in words):
+        return [Statement("danger", text, detail=f"{first} locks the table while it runs")]
+    if first == "CREATE":
+        return [_create(text, upper)]
+    if first == "DROP":
+        return _drop(text, upper)
+    if first == "ALTER" and len(words) > 1 and words[1] == "TABLE":
+        return _alter_table(text)
+    if first == "ALTER" and len(words) > 1 and words[1] == "TYPE":
+        match = re.match(rf"ALTER\s+TYPE\s+({_QUALIFIED})\s+ADD\s+VALUE\b", text, re.I)
+        if match:
+            return [Statement("enum_add_value", text, name=unquote(match.group(1)))]
+    if first == "RENAME" and len(words) > 1 and words[1] == "TABLE":
+        match = re.match(rf"RENAME\s+TABLE\s+({_QUALIFIED})\s+TO\s+({_QUALIFIED})", text, re.I)
+        if match:
+            return [
+                Statement(
+                    "rename_table",
+                    text,
+                    table=unquote(match.group(1)),
+                    name=unquote(match.group(2)),
+                )
+            ]
+    return [Statement("unknown", text)]
+
+
+def _create(text: str, upper: str) -> Statement:
+    match = re.match(
+        rf"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
+        rf"({_QUALIFIED})?\s*ON\s+(?:ONLY\s+)?({_QUALIFIED})",
+        text,
+        re.I,
+    )
+    if match:
+        return Statement(
+            "create_index",
+            text,
+            table=unquote(match.group(3)),
+            name=unquote(match.group(2)) if match.group(2) else "(unnamed)",
+            concurrently=bool(match.group(1)),
+        )
+    match = re.match(
+        rf"CREATE\s+(?:(?:GLOBAL|LOCAL)\s+)?(?:TEMP(?:ORARY)?\s+|UNLOGGED\s+)?TABLE\s+"
+        rf"(?:IF\s+NOT\s+EXISTS\s+)?({_QUALIFIED})",
+        text,
+        re.I,
+    )
+    if match:
+        return Statement("create_table", text, table=unquote(match.group(1)))
+    match = re.match(
+        rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+({_QUALIFIED})", text, re.I
+    )
+    if match:
+        return Statement("create_view", text, name=unquote(match.group(1)))
+    match = re.match(rf"CREATE\s+TYPE\s+({_QUALIFIED})\s+AS\s+ENUM\b", text, re.I)
+    if match:
+        return Statement("create_enum", text, name=unquote(match.group(1)))
+    return Statement("unknown", text)
+
+
+def _drop(text: str, upper: str) -> list[Statement]:
+    match = re.match(
+        r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(.+?)(?:\s+(?:CASCADE|RESTRICT))?$", text, re.I
+    )
+    if match:
+        return [
+            Statement("drop_table", text, table=unquote(name))
+            for name in match.group(1).split(",")
+            if name.strip()
+        ]
+    match = re.match(
+        rf"DROP\s+INDEX\s+(CONCURRENTLY\s+)?(?:IF\s+EXISTS\s+)?({_QUALIFIED})"
+        rf"(?:\s+ON\s+({_QUALIFIED}))?",
+        text,
+        re.I,
+    )
+    if match:
+        return [
+            Statement(
+                "drop_index",
+                text,
+                name=unquote(match.group(2)),
+                table=unquote(match.group(3)) if match.group(3) else None,
+                concurrently=bool(match.group(1)),
+            )
+        ]
+    match = re.match(
+        r"DROP\s+TYPE\s+(?:IF\s+EXISTS\s+)?(.+?)(?:\s+(?:CASCADE|RESTRICT))?$", text, re.I
+    )
+    if match:
+        return [
+            Statement("drop_type", text, name=unquote(name))
+            for name in match.group(1).split(",")
+            if name.strip()
+        ]
+    if re.match(r"DROP\s+(?:SCHEMA|DATABASE)\b", upper):
+        return [
+            Statement(
+                "danger", text, detail=f"{' '.join(upper.split()[:2])} drops everything in it"
+            )
+        ]
+    if re.match(r"DROP\s+(?:VIEW|FUNCTION|TRIGGER|SEQUENCE|EXTENSION)\b", upper):
+        return [Statement("safe", text)]
+    return [Statement("unknown", text)]
+
+
+def _alter_table(text: str) -> list[Statement]:
+    match = re.match(
+        rf"ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_QUALIFIED})\s+(.*)$", text, re.I
+    )
+    if not match:
+        return [Statement("unknown", text)]
+    table = unquote(match.group(1))
+    return [_action(text, table, action) for action in _top_level_commas(match.group(2))]
+
+
+def _top_level_commas(text: str) -> list[str]:
+    parts, depth, start = [], 0, 0
+    for index, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return [p for p in parts if p]
+
+
+def _action(text: str, table: str, action: str) -> Statement:
+    upper = action.upper()
+
+    def named(pattern: str) -> re.Match[str] | None:
+        return re.match(pattern, action, re.I)
+
+    if m := named(rf"RENAME\s+TO\s+({_QUALIFIED})"):
+        return Statement("rename_table", text, table=table, name=unquote(m.group(1)))
+    if m := named(rf"RENAME\s+(?:COLUMN\s+)?({_NAME})\s+TO\s+({_NAME})"):
+        return Statement(
+            "rename_column", text, table=table, column=unquote(m.group(1)), name=unquote(m.group(2))
+        )
+    if m := named(rf"ADD\s+(?:COLUMN\s+)?(?:IF\s+NOT\s+EXISTS\s+)?({_NAME})\s+(.*)$"):
+        column, rest = unquote(m.group(1)), m.group(2)
+        if column.upper() not in (
+            "CONSTRAINT",
+            "FOREIGN",
+            "CHECK",
+            "UNIQUE",
+            "PRIMARY",
+            "INDEX",
+            "KEY",
+        ):
+            default = re.search(
+                r"\bDEFAULT\s+(\(.*?\)|'[^']*'|[^\s,]+(?:\s*\([^)]*\))?)", rest, re.I
+            )
+            return Statement(
+                "add_column",
+                text,
+                table=table,
+                column=column,
+                not_null=bool(re.search(r"\bNOT\s+NULL\b", rest, re.I)),
+                default=default.group(1) if default else None,
+            )
+    if m := named(
+        rf"ADD\s+(?:CONSTRAINT\s+({_NAME})\s+)?(FOREIGN\s+KEY|CHECK|UNIQUE|PRIMARY\s+KEY)\b"
+    ):
+        name = unquote(m.group(1)) if m.group(1) else "(unnamed)"
+        kind = m.group(2).upper().split()[0]
+        not_valid = bool(re.search(r"\bNOT\s+VALID\s*$", upper))
+        if kind == "FOREIGN":
+            return Statement("add_foreign_key", text, table=table, name=name, not_valid=not_valid)
+        if kind == "CHECK":
+            return Statement("add_check", text, table=table, name=name, not_valid=not_valid)
+        if "USING INDEX" in " ".join(upper.split()):
+            return Statement("safe", text, table=table)
+        if kind == "UNIQUE":
+            return Statement("add_unique", text, table=table, name=name)
+        return Statement("unknown", text, table=table)
+    if m := named(rf"DROP\s+(?:COLUMN\s+)?(?:IF\s+EXISTS\s+)?({_NAME})"):
+        column = unquote(m.group(1))
+        if column.upper() not in (
+            "CONSTRAINT",
+            "DEFAULT",
+            "NOT",
+            "INDEX",
+            "PRIMARY",
+            "FOREIGN",
+            "KEY",
+            "CHECK",
+        ):
+            return Statement("drop_column", text, table=table, column=column)
+        return Statement("safe", text, table=table)
+    if m := named(rf"ALTER\s+(?:COLUMN\s+)?({_NAME})\s+(.*)$"):
+        column, rest = unquote(m.group(1)), " ".join(m.group(2).upper().split())
+        if rest.startswith(("TYPE ", "SET DATA TYPE ")):
+            return Statement("column_type", text, table=table, column=column)
+        if rest == "SET NOT NULL":
+            return Statement("set_not_null", text, table=table, column=column)
+        if rest.startswith(("SET DEFAULT", "DROP DEFAULT", "DROP NOT NULL", "SET STATISTICS")):
+            return Statement("safe", text, table=table)
+    if upper.startswith(("VALIDATE CONSTRAINT", "OWNER TO", "SET (", "RESET (")):
+        return Statement("safe", text, table=table)
+    return Statement("unknown", text, table=table)

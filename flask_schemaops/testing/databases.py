@@ -1,0 +1,821 @@
+"""The databases the pytest plugin gives tests.
+
+* A **template** per database of the app (the default one and each bind), built
+  once by running the real migrations and named after a digest of the migrations
+  directory, so it is rebuilt only when a script changes (and, with
+  ``keep_template``, kept on the server for the next session).
+* Per test, either **clones** of the templates (PostgreSQL ``CREATE DATABASE ...
+  TEMPLATE``, a file copy for SQLite, a schema replay for MariaDB), or connections
+  to a shared copy inside a transaction that is **rolled back** after the test.
+* **Empty** databases for the migration runner and the ready-made checks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import time
+import uuid
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from flask import Flask
+
+from ..errors import ConfigurationError, DatabaseError, SchemaOpsError
+
+DEFAULT = "default"
+Isolation = Literal["clone", "rollback"]
+ISOLATIONS: tuple[Isolation, ...] = ("clone", "rollback")
+CreateApp = Callable[[Mapping[str, Any]], Flask]
+
+# PostgreSQL 15 copies a template either block by block through the WAL (WAL_LOG,
+# its default) or file by file between two checkpoints (FILE_COPY). For a
+# migrated schema of a few hundred tables FILE_COPY was the faster of the two in
+# benchmarks/fixtures.py; the WAL_LOG strategy pays for writing every page to
+# the WAL, which only pays off for a large template with few tables.
+POSTGRESQL_STRATEGY = "FILE_COPY"
+TEMPLATE_MARK = "_tpl_"
+_NAME_ROOM = 36  # PostgreSQL names stop at 63 bytes; keep room for the suffixes
+
+
+def masked(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _random() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+# --- Servers ------------------------------------------------------------------------
+
+
+class Backend:
+    """Where the plugin creates databases: a server (the URL's host, port, user) or,
+    for SQLite, a folder. Database names start with :attr:`base`."""
+
+    def __init__(self, url: sa.URL) -> None:
+        self.url = url
+        self.base = _base_name(url.database)
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()
+
+    def url_of(self, name: str) -> sa.URL:
+        return self.url.set(database=name)
+
+    def exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def create(self, name: str) -> None:
+        """Create the empty database ``name``; one that exists already is kept."""
+        raise NotImplementedError
+
+    def drop(self, name: str) -> None:
+        """Drop ``name`` (closing the connections to it); a missing one is fine."""
+        raise NotImplementedError
+
+    def clone(self, template: str, name: str) -> None:
+        """Create ``name`` as a copy of ``template``."""
+        raise NotImplementedError
+
+    def names(self, prefix: str) -> list[str]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the connections the backend holds."""
+
+
+def _base_name(database: str | None) -> str:
+    stem = Path(database).stem if database and database != ":memory:" else "schemaops_test"
+    return re.sub(r"[^A-Za-z0-9_]", "_", stem)[:_NAME_ROOM] or "schemaops_test"
+
+
+class _ServerBackend(Backend):
+    quote_char = '"'
+    admin_databases: tuple[str | None, ...] = (None,)
+
+    def __init__(self, url: sa.URL) -> None:
+        super().__init__(url)
+        self._engine: sa.Engine | None = None
+
+    def quote(self, name: str) -> str:
+        q = self.quote_char
+        return q + name.replace(q, q + q) + q
+
+    def admin(self) -> sa.Engine:
+        """An autocommit engine on the server, to a database that exists."""
+        if self._engine is not None:
+            return self._engine
+        failure: sa.exc.DBAPIError | None = None
+        for database in dict.fromkeys(self.admin_databases):
+            # pre_ping: MariaDB's drop() kills the connections still using a
+            # database, which may be ours, left there by clone()'s USE.
+            engine = sa.create_engine(
+                self.url._replace(database=database),
+                isolation_level="AUTOCOMMIT",
+                pool_size=2,
+                pool_pre_ping=True,
+            )
+            try:
+                with engine.connect():
+                    pass
+            except sa.exc.DBAPIError as exc:
+                engine.dispose()
+                failure = failure or exc
+                continue
+            self._engine = engine
+            return engine
+        assert failure is not None
+        from ..environment import unavailable
+
+        raise unavailable(self.url, failure) from failure
+
+    def execute(self, sql: str, **params: Any) -> list[Any]:
+        with self.admin().connect() as connection:
+            result = connection.execute(sa.text(sql), params)
+            return list(result) if result.returns_rows else []
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+
+class PostgreSQL(_ServerBackend):
+    """``CREATE DATABASE ... TEMPLATE``, which copies the template's files."""
+
+    def __init__(self, url: sa.URL) -> None:
+        super().__init__(url)
+        self.admin_databases = (url.database, "postgres", "template1")
+
+    def exists(self, name: str) -> bool:
+        return bool(self.execute("SELECT 1 FROM pg_database WHERE datname = :n", n=name))
+
+    def create(self, name: str) -> None:
+        try:
+            self.execute(f"CREATE DATABASE {self.quote(name)}")
+        except sa.exc.ProgrammingError as exc:
+            if "already exists" not in str(exc):
+                raise
+
+    def drop(self, name: str) -> None:
+        self.execute(f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)")
+
+    def clone(self, template: str, name: str) -> None:
+        sql = f"CREATE DATABASE {self.quote(name)} TEMPLATE {self.quote(template)}"
+        version = self.admin().dialect.server_version_info or (0,)
+        if version >= (15,):
+            sql += f" STRATEGY {POSTGRESQL_STRATEGY}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                self.execute(sql)
+                return
+            except sa.exc.OperationalError as exc:
+                # Another process (a pytest-xdist worker) is connected to the template
+                # for a moment, e.g. to see that it is at head.
+                if "being accessed by other users" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def names(self, prefix: str) -> list[str]:
+        rows = self.execute(
+            "SELECT datname FROM pg_database WHERE left(datname, length(:p)) = :p", p=prefix
+        )
+        return [row[0] for row in rows]
+
+
+@dataclass(frozen=True)
+class _Replay:
+    """What it takes to rebuild a MariaDB template: its DDL and its rows."""
+
+    charset: str
+    collation: str
+    tables: list[str]  # CREATE TABLE / CREATE SEQUENCE statements
+    views: list[str]
+    others: list[str]  # triggers and routines
+    rows: list[tuple[str, list[str]]]  # the tables that hold rows, with their columns
+
+
+class MariaDB(_ServerBackend):
+    """A new database into which the template's schema is replayed (``SHOW CREATE``
+    output, foreign key checks off) and its rows copied (``INSERT ... SELECT``).
+
+    MariaDB has no template databases. Measured against ``CREATE TABLE ... LIKE``
+    (which drops foreign keys, so they must be added again table by table) and
+    against running the migrations' offline SQL (every ``ALTER`` of the history
+    again), the replay of the final schema is as fast as the first and sound, and
+    much faster than the second.
+    """
+
+    quote_char = "`"
+
+    def __init__(self, url: sa.URL) -> None:
+        super().__init__(url)
+        self._replays: dict[str, _Replay] = {}
+
+    def exists(self, name: str) -> bool:
+        rows = self.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = :n", n=name
+        )
+        return bool(rows)
+
+    def create(self, name: str) -> None:
+        self.execute(f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}")
+
+    def drop(self, name: str) -> None:
+        with self.admin().connect() as connection:
+            # A connection left open in a transaction would make DROP wait for it.
+            rows = connection.execute(
+                sa.text(
+                    "SELECT id FROM information_schema.processlist"
+                    " WHERE db = :n AND id <> CONNECTION_ID()"
+                ),
+                {"n": name},
+            )
+            for (pid,) in rows.all():
+                with suppress(sa.exc.DBAPIError):  # it may have ended meanwhile
+                    connection.exec_driver_sql(f"KILL {int(pid)}")
+            connection.exec_driver_sql(f"DROP DATABASE IF EXISTS {self.quote(name)}")
+
+    def clone(self, template: str, name: str) -> None:
+        replay = self._replays.get(template) or self._read(template)
+        self._replays[template] = replay
+        target = self.quote(name)
+        with self.admin().connect() as c:
+            c.exec_driver_sql(
+                f"CREATE DATABASE {target} CHARACTER SET {replay.charset}"
+                f" COLLATE {replay.collation}"
+            )
+            c.exec_driver_sql(f"USE {target}")
+            c.exec_driver_sql("SET foreign_key_checks = 0")
+            try:
+                for statement in replay.tables:
+                    c.exec_driver_sql(statement.replace("%", "%%"))
+                _create_views(c, [v.replace("%", "%%") for v in replay.views])
+                for statement in replay.others:
+                    c.exec_driver_sql(statement.replace("%", "%%"))
+                for table, columns in replay.rows:
+                    names = ", ".join(self.quote(column) for column in columns)
+                    c.exec_driver_sql(
+                        f"INSERT INTO {target}.{self.quote(table)} ({names})"
+                        f" SELECT {names} FROM {self.quote(template)}.{self.quote(table)}"
+                    )
+            finally:
+                c.exec_driver_sql("SET foreign_key_checks = 1")
+
+    def _read(self, template: str) -> _Replay:
+        source = self.quote(template)
+        with self.admin().connect() as c:
+
+            def rows(sql: str, **params: Any) -> list[Any]:
+                return list(c.execute(sa.text(sql), params))
+
+            [(charset, collation)] = rows(
+                "SELECT default_character_set_name, default_collation_name"
+                " FROM information_schema.schemata WHERE schema_name = :s",
+                s=template,
+            )
+            found = rows(
+                "SELECT table_name, table_type FROM information_schema.tables"
+                " WHERE table_schema = :s ORDER BY table_name",
+                s=template,
+            )
+            tables, views, others = [], [], []
+            filled: list[tuple[str, list[str]]] = []
+            for table, kind in found:
+                qualified = f"{source}.{self.quote(table)}"
+                if kind == "VIEW":
+                    text = rows(f"SHOW CREATE VIEW {qualified}")[0][1]
+                    # SHOW CREATE VIEW names the template's schema in every column.
+                    views.append(text.replace(f"{source}.", ""))
+                    continue
+                word = "SEQUENCE" if kind == "SEQUENCE" else "TABLE"
+                tables.append(rows(f"SHOW CREATE {word} {qualified}")[0][1])
+                if kind == "SEQUENCE":
+                    continue
+                if rows(f"SELECT 1 FROM {qualified} LIMIT 1"):
+                    columns = rows(
+                        "SELECT column_name FROM information_schema.columns"
+                        " WHERE table_schema = :s AND table_name = :t"
+                        " AND is_generated = 'NEVER' ORDER BY ordinal_position",
+                        s=template,
+                        t=table,
+                    )
+                    filled.append((table, [column for (column,) in columns]))
+            for (trigger,) in rows(
+                "SELECT trigger_name FROM information_schema.triggers WHERE trigger_schema = :s",
+                s=template,
+            ):
+                others.append(rows(f"SHOW CREATE TRIGGER {source}.{self.quote(trigger)}")[0][2])
+            for routine, kind in rows(
+                "SELECT routine_name, routine_type FROM information_schema.routines"
+                " WHERE routine_schema = :s",
+                s=template,
+            ):
+                others.append(rows(f"SHOW CREATE {kind} {source}.{self.quote(routine)}")[0][2])
+        return _Replay(charset, collation, tables, views, others, filled)
+
+    def names(self, prefix: str) -> list[str]:
+        rows = self.execute("SELECT schema_name FROM information_schema.schemata")
+        return [row[0] for row in rows if row[0].startswith(prefix)]
+
+
+def _create_views(connection: sa.Connection, views: list[str]) -> None:
+    """Create ``views``, those that others read from first (the order is unknown)."""
+    while views:
+        failed: list[str] = []
+        error: Exception | None = None
+        for statement in views:
+            try:
+                connection.exec_driver_sql(statement)
+            except sa.exc.DBAPIError as exc:
+                failed.append(statement)
+                error = exc
+        if len(failed) == len(views):
+            assert error is not None
+            raise error
+        views = failed
+
+
+class SQLite(Backend):
+    """Database files in one folder; a clone is a copy of the template's file."""
+
+    def __init__(self, url: sa.URL, folder: Path) -> None:
+        database = url.database
+        if database and database != ":memory:" and not database.startswith("file:"):
+            folder = Path(database).resolve().parent
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        super().__init__(url)
+
+    def path(self, name: str) -> Path:
+        return self.folder / f"{name}.db"
+
+    def url_of(self, name: str) -> sa.URL:
+        return sa.URL.create("sqlite", database=str(self.path(name)), query=self.url.query)
+
+    def exists(self, name: str) -> bool:
+        return self.path(name).is_file()
+
+    def create(self, name: str) -> None:
+        self.path(name).touch()  # an empty file is an empty database
+
+    def drop(self, name: str) -> None:
+        path = self.path(name)
+        for suffix in ("", "-journal", "-wal", "-shm", ".schemaops-lock"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+    def clone(self, template: str, name: str) -> None:
+        shutil.copyfile(self.path(template), self.path(name))
+
+    def names(self, prefix: str) -> list[str]:
+        return [p.stem for p in self.folder.glob(f"{prefix}*.db")]
+
+
+def backend_for(url: sa.URL, folder: Path) -> Backend:
+    """The backend for a database URL; ``folder`` holds SQLite files when the URL
+    names none."""
+    name = url.get_backend_name()
+    if name == "sqlite":
+        return SQLite(url, folder)
+    if name == "postgresql":
+        return PostgreSQL(url)
+    if name in ("mysql", "mariadb"):
+        return MariaDB(url)
+    raise ConfigurationError(
+        f"The test database {masked(url)} is on {name}; the flask_schemaops pytest plugin"
+        " works with sqlite, postgresql and mysql/mariadb URLs."
+    )
+
+
+# --- The suite ------------------------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    """One database of the app (``default`` or a bind) and where its test copies go."""
+
+    name: str
+    backend: Backend
+    base: str
+    template: str | None = None
+    shared: str | None = None  # the copy the rollback mode works in
+    engine: sa.Engine | None = None  # to ``shared``
+
+
+class Suite:
+    """The test databases of one pytest session (the ``schemaops_suite`` fixture).
+
+    ``create_app(config)`` must return the app with ``config`` applied before
+    Flask-SQLAlchemy is set up. ``url`` is the default database's server (SQLite:
+    its file or folder); ``binds`` maps bind names to their servers, and a bind not
+    in it gets its databases on the default one's server.
+    """
+
+    def __init__(
+        self,
+        create_app: CreateApp,
+        url: str,
+        binds: Mapping[str, str],
+        *,
+        folder: Path,
+        keep_template: bool = False,
+    ) -> None:
+        self.create_app = create_app
+        self.keep_template = keep_template
+        self.folder = folder
+        try:
+            self.url = sa.make_url(url)
+            bind_urls = {name: sa.make_url(value) for name, value in binds.items()}
+        except sa.exc.ArgumentError as exc:
+            raise ConfigurationError(f"Bad test database URL: {exc}") from exc
+        default = backend_for(self.url, folder)
+        probe = self.create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": _render(default.url_of(default.base)),
+                "SCHEMAOPS_ON_START": None,
+            }
+        )
+        try:
+            from ..extension import get_state
+
+            state = get_state(probe)
+            self.directory = state.directory
+            settings = state.settings
+            with probe.app_context():
+                keys = set(state.db.metadatas) | set(probe.config.get("SQLALCHEMY_BINDS") or {})
+        finally:
+            dispose(probe)
+        self.version_table = settings.version_table
+        self.ignore_tables = settings.ignore_tables
+        self.slots = [Slot(DEFAULT, default, default.base)]
+        for key in sorted(k for k in keys if k is not None):
+            if key in bind_urls:
+                backend = backend_for(bind_urls[key], folder)
+                self.slots.append(Slot(key, backend, backend.base))
+            else:
+                self.slots.append(Slot(key, default, f"{default.base}_{key}"[:_NAME_ROOM]))
+        unknown = sorted(set(bind_urls) - {s.name for s in self.slots})
+        if unknown:
+            raise ConfigurationError(
+                f"Test database URLs are set for {', '.join(unknown)}, which the app has not"
+                f" among its binds ({', '.join(s.name for s in self.slots[1:]) or 'none'})."
+            )
+        self.digest = digest(
+            self.directory,
+            (settings.version_table, settings.version_table_schema, settings.audit_table),
+        )
+        self._built = False
+        self._failure: SchemaOpsError | None = None
+        self._databases: list[tuple[Backend, str]] = []
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemaops")
+        self._ready: Future[dict[str, str]] | None = None
+
+    # The config of an app on given databases.
+    def config(self, names: Mapping[str, str]) -> dict[str, Any]:
+        """Flask config that points the app at the databases ``names`` (by slot)."""
+        urls = {s.name: _render(s.backend.url_of(names[s.name])) for s in self.slots}
+        return {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": urls[DEFAULT],
+            "SQLALCHEMY_BINDS": {k: v for k, v in urls.items() if k != DEFAULT},
+        }
+
+    def _new(self, slot: Slot, kind: str = "") -> str:
+        return f"{slot.base}_{kind}{_random()}"
+
+    # --- The templates
+    def templates(self) -> dict[str, str]:
+        """Build (once) the template databases at head; their names by slot."""
+        if self._failure is not None:  # every test would run the migrations again
+            raise self._failure
+        if not self._built:
+            try:
+                self._build()
+            except SchemaOpsError as exc:
+                self._failure = exc
+                raise
+            self._built = True
+        return {s.name: s.template for s in self.slots if s.template is not None}
+
+    def _build(self) -> None:
+        from .. import api
+
+        suffix = "" if self.keep_template else f"_{_random()[:6]}"
+        for slot in self.slots:
+            slot.template = f"{slot.base}{TEMPLATE_MARK}{self.digest}{suffix}"
+        names = {s.name: s.template or "" for s in self.slots}
+        existed = all(s.backend.exists(names[s.name]) for s in self.slots)
+        for attempt in (1, 2):
+            for slot in self.slots:
+                slot.backend.create(names[slot.name])
+                if not self.keep_template:
+                    self._databases.append((slot.backend, names[slot.name]))
+            app = self.create_app({**self.config(names), "SCHEMAOPS_ON_START": None})
+            try:
+                if not all(s.up_to_date for s in api.status(app=app)):
+                    api.upgrade(app=app)
+            except SchemaOpsError as exc:
+                if attempt == 1 and existed:  # a kept template from a session that broke off
+                    dispose(app)
+                    for slot in self.slots:
+                        slot.backend.drop(names[slot.name])
+                    continue
+                raise DatabaseError(
+                    f"Building the test database template by running the migrations failed:\n{exc}"
+                ) from exc
+            finally:
+                dispose(app)
+            break
+        if self.keep_template:
+            self._drop_stale()
+
+    def _drop_stale(self) -> None:
+        """Kept templates of earlier versions of the scripts."""
+        for slot in self.slots:
+            pattern = re.compile(re.escape(slot.base + TEMPLATE_MARK) + "[0-9a-f]{12}")
+            for name in slot.backend.names(slot.base + TEMPLATE_MARK):
+                if name != slot.template and pattern.fullmatch(name):
+                    with suppress(sa.exc.DBAPIError, OSError):
+                        slot.backend.drop(name)
+
+    # --- Per test
+    def _clones(self) -> dict[str, str]:
+        templates = self.templates()
+        names = {s.name: self._new(s) for s in self.slots}
+        made: list[Slot] = []
+        try:
+            for slot in self.slots:
+                slot.backend.clone(templates[slot.name], names[slot.name])
+                made.append(slot)
+        except BaseException:
+            self._drop(names, made)
+            raise
+        return names
+
+    def _drop(self, names: Mapping[str, str], slots: list[Slot] | None = None) -> None:
+        for slot in self.slots if slots is None else slots:
+            with suppress(sa.exc.DBAPIError, OSError):
+                slot.backend.drop(names[slot.name])
+
+    @contextmanager
+    def clone(self) -> Iterator[Databases]:
+        """Fresh copies of the templates, dropped afterwards.
+
+        A worker thread makes the next test's copies while this test runs, and
+        drops this test's afterwards, so a test waits for neither."""
+        self.templates()
+        ready, self._ready = self._ready, None
+        names = ready.result() if ready is not None else self._clones()
+        self._ready = self._worker.submit(self._clones)
+        databases = Databases(self, names, "clone")
+        try:
+            yield databases
+        finally:
+            databases.close()
+            self._worker.submit(self._drop, names)
+
+    @contextmanager
+    def empty(self) -> Iterator[Databases]:
+        """New empty databases, dropped afterwards."""
+        names = {s.name: self._new(s) for s in self.slots}
+        made: list[Slot] = []
+        try:
+            for slot in self.slots:
+                slot.backend.create(names[slot.name])
+                made.append(slot)
+            databases = Databases(self, names, "empty")
+            try:
+                yield databases
+            finally:
+                databases.close()
+        finally:
+            self._worker.submit(self._drop, names, made)
+
+    @contextmanager
+    def rollback(self) -> Iterator[Databases]:
+        """A connection per database to a shared copy of the templates, inside a
+        transaction that is rolled back afterwards."""
+        templates = self.templates()
+        connections: dict[str, sa.Connection] = {}
+        for slot in self.slots:
+            if slot.engine is None:
+                slot.shared = self._new(slot, "rb_")
+                slot.backend.clone(templates[slot.name], slot.shared)
+                self._databases.append((slot.backend, slot.shared))
+                slot.engine = _transactional_engine(slot.backend.url_of(slot.shared))
+        try:
+            for slot in self.slots:
+                assert slot.engine is not None
+                connection = slot.engine.connect()
+                connections[slot.name] = connection
+                connection.begin()
+            databases = Databases(
+                self, {s.name: s.shared or "" for s in self.slots}, "rollback", connections
+            )
+            try:
+                yield databases
+            finally:
+                databases.close()
+        finally:
+            for connection in connections.values():
+                connection.rollback()
+                connection.close()
+
+    def close(self) -> None:
+        """Drop what this session made (kept templates stay) and release connections."""
+        if self._ready is not None:
+            with suppress(Exception):
+                self._drop(self._ready.result())
+        self._worker.shutdown(wait=True)
+        for slot in self.slots:
+            if slot.engine is not None:
+                slot.engine.dispose()
+        for backend, name in self._databases:
+            try:
+                backend.drop(name)
+            except (sa.exc.DBAPIError, OSError) as exc:
+                warnings.warn(f"Could not drop the test database {name}: {exc}", stacklevel=1)
+        for slot in self.slots:
+            slot.backend.close()
+
+
+def _transactional_engine(url: sa.URL) -> sa.Engine:
+    engine = sa.create_engine(url)
+    if url.get_backend_name() == "sqlite":
+        # pysqlite starts transactions lazily and in its own way, which breaks
+        # SAVEPOINT; let SQLAlchemy emit BEGIN itself.
+        @sa.event.listens_for(engine, "connect")
+        def _autocommit_driver(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection: sa.Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def digest(directory: Path, extra: tuple[Any, ...] = ()) -> str:
+    """12 hex digits that change when a file of the migrations directory changes."""
+    h = hashlib.sha256(repr(extra).encode())
+    if directory.is_dir():
+        for path in sorted(directory.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+                h.update(str(path.relative_to(directory)).encode() + b"\0")
+                h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()[:12]
+
+
+def _render(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=False)
+
+
+def dispose(app: Flask) -> None:
+    """Close the pooled connections of ``app``'s engines."""
+    db = app.extensions.get("sqlalchemy")
+    if db is not None:
+        for engine in _app_engines(db, app).values():
+            if isinstance(engine, sa.Engine):
+                engine.dispose()
+
+
+def _app_engines(db: Any, app: Flask) -> dict[str | None, Any]:
+    # Private Flask-SQLAlchemy state: the engines of each app, the very dict that
+    # ``db.engines`` returns and ``db.session`` binds from. Read here only.
+    engines: dict[str | None, Any] = db._app_engines[app]
+    return engines
+
+
+# --- What a test gets -------------------------------------------------------------------
+
+
+@dataclass
+class Databases:
+    """The databases of one test (the ``schemaops_database`` fixture).
+
+    :attr:`config` points an app at them; :meth:`attach` checks that an app does and,
+    in rollback mode, routes its ``db.session`` into the test's transaction.
+    """
+
+    suite: Suite
+    names: dict[str, str]  # by database: ``default`` or a bind name
+    mode: str  # "clone", "rollback" or "empty"
+    connections: dict[str, sa.Connection] = field(default_factory=dict)
+    _attached: list[tuple[Flask, tuple[Any, Any]]] = field(default_factory=list, repr=False)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """``TESTING``, ``SQLALCHEMY_DATABASE_URI`` and ``SQLALCHEMY_BINDS`` for an app
+        factory (and, on empty databases, no ``SCHEMAOPS_ON_START`` guard)."""
+        config = self.suite.config(self.names)
+        if self.mode == "empty":
+            config["SCHEMAOPS_ON_START"] = None
+        return config
+
+    def url_of(self, database: str = DEFAULT) -> sa.URL:
+        """The URL of one database (``default`` or a bind name)."""
+        slot = next((s for s in self.suite.slots if s.name == database), None)
+        if slot is None:
+            names = ", ".join(s.name for s in self.suite.slots)
+            raise ConfigurationError(f"No test database {database!r}; there are: {names}.")
+        return slot.backend.url_of(self.names[database])
+
+    @property
+    def url(self) -> str:
+        """The default database's URL, password included."""
+        return _render(self.url_of(DEFAULT))
+
+    def connection(self, database: str = DEFAULT) -> sa.Connection:
+        """Rollback mode: the connection whose transaction the test runs in."""
+        if database not in self.connections:
+            raise ConfigurationError(
+                f"There is no rollback connection for {database!r}: the test runs in"
+                f" {self.mode} mode."
+            )
+        return self.connections[database]
+
+    def attach(self, app: Flask) -> Flask:
+        """Check that ``app`` uses these databases; in rollback mode, run its
+        ``db.session`` on the test's connections (with a SAVEPOINT per session
+        transaction, so ``commit()`` and ``rollback()`` in the test behave). The
+        app's engines stay as they are: what goes through them directly is neither
+        seen by the session nor rolled back. Undone after the test."""
+        db = app.extensions.get("sqlalchemy")
+        if db is None:
+            raise ConfigurationError(
+                f"The app {app.name!r} has no Flask-SQLAlchemy extension to point at the"
+                " test databases."
+            )
+        engines = _app_engines(db, app)
+        for key, engine in engines.items():
+            name = DEFAULT if key is None else key
+            wanted = self.url_of(name) if name in self.names else None
+            if wanted is None or not _same_database(engine.url, wanted):
+                what = "database" if key is None else f"bind {key!r}"
+                expected = masked(wanted) if wanted is not None else "none (unknown bind)"
+                raise ConfigurationError(
+                    f"The app's {what} is {masked(engine.url)}, not the test database"
+                    f" {expected}. Build the app from the config the plugin gives"
+                    " (create_app(schemaops_database.config)), applied before db.init_app."
+                )
+        factory = db.session.session_factory
+        saved = (factory.class_, factory.kw.get("join_transaction_mode", _UNSET))
+        if self.mode == "rollback":
+            routes = {engines[k]: self.connections[DEFAULT if k is None else k] for k in engines}
+            factory.class_ = _routed(factory.class_, routes)
+            factory.configure(join_transaction_mode="create_savepoint")
+        self._attached.append((app, saved))
+        return app
+
+    def close(self) -> None:
+        """Undo :meth:`attach` and close the apps' connections."""
+        for app, (session_class, join_mode) in reversed(self._attached):
+            factory = app.extensions["sqlalchemy"].session.session_factory
+            factory.class_ = session_class
+            if join_mode is _UNSET:
+                factory.kw.pop("join_transaction_mode", None)
+            else:
+                factory.configure(join_transaction_mode=join_mode)
+            dispose(app)
+        self._attached.clear()
+
+    def __repr__(self) -> str:
+        urls = ", ".join(f"{k}={masked(self.url_of(k))}" for k in self.names)
+        return f"<Databases {self.mode}: {urls}>"
+
+
+_UNSET = object()
+
+
+def _routed(session_class: Any, routes: dict[sa.Engine, sa.Connection]) -> Any:
+    """A subclass of the app's session class whose sessions run on ``routes``'
+    connections instead of the engines Flask-SQLAlchemy picks."""
+
+    class RoutedSession(session_class):  # type: ignore[misc]
+        def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+            bind = super().get_bind(*args, **kwargs)
+            return routes.get(bind, bind)
+
+    return RoutedSession
+
+
+def _same_database(a: sa.URL, b: sa.URL) -> bool:
+    if a.get_backend_name() == "sqlite" and b.get_backend_name() == "sqlite":
+        return Path(a.database or "").resolve() == Path(b.database or "").resolve()
+    return (a.get_backend_name(), a.host, a.port, a.database) == (
+        b.get_backend_name(),
+        b.host,
+        b.port,
+        b.database,
+    )

@@ -1,0 +1,458 @@
+"""`flask db doctor`: each check fires on a database broken that way, with its fix, and
+stays silent on a healthy one."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from apps import execute, invoke
+from flask import Flask
+from sqlalchemy.pool import NullPool
+
+App = Callable[..., Flask]
+HALFWAY = Path(__file__).parent / "projects" / "halfway"
+
+
+def _ok(app: Flask, *args: str) -> str:
+    result = invoke(app, *args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _at_head(app: Flask) -> str:
+    """init, baseline and upgrade; the baseline's id."""
+    _ok(app, "init")
+    _ok(app, "baseline")
+    _ok(app, "upgrade")
+    return invoke(app, "current", "--bare").output.strip()
+
+
+def _revision(app: Flask, tmp_path: Path, rev_id: str, body: str, *more: str) -> Path:
+    """A hand-written revision ``rev_id`` whose upgrade() is ``body``."""
+    _ok(app, "revision", "-m", f"step {rev_id}", "--rev-id", rev_id, *more)
+    [path] = (tmp_path / "migrations" / "versions").glob(f"{rev_id}_*.py")
+    text = path.read_text().replace("def upgrade():\n    pass", f"def upgrade():\n{body}", 1)
+    path.write_text(text)
+    return path
+
+
+def _doctor(app: Flask, *args: str) -> tuple[int, str]:
+    result = invoke(app, "doctor", *args)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def _report(app: Flask) -> dict[str, Any]:
+    code, output = _doctor(app, "--json")
+    report: dict[str, Any] = json.loads(output)
+    assert code == (0 if report["healthy"] else 1)
+    return report
+
+
+def _checks(app: Flask) -> list[str]:
+    return [p["check"] for d in _report(app)["databases"] for p in d["problems"]]
+
+
+def _block(output: str, check_line: str) -> str:
+    """The lines of the finding whose first line contains ``check_line``."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if check_line in line)
+    end = next(
+        (i for i in range(start + 1, len(lines)) if not lines[i].startswith("  ")), len(lines)
+    )
+    return "\n".join(lines[start:end])
+
+
+# --- Healthy -------------------------------------------------------------------------------
+
+
+def test_silent_on_a_healthy_database(make_app: App) -> None:
+    app = make_app()
+    _at_head(app)
+    assert _doctor(app) == (0, "")
+    report = _report(app)
+    assert report["healthy"] is True
+    [database] = report["databases"]
+    assert database["target"] == "default" and database["problems"] == []
+    assert invoke(app, "-v", "doctor").output.splitlines()[-1] == "No problems found."
+
+
+# --- The version row names a deleted revision --------------------------------------------------
+
+
+def test_a_deleted_revision_in_the_version_table(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    first = _at_head(app)
+    app = make_app(columns={"arn": sa.Column(sa.String(20))})
+    _ok(app, "revision", "--autogenerate", "-m", "add arn", "--rev-id", "feature1")
+    _ok(app, "upgrade")
+    # Back on a branch without that revision: its file and its model change are gone.
+    [script] = (tmp_path / "migrations" / "versions").glob("feature1_*.py")
+    script.unlink()
+    app = make_app()
+
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "ERROR: The database records revision 'feature1'")
+    assert (
+        "The database records revision 'feature1', which no script has, so every command fails"
+        " with \"Can't locate revision identified by 'feature1'\"." in block
+    )
+    assert "Evidence: alembic_version holds 'feature1'" in block
+    assert f"migrations/versions has 1 revision(s), none with that id; head: {first}" in block
+    assert "compared with the models, the database differs by: remove_column spans.arn" in block
+    assert "Cause:    Its script was deleted or renamed" in block
+    assert (
+        f"Fix:      Undo by hand the differences above, then `flask db stamp --purge {first}`;"
+        " or restore its script" in block
+    )
+    assert output.splitlines()[-1] == "1 problem(s) found."
+
+    # The fix, as written.
+    execute(app, "ALTER TABLE spans DROP COLUMN arn")
+    _ok(app, "stamp", "--purge", first)
+    assert _doctor(app) == (0, "")
+
+
+def test_an_unknown_revision_whose_schema_matches(make_app: App) -> None:
+    app = make_app(audit_table="schemaops_audit")
+    first = _at_head(app)
+    execute(app, "UPDATE alembic_version SET version_num = 'deadbeef0001'")
+    execute(
+        app,
+        "INSERT INTO schemaops_audit (revision, direction, started_at, seconds, success, host)"
+        " VALUES ('deadbeef0001', 'upgrade', CURRENT_TIMESTAMP, 0.1, TRUE, 'ci')",
+    )
+    code, output = _doctor(app)
+    assert code == 1
+    assert "the schema matches the models" in output
+    assert f"the audit history applied {first} before it" in output
+    assert f"`flask db stamp --purge {first}`" in output
+    assert _checks(app) == ["unknown-revision"]
+
+
+# --- Two heads -------------------------------------------------------------------------------
+
+
+def test_two_heads(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    first = _at_head(app)
+    _revision(app, tmp_path, "left", "    op.add_column('spans', sa.Column('l', sa.Integer))")
+    body = "    op.add_column('spans', sa.Column('r', sa.Integer))"
+    _revision(app, tmp_path, "right", body, "--head", first, "--splice")
+
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "ERROR: The revision history has 2 heads")
+    assert "head left: step left" in block and "head right: step right" in block
+    assert (
+        'Fix:      `flask db merge -m "merge heads"`, review the new file, then `flask db'
+        " upgrade`" in block
+    )
+    assert _checks(app) == ["multiple-heads", "pending"]
+
+    _ok(app, "merge", "-m", "merge heads")
+    _ok(app, "upgrade")
+    app = make_app(columns={"l": sa.Column(sa.Integer), "r": sa.Column(sa.Integer)})
+    assert _doctor(app) == (0, "")
+
+
+# --- Drift, and noise apart ------------------------------------------------------------------
+
+
+def _noisy_columns(dialect: str) -> dict[str, Any]:
+    """Columns whose reflected type differs from the model's on paper only."""
+    types: dict[str, Any] = {
+        "sqlite": sa.BINARY(16),
+        "postgresql": sa.Float(10),  # real
+        "mysql": sa.Float(53),  # DOUBLE
+    }
+    return {"measure": sa.Column(types[dialect])}
+
+
+def test_an_added_column_is_drift_and_noise_is_apart(
+    make_app: App, dialect: str, tmp_path: Path
+) -> None:
+    code = {"code": sa.Column(sa.String(20))}
+    app = make_app(columns={**code, "__table_args__": (sa.Index("spans_code_idx", "code"),)})
+    _at_head(app)
+    # The model now says index=True: its convention names the index ix_spans_code; and
+    # unique=True on the primary key, as models often do.
+    columns = {
+        "id": sa.Column(sa.Integer, primary_key=True, unique=True),
+        "code": sa.Column(sa.String(20), index=True),
+        **_noisy_columns(dialect),
+    }
+    app = make_app(columns=columns)
+    execute(app, "ALTER TABLE spans ADD COLUMN measure " + _ddl(app, columns["measure"]))
+
+    assert _doctor(app) == (0, "")  # noise alone is no problem
+    [database] = _report(app)["databases"]
+    assert "index naming: remove_index spans_code_idx on spans" in database["noise"]
+    assert "index naming: add_index ix_spans_code on spans" in database["noise"]
+    assert [n for n in database["noise"] if n.startswith("equivalent types: modify_type")]
+    assert "unique on a primary key: add_constraint uq_spans_id on spans" in database["noise"]
+    verbose = invoke(app, "-v", "doctor").output
+    assert "Known noise (no change; autogenerate leaves it out):" in verbose
+
+    execute(app, "ALTER TABLE spans ADD COLUMN extra INTEGER")
+    code_, output = _doctor(app)
+    assert code_ == 1
+    block = _block(output, "WARNING: The database and the models differ in 1 way(s)")
+    assert "Evidence: remove_column spans.extra" in block
+    assert (
+        'Fix:      If the models are right: `flask db revision --autogenerate -m "..."`, review'
+        " it, then `flask db upgrade`. If the database was changed by hand, undo that change."
+        in block
+    )
+    assert "Noise:    no change; autogenerate leaves these out:" in block
+    assert "index naming: remove_index spans_code_idx on spans" in block
+    assert _checks(app) == ["drift"]
+
+
+def _ddl(app: Flask, column: sa.Column[Any]) -> str:
+    with app.app_context():
+        dialect = app.extensions["sqlalchemy"].engine.dialect
+    return str(column.type.compile(dialect=dialect))
+
+
+@pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
+def test_server_default_rendering_is_noise(make_app: App) -> None:
+    seen = {"seen_at": sa.Column(sa.DateTime, server_default=sa.func.now())}
+    app = make_app(columns=seen, compare_server_default=True)
+    _at_head(app)
+    assert _doctor(app) == (0, "")
+    [database] = _report(app)["databases"]
+    assert database["noise"] == [
+        "server-default rendering: modify_default spans.seen_at: current_timestamp() -> now()"
+    ]
+
+
+# --- Leftovers of a failed batch operation -------------------------------------------------------
+
+
+def test_leftover_batch_tables(make_app: App, database_url: str) -> None:
+    app = make_app()
+    _at_head(app)
+    execute(app, "CREATE TABLE _alembic_tmp_spans (id INTEGER PRIMARY KEY)")
+    execute(app, "CREATE TABLE _alembic_tmp_x (id INTEGER PRIMARY KEY)")
+    execute(app, "INSERT INTO _alembic_tmp_x (id) VALUES (1)")
+
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "ERROR: _alembic_tmp_spans is left over")
+    assert "Evidence: table _alembic_tmp_spans holds 0 row(s)" in block
+    assert "the original table spans is still there" in block
+    sqlite = sa.make_url(database_url).get_backend_name() == "sqlite"
+    path = sa.make_url(database_url).database
+    drop = "DROP TABLE _alembic_tmp_spans;"
+    assert f"Fix:      {f'sqlite3 {path} {drop!r}' if sqlite else drop}" in block
+    block = _block(output, "ERROR: _alembic_tmp_x is left over")
+    assert "table _alembic_tmp_x holds 1 row(s)" in block
+    assert "the original table x is gone: the leftover has its rows" in block
+    assert "ALTER TABLE _alembic_tmp_x RENAME TO x;" in block
+
+    execute(app, "DROP TABLE _alembic_tmp_spans")
+    execute(app, "DROP TABLE _alembic_tmp_x")
+    assert _doctor(app) == (0, "")
+
+
+# --- PostgreSQL: leaked enum types and INVALID indexes ---------------------------------------
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_leaked_enum(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    first = _at_head(app)
+    body = (
+        "    op.create_table('moods', sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('mood', sa.Enum('sad', 'glad', name='mood')))"
+    )
+    path = _revision(app, tmp_path, "moods", body)
+    path.write_text(
+        path.read_text().replace(
+            "def downgrade():\n    pass", "def downgrade():\n    op.drop_table('moods')"
+        )
+    )
+    _ok(app, "upgrade")
+    _ok(app, "downgrade", first)  # drop_table leaves the type behind
+    path.unlink()
+
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "WARNING: The enum type mood (sad, glad) is used by no column.")
+    assert "Evidence: no column, domain or function uses it" in block
+    assert "Cause:    A downgrade dropped the table or column that used it" in block
+    assert "Fix:      DROP TYPE mood;" in block
+    execute(app, "DROP TYPE mood")
+    assert _doctor(app) == (0, "")
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_an_invalid_index(make_app: App, database_url: str) -> None:
+    app = make_app()
+    _at_head(app)
+    execute(app, "INSERT INTO spans (name) VALUES ('same'), ('same')")
+    engine = sa.create_engine(database_url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(sa.text("CREATE UNIQUE INDEX CONCURRENTLY uq_name ON spans (name)"))
+    engine.dispose()
+
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "WARNING: The index uq_name on spans is INVALID")
+    assert "Evidence: pg_index.indisvalid is false" in block
+    assert "definition: CREATE UNIQUE INDEX uq_name ON public.spans USING btree (name)" in block
+    assert "Fix:      REINDEX INDEX CONCURRENTLY public.uq_name;" in block
+    execute(app, "DROP INDEX uq_name")
+    assert _doctor(app) == (0, "")
+
+
+# --- Partly applied revisions --------------------------------------------------------------------
+
+
+_TAGS = """\
+    op.add_column('spans', sa.Column('tag_count', sa.Integer))
+    op.create_table(
+        'tags',
+        sa.Column('id', sa.Integer, primary_key=True),
+        sa.Column('name', sa.String(40), nullable=False),
+    )
+    op.create_index(op.f('ix_tags_name'), 'tags', ['name'])"""
+
+
+def test_objects_of_a_pending_revision_that_exist(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    app = make_app()
+    first = _at_head(app)
+    path = _revision(app, tmp_path, "tags", _TAGS)
+    execute(app, "CREATE TABLE tags (id INTEGER PRIMARY KEY, name VARCHAR(40) NOT NULL)")
+
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "ERROR: Revision tags (step tags) is partly applied")
+    assert (
+        f"the database records {first}, yet 1 of the 3 object(s) it creates already exist" in block
+    )
+    line = path.read_text().splitlines().index("    op.create_table(") + 1
+    assert f"Evidence: exists: table tags (migrations/versions/{path.name}, line {line})" in block
+    assert "missing: column spans.tag_count" in block
+    assert "missing: index ix_tags_name on tags" in block
+    assert (
+        "Fix:      Drop what it created: DROP TABLE tags; Then `flask db upgrade`. (Or finish"
+        " the revision by hand and `flask db stamp tags`.)" in block
+    )
+    cause = "Something created them outside the migrations"
+    assert (cause in block) == (dialect == "postgresql")
+    assert _checks(app) == ["partly-applied", "pending"]
+
+    execute(app, "DROP TABLE tags")
+    _ok(app, "upgrade")
+    app = make_app(
+        columns={"tag_count": sa.Column(sa.Integer)},
+        models=lambda db: type(
+            "Tag",
+            (db.Model,),
+            {
+                "__tablename__": "tags",
+                "id": sa.Column(sa.Integer, primary_key=True),
+                "name": sa.Column(sa.String(40), nullable=False, index=True),
+            },
+        ),
+    )
+    assert _doctor(app) == (0, "")
+
+
+def _wait_for_table(url: str, table: str, process: subprocess.Popen[str]) -> None:
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        deadline = time.monotonic() + 60
+        while table not in sa.inspect(engine).get_table_names():
+            assert process.poll() is None, process.communicate()[0]
+            assert time.monotonic() < deadline, f"{table} never appeared"
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+
+
+def _flask(url: str, *args: str, **env: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "app.py", "db", *args],
+        cwd=HALFWAY,
+        env={**os.environ, "DATABASE_URL": url, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
+def test_a_revision_killed_halfway_on_mariadb(database_url: str) -> None:
+    upgrade = _flask(database_url, "upgrade", HALFWAY_SLEEP="60")
+    _wait_for_table(database_url, "tags", upgrade)  # h2 created it, then sleeps
+    upgrade.send_signal(signal.SIGKILL)
+    upgrade.wait()
+
+    doctor = _flask(database_url, "doctor")
+    output = doctor.communicate(timeout=120)[0]
+    assert doctor.returncode == 1, output
+    block = _block(output, "ERROR: Revision h2 (body and tags) is partly applied")
+    assert "the database records h1, yet 2 of the 3 object(s) it creates already exist" in block
+    script = "migrations/versions/h2_body_and_tags.py"
+    assert f"Evidence: exists: column notes.body ({script}, line 20)" in block
+    assert f"exists: table tags ({script}, line 21)" in block
+    assert f"missing: index ix_tags_name on tags ({script}, line 27)" in block
+    assert (
+        "Cause:    On MariaDB each DDL statement takes effect at once (no transactional DDL),"
+        " so a run of h2 that failed or was killed kept what it had done." in block
+    )
+    [fix] = [line for line in block.splitlines() if line.startswith("  Fix:")]
+    drops = fix.split("Drop what it created: ")[1].split(" Then `flask db upgrade`.")[0]
+    assert drops.startswith("DROP TABLE tags; ALTER TABLE notes DROP COLUMN ")
+
+    # Following the fix, as written.
+    engine = sa.create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as connection:
+        for statement in drops.split(";"):
+            if statement.strip():
+                connection.execute(sa.text(statement))
+    engine.dispose()
+    upgrade = _flask(database_url, "upgrade")
+    output = upgrade.communicate(timeout=120)[0]
+    assert upgrade.returncode == 0 and "1 revision applied" in output, output
+    doctor = _flask(database_url, "doctor")
+    output = doctor.communicate(timeout=120)[0]
+    assert doctor.returncode == 1  # the models of this app are empty: drift, nothing else
+    assert "ERROR" not in output and "WARNING: The database and the models differ" in output
+
+
+# --- Databases create_all built, and histories not started -------------------------------------
+
+
+def test_a_database_without_version_table(make_app: App) -> None:
+    app = make_app()
+    with app.app_context():
+        app.extensions["sqlalchemy"].create_all()
+    _ok(app, "init")
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "WARNING: migrations/versions holds no revision yet")
+    assert "Evidence: tables in the database: spans" in block
+    assert "Fix:      flask db baseline" in block
+
+    _ok(app, "revision", "-m", "Initial baseline")
+    code, output = _doctor(app)
+    block = _block(output, "ERROR: The database has tables but no alembic_version table")
+    assert "built by db.create_all() or by hand" in block
+    assert "Fix:      flask db baseline (compares the schema with the revisions" in block

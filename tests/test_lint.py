@@ -1,0 +1,663 @@
+"""`flask db lint`: each rule fires on the unsafe script and stays quiet on its close
+safe variant; the project's own migrations and the docs' safe patterns are clean;
+autogenerate reports what it wrote; the command's formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from apps import execute, invoke
+from flask import Flask
+
+from flask_schemaops import api
+from flask_schemaops.errors import ConfigurationError
+from flask_schemaops.lint import DOCS_URL, RULES, Finding, lint_paths
+
+App = Callable[..., Flask]
+REPO = Path(__file__).resolve().parent.parent
+DIALECTS = (None, "postgresql", "mysql", "sqlite")
+
+HEADER = '''"""a revision"""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "r2"
+down_revision = "r1"
+branch_labels = None
+depends_on = None
+
+'''
+
+
+def write(folder: Path, body: str, name: str = "r2_change.py", parent: str | None = "r1") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    header = HEADER.replace('"r1"', repr(parent))
+    path.write_text(header + textwrap.dedent(body).strip() + "\n", encoding="utf-8")
+    return path
+
+
+def lint(
+    tmp_path: Path, body: str, dialect: str | None = "postgresql", **options: object
+) -> list[Finding]:
+    path = write(tmp_path / "versions", body)
+    return list(lint_paths([path], dialect=dialect, **options).findings)  # type: ignore[arg-type]
+
+
+def rules(findings: list[Finding]) -> list[str]:
+    return [f.rule for f in findings]
+
+
+# --- One script that triggers each rule, and a close variant that must not ---------------
+
+CASES: dict[str, list[tuple[str, str]]] = {
+    "SO101": [
+        (
+            'op.add_column("spans", sa.Column("arn", sa.String(), nullable=False))',
+            'op.add_column("spans", sa.Column("arn", sa.String(), nullable=False,'
+            ' server_default=""))',
+        ),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("arn", sa.String(), nullable=False))',
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("arn", sa.String(), nullable=True))',
+        ),
+        (
+            'op.execute("ALTER TABLE spans ADD COLUMN arn VARCHAR(20) NOT NULL")',
+            "op.execute(\"ALTER TABLE spans ADD COLUMN arn VARCHAR(20) NOT NULL DEFAULT ''\")",
+        ),
+    ],
+    "SO102": [
+        (
+            'op.add_column("spans", sa.Column("at", sa.DateTime(), server_default=sa.func.now()))',
+            'op.add_column("spans", sa.Column("state", sa.String(),'
+            " server_default=sa.text(\"'new'\")))",
+        ),
+        (
+            'op.add_column("spans", sa.Column("uid", sa.Uuid(),'
+            ' server_default=sa.text("gen_random_uuid()")))',
+            'op.create_table("spans", sa.Column("id", sa.Integer(), primary_key=True))\n'
+            '    op.add_column("spans", sa.Column("uid", sa.Uuid(),'
+            ' server_default=sa.text("gen_random_uuid()")))',
+        ),
+    ],
+    "SO103": [
+        ('op.drop_column("spans", "arn")', 'op.add_column("spans", sa.Column("arn", sa.String()))'),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n        batch_op.drop_column("arn")',
+            'op.add_column("spans", sa.Column("arn", sa.String()))\n'
+            '    op.drop_column("spans", "arn")',
+        ),
+    ],
+    "SO104": [
+        (
+            'op.drop_table("spans")',
+            'op.create_table("tmp", sa.Column("id", sa.Integer()))\n    op.drop_table("tmp")',
+        ),
+        ('op.execute("DROP TABLE IF EXISTS spans")', 'op.execute("DROP VIEW IF EXISTS spans")'),
+    ],
+    "SO105": [
+        (
+            'op.alter_column("spans", "name", new_column_name="label")',
+            'op.alter_column("spans", "name", comment="the label")',
+        ),
+    ],
+    "SO106": [
+        (
+            'op.rename_table("spans", "trace_spans")',
+            'op.rename_table("spans", "trace_spans")\n'
+            '    op.execute("CREATE VIEW spans AS SELECT * FROM trace_spans")',
+        ),
+    ],
+    "SO107": [
+        (
+            'op.alter_column("spans", "name", existing_type=sa.String(200), type_=sa.String(100))',
+            'op.alter_column("spans", "name", existing_type=sa.String(200), type_=sa.String(400))',
+        ),
+        (
+            'op.alter_column("spans", "name", existing_type=sa.VARCHAR(200), type_=sa.Integer())',
+            'op.alter_column("spans", "name", existing_type=sa.VARCHAR(200), type_=sa.Text())',
+        ),
+        (
+            'op.alter_column("spans", "name", type_=sa.Text())',
+            'op.alter_column("spans", "name", existing_type=sa.String(), type_=sa.Text())',
+        ),
+    ],
+    "SO108": [
+        (
+            'op.alter_column("spans", "arn", existing_type=sa.String(), nullable=False)',
+            'op.alter_column("spans", "arn", existing_type=sa.String(), nullable=True)',
+        ),
+        (
+            'op.alter_column("spans", "arn", existing_type=sa.String(), nullable=False)',
+            'op.add_column("spans", sa.Column("arn", sa.String(), nullable=True))\n'
+            "    op.execute(\"UPDATE spans SET arn = '' WHERE arn IS NULL\")\n"
+            '    op.alter_column("spans", "arn", existing_type=sa.String(), nullable=False)',
+        ),
+    ],
+    "SO109": [
+        (
+            'op.create_index("ix_spans_name", "spans", ["name"])',
+            'op.create_table("spans", sa.Column("name", sa.String()))\n'
+            '    op.create_index("ix_spans_name", "spans", ["name"])',
+        ),
+        (
+            'op.execute("CREATE INDEX ix_spans_name ON spans (name)")',
+            "with op.get_context().autocommit_block():\n"
+            '        op.execute("CREATE INDEX CONCURRENTLY ix_spans_name ON spans (name)")',
+        ),
+    ],
+    "SO110": [
+        (
+            'op.create_index("ix_spans_name", "spans", ["name"], postgresql_concurrently=True)',
+            "with op.get_context().autocommit_block():\n"
+            '        op.create_index("ix_spans_name", "spans", ["name"],'
+            " postgresql_concurrently=True)",
+        ),
+        (
+            'op.execute("DROP INDEX CONCURRENTLY ix_spans_name")',
+            "context = op.get_context()\n"
+            "    with context.autocommit_block():\n"
+            '        op.execute("DROP INDEX CONCURRENTLY ix_spans_name")',
+        ),
+    ],
+    "SO111": [
+        (
+            'op.drop_index("ix_spans_name", table_name="spans")',
+            "with op.get_context().autocommit_block():\n"
+            '        op.drop_index("ix_spans_name", table_name="spans",'
+            " postgresql_concurrently=True)",
+        ),
+    ],
+    "SO112": [
+        (
+            'op.create_foreign_key("fk_spans_owner", "spans", "owners", ["owner_id"], ["id"])',
+            'op.create_foreign_key("fk_spans_owner", "spans", "owners", ["owner_id"], ["id"],'
+            " postgresql_not_valid=True)",
+        ),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_foreign_key("fk_spans_owner", "owners", ["owner_id"], ["id"])',
+            'op.execute("ALTER TABLE spans ADD CONSTRAINT fk_spans_owner FOREIGN KEY (owner_id)'
+            ' REFERENCES owners (id) NOT VALID")',
+        ),
+    ],
+    "SO113": [
+        (
+            'op.create_check_constraint("ck_spans_size", "spans", "size > 0")',
+            'op.create_check_constraint("ck_spans_size", "spans", "size > 0",'
+            " postgresql_not_valid=True)",
+        ),
+    ],
+    "SO114": [
+        (
+            'op.create_unique_constraint("uq_spans_name", "spans", ["name"])',
+            'op.create_table("spans", sa.Column("name", sa.String()))\n'
+            '    op.create_unique_constraint("uq_spans_name", "spans", ["name"])',
+        ),
+    ],
+    "SO115": [
+        (
+            'kind = postgresql.ENUM("a", "b", name="kind")\n'
+            "    kind.create(op.get_bind(), checkfirst=True)\n\n\n"
+            "def downgrade():\n    pass  # nothing else to undo",
+            'kind = postgresql.ENUM("a", "b", name="kind")\n'
+            "    kind.create(op.get_bind(), checkfirst=True)\n\n\n"
+            "def downgrade():\n"
+            '    postgresql.ENUM(name="kind").drop(op.get_bind(), checkfirst=True)',
+        ),
+        (
+            'op.create_table("tickets", sa.Column("state", sa.Enum("open", "closed",'
+            ' name="state")))\n\n\n'
+            'def downgrade():\n    op.drop_table("tickets")',
+            'op.create_table("tickets", sa.Column("state", sa.Enum("open", "closed",'
+            ' name="state")))\n\n\n'
+            'def downgrade():\n    op.drop_table("tickets")\n    op.execute("DROP TYPE state")',
+        ),
+    ],
+    "SO116": [
+        (
+            "op.execute(\"ALTER TYPE kind ADD VALUE 'c'\")",
+            "with op.get_context().autocommit_block():\n"
+            "        op.execute(\"ALTER TYPE kind ADD VALUE 'c'\")",
+        ),
+    ],
+    "SO117": [
+        (
+            'op.drop_constraint(None, "spans", type_="unique")',
+            'op.drop_constraint("uq_spans_code", "spans", type_="unique")',
+        ),
+    ],
+    "SO118": [
+        (
+            'op.add_column("spans", sa.Column("arn", sa.String()))\n\n\n'
+            'def downgrade():\n    """Nothing."""\n    pass',
+            'op.add_column("spans", sa.Column("arn", sa.String()))\n\n\n'
+            'def downgrade():\n    raise NotImplementedError("irreversible")',
+        ),
+        (
+            'op.create_index("ix_spans_name", "spans", ["name"]) '
+            "# schemaops: ignore[SO109]\n\n\ndef downgrade():\n    pass",
+            "op.execute(\"INSERT INTO spans (name) VALUES ('a')\")\n\n\ndef downgrade():\n    pass",
+        ),
+    ],
+    "SO119": [
+        ('op.execute("DELETE FROM spans")', 'op.execute("DELETE FROM spans WHERE id > 10")'),
+        ('op.execute("TRUNCATE spans")', "op.execute(\"INSERT INTO spans (name) VALUES ('a')\")"),
+        (
+            'op.execute(f"UPDATE spans SET name = {1}")',
+            'op.execute(sa.text("UPDATE spans SET name = :n WHERE id = 1"))',
+        ),
+        (
+            'op.execute("CREATE FUNCTION f() RETURNS int AS $$ SELECT 1; $$ LANGUAGE sql")',
+            "op.execute(\"COMMENT ON TABLE spans IS 'spans'\")",
+        ),
+        (
+            'spans = sa.table("spans", sa.column("name"))\n'
+            '    op.execute(spans.update().values(name="x"))',
+            'spans = sa.table("spans", sa.column("name"))\n'
+            '    op.execute(spans.update().where(spans.c.name.is_(None)).values(name="x"))',
+        ),
+    ],
+    "SO120": [
+        (
+            "from testapp.models import Span\n"
+            '    op.execute(sa.update(Span).where(Span.id == 1).values(name="x"))',
+            'spans = sa.table("spans", sa.column("id"), sa.column("name"))\n'
+            '    op.execute(spans.update().where(spans.c.id == 1).values(name="x"))',
+        ),
+    ],
+}
+
+
+def _cases() -> list[tuple[str, str, str]]:
+    found = []
+    for rule, pairs in CASES.items():
+        for index, (unsafe, safe) in enumerate(pairs):
+            found.append(pytest.param(rule, unsafe, safe, id=f"{rule}-{index}"))
+    return found
+
+
+def _upgrade(text: str) -> str:
+    head, _, rest = text.partition("\n\n\ndef ")
+    downgrade = (
+        f"\n\n\ndef {rest}" if rest else "\n\n\ndef downgrade():\n    raise NotImplementedError"
+    )
+    return f"def upgrade():\n    {head}{downgrade}"
+
+
+@pytest.mark.parametrize(("rule", "unsafe", "safe"), _cases())
+def test_rule_fires_on_the_unsafe_script_only(
+    tmp_path: Path, rule: str, unsafe: str, safe: str
+) -> None:
+    options = {"app_modules": ["testapp"]}
+    found = lint(tmp_path / "unsafe", _upgrade(unsafe), **options)
+    assert rule in rules(found), found
+    [finding] = [f for f in found if f.rule == rule]
+    assert finding.message.endswith(f"See {DOCS_URL}rules.html#{rule.lower()}")
+    assert finding.fix and finding.severity in ("error", "warning", "info")
+    assert finding.file.endswith("r2_change.py") and finding.line > 10
+    clean = lint(tmp_path / "safe", _upgrade(safe), **options)
+    assert rule not in rules(clean), clean
+
+
+def test_every_rule_has_a_case_and_a_docs_section() -> None:
+    docs = (REPO / "docs" / "rules.rst").read_text(encoding="utf-8")
+    for rule in RULES.values():
+        assert f".. _{rule.id.lower()}:\n\n{rule.id}: {rule.name}\n" in docs, rule.id
+        assert rule.id in CASES or rule.id == "SO121"
+        assert rule.url == f"{DOCS_URL}rules.html#{rule.id.lower()}"
+
+
+def test_messages_name_the_table_and_column(tmp_path: Path) -> None:
+    [finding] = lint(tmp_path, _upgrade('op.drop_column("spans", "arn")'))
+    assert finding.message.startswith("spans.arn is dropped:")
+    assert finding.severity == "warning" and finding.name == "drop-column"
+    assert "later revision" in finding.fix
+
+
+def test_postgresql_rules_need_a_postgresql_target(tmp_path: Path) -> None:
+    body = _upgrade('op.create_index("ix_spans_name", "spans", ["name"])')
+    assert rules(lint(tmp_path, body, "postgresql")) == ["SO109"]
+    for dialect in (None, "mysql", "sqlite"):
+        assert lint(tmp_path, body, dialect) == []
+
+
+def test_branches_on_the_dialect(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            if op.get_bind().dialect.name == "postgresql":
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_a", "spans", ["a"], postgresql_concurrently=True)
+            else:
+                op.create_index("ix_a", "spans", ["a"])
+                op.drop_column("spans", "b")
+            dialect = op.get_bind().dialect.name
+            if dialect not in ("postgresql",):
+                op.drop_column("spans", "c")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    assert lint(tmp_path, body, "postgresql") == []
+    found = lint(tmp_path, body, "sqlite")
+    assert [(f.rule, f.message.split(" ")[0]) for f in found] == [
+        ("SO103", "spans.b"),
+        ("SO103", "spans.c"),
+    ]
+    assert len(lint(tmp_path, body, None)) == 2  # unknown database: every branch
+
+
+def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
+    body = """
+        TABLE = "spans"
+
+
+        def _drop(column):
+            op.drop_column(TABLE, column)
+
+
+        def upgrade():
+            _drop("arn")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    [finding] = lint(tmp_path, body)
+    assert finding.rule == "SO103" and finding.message.startswith("spans.? is dropped")
+
+
+def test_suppression_comments(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            op.drop_column("spans", "a")  # schemaops: ignore[SO103] unused since release 4
+            op.add_column(
+                "spans",
+                sa.Column("b", sa.String(), nullable=False),
+            )  # schemaops: ignore[not-null-without-default]
+            op.drop_column("spans", "c")  # schemaops: ignore[SO104] the wrong rule
+            op.drop_table("old")  # schemaops: ignore[SO101, SO104]
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    path = write(tmp_path, body)
+    report = lint_paths([path], dialect="postgresql")
+    assert [(f.rule, f.message.split(" ")[0]) for f in report.findings] == [("SO103", "spans.c")]
+    assert report.suppressed == 3
+
+    # At the top of the file, for the whole file.
+    text = path.read_text().replace(
+        "revision = ", "# schemaops: ignore[SO103] columns unused since release 4\nrevision = "
+    )
+    path.write_text(text)
+    report = lint_paths([path], dialect="postgresql")
+    assert report.findings == () and report.suppressed == 4
+
+
+def test_settings_disable_regrade_and_threshold(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        _upgrade('op.drop_column("spans", "a")\n    op.execute("CREATE EXTENSION pg_trgm")'),
+    )
+    report = lint_paths([path], dialect="postgresql")
+    assert [(f.rule, f.severity) for f in report.findings] == [
+        ("SO103", "warning"),
+        ("SO119", "info"),
+    ]
+    assert not report.failed and report.fails("warning") and not report.fails(None)
+    report = lint_paths(
+        [path],
+        dialect="postgresql",
+        disable=["raw-sql"],
+        severity={"SO103": "error"},
+    )
+    assert [(f.rule, f.severity) for f in report.findings] == [("SO103", "error")]
+    assert report.failed
+    with pytest.raises(ConfigurationError, match="unknown rule 'SO999'"):
+        lint_paths([path], disable=["SO999"])
+    with pytest.raises(ConfigurationError, match="severity 'fatal'"):
+        lint_paths([path], severity={"SO101": "fatal"})
+
+
+def test_multiple_heads(tmp_path: Path) -> None:
+    folder = tmp_path / "versions"
+    base = "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    (folder).mkdir()
+    for name, parent in (("a", None), ("b", "a"), ("c", "a")):
+        (folder / f"{name}_x.py").write_text(
+            f'revision = "{name}"\ndown_revision = {parent!r}\n\n{base}'
+        )
+    report = lint_paths([folder], histories=[folder])
+    [finding] = report.findings
+    assert finding.rule == "SO121" and finding.line == 2
+    assert "has 2 heads (b, c)" in finding.message
+    (folder / "d_merge.py").write_text(f'revision = "d"\ndown_revision = ("b", "c")\n\n{base}')
+    assert lint_paths([folder], histories=[folder]).findings == ()
+
+
+# --- No false positives -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_the_projects_own_migrations_are_clean(dialect: str | None) -> None:
+    folders = [
+        *sorted(REPO.glob("examples/*/migrations/versions")),
+        REPO / "tests" / "projects" / "race" / "migrations" / "versions",
+    ]
+    assert len(folders) >= 2
+    report = lint_paths(folders, dialect=dialect, histories=folders)
+    assert len(report.files) >= 5
+    assert report.findings == () and report.suppressed == 0
+
+
+_BLOCK = re.compile(
+    r"^\.\. code-block:: python\n    :class: (safe|unsafe)\n\n((?:    .*\n|\n)+)", re.M
+)
+
+
+def _docs_examples() -> list[tuple[str, str, str]]:
+    docs = (REPO / "docs" / "rules.rst").read_text(encoding="utf-8")
+    found = []
+    for section in re.split(r"^\.\. _(?=so\d+:)", docs, flags=re.M)[1:]:
+        rule = section.split(":")[0].upper()
+        for index, match in enumerate(_BLOCK.finditer(section)):
+            code = textwrap.dedent(match.group(2))
+            found.append(
+                pytest.param(rule, match.group(1), code, id=f"{rule}-{match.group(1)}-{index}")
+            )
+    return found
+
+
+@pytest.mark.parametrize(("rule", "kind", "code"), _docs_examples())
+def test_the_docs_examples(tmp_path: Path, rule: str, kind: str, code: str) -> None:
+    """Each unsafe example in docs/rules.rst triggers its rule; each safe pattern
+    triggers nothing, on every database."""
+    if "def downgrade" not in code:
+        code += "\n\ndef downgrade():\n    raise NotImplementedError\n"
+    if kind == "unsafe":
+        assert rule in rules(lint(tmp_path, code, "postgresql"))
+        return
+    for dialect in DIALECTS:
+        assert lint(tmp_path, code, dialect) == [], dialect
+
+
+def test_docs_have_every_rule_with_examples() -> None:
+    examples = {(rule, kind) for rule, kind, _ in (p.values for p in _docs_examples())}
+    for rule in RULES:
+        if rule != "SO121":
+            assert {(rule, "unsafe"), (rule, "safe")} <= examples, rule
+
+
+# --- Through the app: generation, the command, pending revisions ------------------------------
+
+
+def _baseline(make_app: App) -> Flask:
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    result = invoke(app, "revision", "--autogenerate", "-m", "baseline")
+    assert result.exit_code == 0, result.output
+    assert "SO1" not in result.output
+    assert invoke(app, "upgrade").exit_code == 0
+    return app
+
+
+def test_generating_the_spans_arn_revision_prints_the_finding(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = _baseline(make_app)
+    app = make_app(columns={"arn": sa.Column(sa.String(), nullable=False)})
+    result = invoke(app, "revision", "--autogenerate", "-m", "add arn")
+    assert result.exit_code == 0, result.output  # writing is never blocked
+    [script] = (tmp_path / "migrations" / "versions").glob("*_add_arn.py")
+    lines = script.read_text().splitlines()
+    [line] = [n for n, text in enumerate(lines, 1) if "sa.Column('arn'" in text]
+    relative = f"migrations/versions/{script.name}"
+    assert (
+        f"{relative}:{line}: SO101 error: spans.arn is added NOT NULL without a server default:"
+        in result.output
+    )
+    assert f"See {DOCS_URL}rules.html#so101\n" in result.output
+    assert (
+        "    Fix: Give it a server default (server_default=sa.text(\"''\")), or add it nullable,"
+        " backfill it, and set NOT NULL in a later revision.\n" in result.output
+    )
+
+    result = invoke(app, "lint", "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    [finding] = data["findings"]
+    assert (finding["rule"], finding["file"], finding["line"]) == ("SO101", relative, line)
+    assert finding["severity"] == "error" and "spans.arn" in finding["message"]
+    assert data["failed"] is True and data["files"] == 2
+
+    result = invoke(app, "lint", "--format", "github")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        f"::error file={relative},line={line},title=SO101 not-null-without-default::spans.arn is"
+    )
+    assert invoke(app, "lint", "--fail-on", "never").exit_code == 0
+
+    # The same column with a server default: nothing to report.
+    script.unlink()
+    app = make_app(columns={"arn": sa.Column(sa.String(), nullable=False, server_default="")})
+    result = invoke(app, "revision", "--autogenerate", "-m", "add arn")
+    assert result.exit_code == 0 and "SO1" not in result.output, result.output
+    result = invoke(app, "lint")
+    assert result.exit_code == 0, result.output
+    assert result.output == "Checked 2 revision scripts: no findings.\n"
+
+
+def test_pending_since_and_the_database_dialect(
+    make_app: App, tmp_path: Path, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = _baseline(make_app)
+    [baseline] = [r.revision for r in api.current(app=app)]
+    assert invoke(app, "revision", "-m", "index", "--rev-id", "r_index").exit_code == 0
+    [script] = (tmp_path / "migrations" / "versions").glob("r_index_*.py")
+    script.write_text(
+        script.read_text()
+        .replace(
+            "def upgrade():\n    pass",
+            'def upgrade():\n    op.create_index("ix_spans_name", "spans", ["name"])',
+        )
+        .replace(
+            "def downgrade():\n    pass",
+            'def downgrade():\n    op.drop_index("ix_spans_name", "spans")',
+        )
+    )
+    expected = ["SO109"] if dialect == "postgresql" else []
+    for arguments in ((), ("--pending",), ("--since", baseline)):
+        report = api.lint(
+            pending="--pending" in arguments,
+            since=arguments[1] if len(arguments) > 1 else None,
+            app=app,
+        )
+        assert rules(list(report.findings)) == expected, arguments
+        assert len(report.files) == (2 if not arguments else 1)
+    forced = api.lint(pending=True, dialect="postgresql", app=app)
+    assert rules(list(forced.findings)) == ["SO109"]
+    result = invoke(app, "lint", "--pending", "--dialect", "postgresql", "--fail-on", "warning")
+    assert result.exit_code == 1
+    assert "Checked 1 revision script: 0 errors, 1 warning, 0 info." in result.output
+
+    assert invoke(app, "upgrade").exit_code == 0
+    result = invoke(app, "lint", "--pending")
+    assert (result.exit_code, result.output) == (0, "Checked 0 revision scripts: no findings.\n")
+    result = invoke(app, "lint", "--since", "nope")
+    assert result.exit_code == 2 and "Unknown revision 'nope'" in result.output
+
+
+def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
+    app = make_app(lint_disable=("SO999",))
+    assert invoke(app, "init").exit_code == 0
+    result = invoke(app, "lint")
+    assert result.exit_code == 2
+    assert "lint_disable names an unknown rule 'SO999'" in result.output
+
+    app = make_app(lint_severity={"SO103": "error"}, lint_fail_on="info")
+    write(tmp_path / "migrations" / "versions", _upgrade('op.drop_column("spans", "a")'))
+    result = invoke(app, "lint")
+    assert result.exit_code == 1 and ": SO103 error: spans.a is dropped" in result.output
+    result = invoke(app, "lint", "migrations/versions/nothing.py")
+    assert result.exit_code == 2 and "no such file" in result.output
+
+
+# --- The safe patterns run on a real database ---------------------------------------------
+
+_SETUP = {
+    "SO105": "",
+    "SO108": "ALTER TABLE spans ADD COLUMN arn VARCHAR; UPDATE spans SET arn = 'x'",
+    "SO111": "CREATE INDEX ix_spans_name ON spans (name)",
+    "SO116": "CREATE TYPE ticket_state AS ENUM ('open', 'closed')",
+    "SO120": "ALTER TABLE spans ADD COLUMN arn VARCHAR",
+}
+_SKIP = {"SO117", "SO119"}  # a downgrade-only snippet; an extension the server may lack
+
+
+def _safe_patterns() -> list[tuple[str, str]]:
+    return [
+        pytest.param(rule, code, id=rule)
+        for rule, kind, code in (p.values for p in _docs_examples())
+        if kind == "safe" and rule not in _SKIP
+    ]
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+@pytest.mark.parametrize(("rule", "code"), _safe_patterns())
+def test_the_safe_patterns_run_on_postgresql(
+    make_app: App, tmp_path: Path, rule: str, code: str
+) -> None:
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    for statement in [
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE span_archive (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE spans (id SERIAL PRIMARY KEY, name VARCHAR(200), size INTEGER,"
+        " owner_id INTEGER, legacy_ref VARCHAR(20))",
+        "INSERT INTO owners (id) VALUES (1), (2)",
+        "INSERT INTO spans (name, size, owner_id) VALUES ('a', 1, 1), ('b', 2, 2), ('c', 3, 1)",
+        *[s for s in _SETUP.get(rule, "").split(";") if s.strip()],
+    ]:
+        execute(app, statement)
+    body = code if "def downgrade" in code else code + "\n\ndef downgrade():\n    pass\n"
+    write(tmp_path / "migrations" / "versions", body, parent=None)
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert execute(
+        app, "SELECT COUNT(*) FROM " + ("trace_spans" if rule == "SO106" else "spans")
+    ) == [(3,)]

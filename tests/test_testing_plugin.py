@@ -1,0 +1,540 @@
+"""The pytest plugin (flask_schemaops.testing), run on fixture projects through
+pytester against real SQLite, PostgreSQL and MariaDB databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg  # noqa: F401
+import pymysql  # noqa: F401
+import pytest
+import sqlalchemy as sa
+from servers import Server
+
+# Imported here, so the in-process pytester runs find them loaded: pytester unloads
+# the modules a run imports; SQLAlchemy warns when its dialects load twice, and a
+# second psycopg no longer matches the errors its compiled part raises.
+import flask_schemaops.testing.checks  # noqa: F401
+from flask_schemaops.testing.databases import backend_for
+
+pytest_plugins = ["pytester"]
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "flask_schemaops" / "templates" / "flask"
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "testing"
+
+SCRIPT = '''"""{message}
+
+Revision ID: {revision}
+Revises: {down}
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = {revision!r}
+down_revision = {down_revision!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    {upgrade}
+
+
+def downgrade():
+    {downgrade}
+'''
+
+# The clean project's history: (file, revision, down revision, message, upgrade, downgrade).
+HISTORY = [
+    (
+        "r1_items",
+        "r1",
+        None,
+        "create items",
+        "op.create_table('items', sa.Column('id', sa.Integer(), primary_key=True),"
+        " sa.Column('name', sa.String(50), nullable=False))",
+        "op.drop_table('items')",
+    ),
+    (
+        "r2_price",
+        "r2",
+        "r1",
+        "add price",
+        "op.add_column('items', sa.Column('price', sa.Integer(), nullable=True))\n"
+        "    op.execute('UPDATE items SET price = 0')",
+        "op.drop_column('items', 'price')",
+    ),
+    (
+        "r3_notes",
+        "r3",
+        "r2",
+        "create notes",
+        "op.create_table('notes', sa.Column('id', sa.Integer(), primary_key=True),"
+        " sa.Column('body', sa.Text(), nullable=True))",
+        "op.drop_table('notes')",
+    ),
+]
+
+FAULTS = {
+    # fault: (check, lines expected in the report)
+    "downgrade keeps a column": (
+        "no_trace",
+        [
+            "*Revision r2 ('add price', migrations/versions/r2_price.py): its downgrade leaves"
+            " a trace.*",
+            "  column items.price is left over",
+        ],
+    ),
+    "model differs from its migration": (
+        "models_match",
+        [
+            "*Database 'default' at head (r3): the models differ from the schema the"
+            " migrations build:",
+            "  add_column items.size",
+        ],
+    ),
+    "two heads": (
+        "single_head",
+        [
+            "*The history of database 'default' has 2 heads:",
+            "  Revision r3 ('create notes', migrations/versions/r3_notes.py)",
+            "  Revision r4 ('another branch', migrations/versions/r4_branch.py)",
+        ],
+    ),
+    "lint error": (
+        "lint",
+        [
+            "*The migration linter reports 1 finding(s) at error or above:",
+            "  Revision r4 ('add flag', migrations/versions/r4_flag.py), line *: error SO101"
+            " (not-null-without-default): items.flag is added NOT NULL without a server"
+            " default*",
+        ],
+    ),
+    "model module never imported": (
+        "models_imported",
+        [
+            "*Creating the app with proj:create_app does not import these modules, so the"
+            " migrations (env.py, autogenerate) do not see their models' tables:",
+            "  proj.extra: Extra (line 4)",
+        ],
+    ),
+}
+
+
+def write_project(root: Path, url: str, *, fault: str | None = None, ini: str = "") -> None:
+    """The fixture project ``proj``: an app factory, models in two modules, three
+    revisions; ``fault`` plants one of FAULTS."""
+    (root / "pytest.ini").write_text(
+        f"[pytest]\npythonpath = .\nschemaops_app = proj:create_app\nschemaops_url = {url}\n{ini}"
+    )
+    (root / "conftest.py").write_text("")
+    package = root / "proj"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        textwrap.dedent(
+            """\
+            from flask import Flask
+
+            from .models import db, schemaops
+
+
+            def create_app(config=None):
+                app = Flask(__name__)
+                app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///never-used.db"
+                app.config.update(config or {})
+                db.init_app(app)
+                schemaops.init_app(app, db)
+                from . import notes  # noqa: F401
+
+                return app
+            """
+        )
+    )
+    size = (
+        "    size = db.Column(db.Integer)\n" if fault == "model differs from its migration" else ""
+    )
+    (package / "models.py").write_text(
+        "from flask_sqlalchemy import SQLAlchemy\n\nfrom flask_schemaops import SchemaOps\n\n"
+        "db = SQLAlchemy()\nschemaops = SchemaOps()\n\n\n"
+        "class Item(db.Model):\n    __tablename__ = 'items'\n"
+        "    id = db.Column(db.Integer, primary_key=True)\n"
+        "    name = db.Column(db.String(50), nullable=False)\n"
+        f"    price = db.Column(db.Integer)\n{size}"
+    )
+    (package / "notes.py").write_text(
+        "from .models import db\n\n\nclass Note(db.Model):\n    __tablename__ = 'notes'\n"
+        "    id = db.Column(db.Integer, primary_key=True)\n    body = db.Column(db.Text)\n"
+    )
+    if fault == "model module never imported":
+        (package / "extra.py").write_text(
+            "from .models import db\n\n\nclass Extra(db.Model):\n"
+            "    id = db.Column(db.Integer, primary_key=True)\n"
+        )
+    migrations = package / "migrations"
+    (migrations / "versions").mkdir(parents=True)
+    for name in ("env.py", "script.py.mako"):
+        shutil.copyfile(TEMPLATE / name, migrations / name)
+    history = list(HISTORY)
+    if fault == "downgrade keeps a column":
+        history[1] = (*history[1][:5], "pass")
+    if fault == "two heads":
+        history.append(("r4_branch", "r4", "r2", "another branch", "pass", "pass"))
+    if fault == "lint error":
+        add = "op.add_column('items', sa.Column('flag', sa.Boolean(), nullable=False))"
+        history.append(("r4_flag", "r4", "r3", "add flag", add, "op.drop_column('items', 'flag')"))
+    for history_entry in history:
+        write_revision(migrations / "versions", *history_entry)
+
+
+def write_revision(
+    folder: Path,
+    name: str,
+    revision: str,
+    down: str | None,
+    message: str,
+    upgrade: str,
+    downgrade: str,
+) -> None:
+    (folder / f"{name}.py").write_text(
+        SCRIPT.format(
+            message=message,
+            revision=revision,
+            down=down or "",
+            down_revision=down,
+            upgrade=upgrade,
+            downgrade=downgrade,
+        )
+    )
+
+
+@pytest.fixture
+def server_url(database_server: Server | None, tmp_path: Path) -> Iterator[str]:
+    """The URL the plugin makes its databases next to; whatever is left there with
+    its name is dropped afterwards."""
+    if database_server is None:
+        yield f"sqlite:///{tmp_path / 'databases' / 'proj.db'}"
+        return
+    base = f"plg_{uuid.uuid4().hex[:8]}"
+    url = database_server.url(base)
+    yield url
+    backend = backend_for(sa.make_url(url), tmp_path)
+    try:
+        for name in backend.names(base):
+            backend.drop(name)
+    finally:
+        backend.close()
+
+
+def _names(url: str, suffix: str, tmp_path: Path) -> list[str]:
+    """The databases the plugin left next to ``url`` whose names go on with ``suffix``."""
+    backend = backend_for(sa.make_url(url), tmp_path)
+    try:
+        return sorted(backend.names(backend.base + suffix))
+    finally:
+        backend.close()
+
+
+# --- The ready-made checks -------------------------------------------------------------
+
+
+def test_every_check_passes_on_the_clean_project(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url)
+    # The one-line way to enable them all.
+    pytester.makepyfile(test_migrations="from flask_schemaops.testing.checks import *\n")
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=7)
+    result.stdout.fnmatch_lines(
+        [
+            "*test_migrations.py::test_migrations_downgrade_leaves_no_trace PASSED*",
+            "*test_migrations.py::test_migrations_lint PASSED*",
+            "*test_migrations.py::test_migrations_models_imported PASSED*",
+            "*test_migrations.py::test_migrations_models_match PASSED*",
+            "*test_migrations.py::test_migrations_single_head PASSED*",
+            "*test_migrations.py::test_migrations_stairway PASSED*",
+            "*test_migrations.py::test_migrations_upgrade PASSED*",
+        ]
+    )
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_each_planted_fault_is_caught_by_its_check(
+    pytester: pytest.Pytester, server_url: str, fault: str
+) -> None:
+    check, expected = FAULTS[fault]
+    # The ini way: the check is collected under the top conftest.py.
+    write_project(pytester.path, server_url, fault=fault, ini=f"schemaops_checks = {check}\n")
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*conftest.py::test_migrations_* FAILED*", *expected])
+    assert "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_a_kept_column_also_breaks_the_stairway(pytester: pytest.Pytester, server_url: str) -> None:
+    write_project(
+        pytester.path,
+        server_url,
+        fault="downgrade keeps a column",
+        ini="schemaops_checks = stairway",
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*Revision r2 ('add price', migrations/versions/r2_price.py): the upgrade after its"
+            " downgrade failed:",
+            "*duplicate column name: price*",
+        ]
+    )
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_changed_since_checks_only_the_changed_revisions(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url, ini="schemaops_checks = stairway no_trace\n")
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=pytester.path, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "history")
+    result = pytester.runpytest("-rs", "--schemaops-changed-since=HEAD")
+    result.assert_outcomes(skipped=2)
+    result.stdout.fnmatch_lines(["*No revision changed since HEAD.*"])
+
+    # r2 loses its downgrade; r4 is new (untracked): only they are checked.
+    versions = pytester.path / "proj" / "migrations" / "versions"
+    write_revision(versions, *HISTORY[1][:5], "pass")
+    write_revision(versions, "r4_more", "r4", "r3", "more", "pass", "pass")
+    result = pytester.runpytest("-v", "--schemaops-changed-since=HEAD")
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        ["*Revision r2 ('add price', migrations/versions/r2_price.py): its downgrade leaves*"]
+    )
+    assert "Revision r1 " not in result.stdout.str()
+
+
+# --- Fixtures ---------------------------------------------------------------------------
+
+APP_TESTS = """
+import sqlalchemy as sa
+from flask_schemaops import api
+from proj.models import Item, db
+
+
+def test_the_database_is_built_by_the_migrations(app):
+    assert [r.revision for r in api.current()] == ["r3"]
+    assert {"alembic_version", "items", "notes"} <= set(sa.inspect(db.engine).get_table_names())
+
+
+def test_a_commit_here(app):
+    db.session.add(Item(name="kept?"))
+    db.session.commit()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Item)) == 1
+
+
+def test_is_gone_here(app, client):
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Item)) == 0
+    assert client.get("/nothing").status_code == 404
+"""
+
+
+@pytest.mark.parametrize("isolation", ["clone", "rollback"])
+def test_each_test_gets_its_own_migrated_database(
+    pytester: pytest.Pytester, server_url: str, isolation: str
+) -> None:
+    write_project(pytester.path, server_url, ini=f"schemaops_isolation = {isolation}\n")
+    pytester.makepyfile(test_app=APP_TESTS)
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=3)
+    # Only kept templates outlive the session.
+    assert _names(server_url, "", pytester.path) == []
+
+
+def test_a_kept_template_is_reused_until_a_script_changes(
+    pytester: pytest.Pytester, server_url: str, tmp_path: Path
+) -> None:
+    write_project(pytester.path, server_url, ini="schemaops_keep_template = true\n")
+    pytester.makepyfile(
+        test_app="""
+        import sqlalchemy as sa
+        from proj.models import Item, db
+
+        def test_items(app):
+            print("ITEMS", db.session.scalars(sa.select(Item.name)).all())
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+    [template] = _names(server_url, "_tpl_", tmp_path)
+    # A row put into the template shows whether the next session rebuilds it.
+    engine = sa.create_engine(
+        sa.make_url(server_url).set(database=template)
+        if not server_url.startswith("sqlite")
+        else f"sqlite:///{Path(sa.make_url(server_url).database or '').parent / template}.db"
+    )
+    with engine.begin() as connection:
+        connection.execute(sa.text("INSERT INTO items (id, name) VALUES (1, 'from the template')"))
+    engine.dispose()
+
+    result = pytester.runpytest("-s")
+    assert "ITEMS ['from the template']" in result.stdout.str()
+    assert _names(server_url, "_tpl_", tmp_path) == [template]
+
+    versions = pytester.path / "proj" / "migrations" / "versions"
+    (versions / "r3_notes.py").write_text((versions / "r3_notes.py").read_text() + "# edited\n")
+    result = pytester.runpytest("-s")
+    assert "ITEMS []" in result.stdout.str()
+    [rebuilt] = _names(server_url, "_tpl_", tmp_path)
+    assert rebuilt != template
+
+
+def test_the_migration_runner(pytester: pytest.Pytester, server_url: str) -> None:
+    write_project(pytester.path, server_url)
+    pytester.makepyfile(
+        test_runner="""
+        def test_walk(schemaops_migrations):
+            m = schemaops_migrations
+            assert m.current() is None
+            assert m.revisions() == ["r1", "r2", "r3"]
+            m.insert("items", [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], revision="r1")
+            assert m.current() == "r1"
+            assert m.step_up() == "r2"  # the data migration fills price
+            assert m.rows("items") == [
+                {"id": 1, "name": "a", "price": 0},
+                {"id": 2, "name": "b", "price": 0},
+            ]
+            assert [s.revision for s in m.upgrade()] == ["r3"]
+            assert "notes" in m.schema()["table"]
+            assert m.step_down() == "r2"
+            m.downgrade("base")
+            assert m.current() is None
+            assert set(m.schema()["table"]) == set()
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_an_app_that_ignores_the_test_config_is_refused(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url)
+    init = pytester.path / "proj" / "__init__.py"
+    init.write_text(init.read_text().replace("app.config.update(config or {})", "pass"))
+    pytester.makepyfile(test_app="def test_it(app):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*The app's database is sqlite:///*/instance/never-used.db, not the test database"
+            " sqlite:///*/databases/proj_*.db. Build the app from the config the plugin gives"
+            " (create_app(schemaops_database.config)), applied before db.init_app."
+        ]
+    )
+
+
+def test_without_schemaops_app_the_fixtures_say_what_to_set(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_it="def test_it(schemaops_database):\n    pass\n")
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(
+        ["*The flask_schemaops fixtures need the app: set `schemaops_app = package.module:*"]
+    )
+
+
+# --- Inert unless used --------------------------------------------------------------------
+
+UNRELATED = {
+    "conftest": """
+        import pytest
+
+        @pytest.fixture
+        def app():
+            return "the project's own app fixture"
+        """,
+    "test_unrelated": """
+        import sys
+        import warnings
+        import pytest
+
+        def test_passes(app):
+            assert app == "the project's own app fixture"
+
+        def test_fails():
+            assert 1 == 2
+
+        @pytest.mark.skip(reason="skipped")
+        def test_skipped():
+            pass
+
+        @pytest.mark.xfail
+        def test_xfails():
+            raise ValueError
+
+        def test_warns():
+            warnings.warn("careful", UserWarning)
+
+        def test_nothing_heavy_imported():
+            assert not {"sqlalchemy", "alembic", "flask"} & set(sys.modules)
+        """,
+}
+
+
+def test_a_project_that_does_not_use_the_plugin_runs_as_without_it(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyfile(**UNRELATED)
+    # In a new interpreter, and without pytest-flask, which imports Flask itself.
+    runs = {
+        plugin: pytester.runpytest_subprocess("-rA", "-p", "no:flask", *extra)
+        for plugin, extra in (("with", ()), ("without", ("-p", "no:schemaops")))
+    }
+    for result in runs.values():
+        result.assert_outcomes(passed=3, failed=1, skipped=1, xfailed=1, warnings=1)
+
+    def report(lines: list[str]) -> list[str]:
+        start = next(i for i, line in enumerate(lines) if "short test summary" in line)
+        return [line for line in lines[start:] if " in " not in line]
+
+    assert report(runs["with"].outlines) == report(runs["without"].outlines)
+    collected = {
+        plugin: pytester.runpytest_subprocess("--collect-only", "-q", "-p", "no:flask", *extra)
+        for plugin, extra in (("with", ()), ("without", ("-p", "no:schemaops")))
+    }
+    assert collected["with"].outlines[:-1] == collected["without"].outlines[:-1]
+    assert "schemaops" not in "\n".join(collected["with"].outlines)
+
+
+# --- The example project -------------------------------------------------------------------
+
+
+def test_the_example_projects_tests_pass(server_url: str, tmp_path: Path) -> None:
+    """examples/testing: 20 app tests on per-test databases built by 50 revisions,
+    and 5 tests of the migrations."""
+    env = {**os.environ, "SCHEMAOPS_TEST_DATABASE_URL": server_url}
+    env.pop("PYTEST_ADDOPTS", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", str(EXAMPLE)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED ")]
+    assert len([line for line in passed if "tests/test_shop.py::" in line]) == 20
+    assert len([line for line in passed if "tests/test_migrations.py::" in line]) == 5
+    assert " 25 passed in " in done.stdout.splitlines()[-1], done.stdout
