@@ -335,7 +335,10 @@ def upgrade(
         if unchanged is not None:
             return unchanged
         return s.run(
-            "upgrade", lambda: command.upgrade(s.config, revision, sql=sql, tag=tag), options
+            "upgrade",
+            lambda: command.upgrade(s.config, revision, sql=sql, tag=tag),
+            options,
+            revision,
         )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:

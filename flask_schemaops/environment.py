@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -176,7 +176,9 @@ def run_migrations(
             else:
                 with connect(target.engine) as connection:
                     _refuse_batch_leftovers(connection)
-                    with _lock(state, target, connection):
+                    with _lock(state, target, connection) as request:
+                        if request is not None and request.done is not None and request.done():
+                            continue  # another process did the work while this one waited
                         if progress.audit is not None:
                             audit.ensure(connection, progress.audit)
                         context.configure(connection=connection, **options)
@@ -304,17 +306,23 @@ def _command() -> str:
     return getattr(command[0], "__name__", "") if command else ""
 
 
-def _lock(state: State, target: Target, connection: sa.Connection) -> AbstractContextManager[None]:
-    """The migration lock, when this run changes the database and it is wanted."""
+@contextmanager
+def _lock(state: State, target: Target, connection: sa.Connection) -> Iterator[LockRequest | None]:
+    """Hold the migration lock, when this run changes the database and it is wanted;
+    yield the request when the lock is held."""
     request = _lock_request(state)
+    if request is not None and request.command == "upgrade":
+        done = request.done() if request.done else _at_destination(state, connection)
+        if done:
+            request = None  # replicas with nothing to do never wait
     if request is None:
-        return nullcontext()
-    if request.command == "upgrade" and _at_destination(state, connection):
-        return nullcontext()  # replicas with nothing to do never wait
+        yield None
+        return
     connection.rollback()  # a waiter must hold no snapshot (CREATE INDEX CONCURRENTLY)
     settings = state.settings
     name = lock_name(target.engine.url, settings.version_table, settings.version_table_schema)
-    return migration_lock(target.engine, name, timeout=request.timeout, on_wait=request.on_wait)
+    with migration_lock(target.engine, name, timeout=request.timeout, on_wait=request.on_wait):
+        yield request
 
 
 def _lock_request(state: State) -> LockRequest | None:

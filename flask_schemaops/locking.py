@@ -50,6 +50,8 @@ class LockRequest:
     command: str  # "upgrade", "downgrade" or "stamp"
     timeout: float | None
     on_wait: OnWait | None = None
+    # A cheap test (one query, no script imported) that the work is already done.
+    done: Callable[[], bool] | None = None
 
 
 def lock_name(url: sa.URL, version_table: str, version_table_schema: str | None) -> str:

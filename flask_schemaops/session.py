@@ -158,8 +158,11 @@ class Session:
     def sql_output(self) -> str:
         return self.output.getvalue()
 
-    def run(self, command: str, action: Callable[[], None], options: RunOptions) -> Run:
-        """Run ``action``, the Alembic ``command``, and report what it did."""
+    def run(
+        self, command: str, action: Callable[[], None], options: RunOptions, revision: str = ""
+    ) -> Run:
+        """Run ``action``, the Alembic ``command`` towards ``revision``, and report what
+        it did."""
         if options.sql:
             action()
             return Run(self.name, self.target.url, sql=self.sql_output())
@@ -169,7 +172,16 @@ class Session:
             timeout = (
                 settings.lock_timeout if options.lock_timeout is None else options.lock_timeout
             )
-            self.config.attributes[LOCK_ATTRIBUTE] = LockRequest(command, timeout, options.on_wait)
+            done = None
+            if (
+                command == "upgrade"
+                and revision in ("head", "heads")
+                and self.headers() is not None
+            ):
+                done = lambda: self.at_head(revision) is not None  # noqa: E731
+            self.config.attributes[LOCK_ATTRIBUTE] = LockRequest(
+                command, timeout, options.on_wait, done
+            )
         steps: list[Step] = []
 
         def record(step: Step) -> None:

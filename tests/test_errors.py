@@ -212,7 +212,7 @@ def test_app_without_extension(tmp_path: Path) -> None:
     app = Flask("bare", root_path=str(tmp_path))
     app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'app.db'}"
     SQLAlchemy(app)
-    app.cli.add_command(cli.db)  # what the `flask.commands` entry point does
+    app.cli.add_command(cli.db)  # an app that adds the commands but not the extension
     failed(
         invoke(app, "upgrade"),
         "The Flask app 'bare' does not register flask_schemaops",
