@@ -27,16 +27,11 @@ from pathlib import Path
 class Tool:
     key: str  # the value of TOOL
     label: str
-    group: str  # the name of its `flask` command group
     directory: str  # its migrations directory, next to app.py
 
 
-# flask_schemaops declares a `flask.commands` entry point named `db`, and Flask looks up
-# plugin commands before the app's own: wherever flask_schemaops is installed, `flask db`
-# runs flask_schemaops even for an app that registers Flask-Migrate. So Flask-Migrate's
-# group is registered under another name here; its code and behaviour are unchanged.
-SCHEMAOPS = Tool("schemaops", "flask_schemaops", "db", "migrations_schemaops")
-MIGRATE = Tool("migrate", "Flask-Migrate", "migrate-db", "migrations_migrate")
+SCHEMAOPS = Tool("schemaops", "flask_schemaops", "migrations_schemaops")
+MIGRATE = Tool("migrate", "Flask-Migrate", "migrations_migrate")
 TOOLS = (SCHEMAOPS, MIGRATE)
 
 # Column types of the added columns: each can carry an index on PostgreSQL and MariaDB.
@@ -243,7 +238,7 @@ if TOOL == {schemaops.key!r}:
 elif TOOL == {migrate.key!r}:
     from flask_migrate import Migrate
 
-    Migrate(app, db, directory={migrate.directory!r}, command={migrate.group!r})
+    Migrate(app, db, directory={migrate.directory!r})
 else:
     raise RuntimeError(f"unknown TOOL {{TOOL!r}}")
 '''
@@ -267,7 +262,7 @@ def generate(root: Path, tables: int, revisions: int, seed: str = "bench") -> Pl
     for tool in TOOLS:
         env = {**os.environ, "TOOL": tool.key}
         env.pop("DATABASE_URL", None)  # init needs no database
-        command = [sys.executable, "-m", "flask", "--app", "app", tool.group, "init"]
+        command = [sys.executable, "-m", "flask", "--app", "app", "db", "init"]
         done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{tool.label} init failed in {root}:\n{done.stderr}")

@@ -222,14 +222,14 @@ def measure(
     repeat: int,
 ) -> Timing:
     """Alternate the tools (A B A B ...): per run, ``prepare`` gives the database URL, then
-    ``flask --help`` (app load) and ``flask <group> ARGS`` are timed and ``verify`` checks
+    ``flask --help`` (app load) and ``flask db ARGS`` are timed and ``verify`` checks
     the outcome. The first round only warms up (bytecode and OS caches)."""
     timing = Timing(title)
     for round_ in range(repeat + 1):
         for tool in TOOLS:
             url = prepare(tool)
             load = flask(project, tool, url, "--help")
-            done = flask(project, tool, url, tool.group, *args)
+            done = flask(project, tool, url, "db", *args)
             verify(tool, url, done)
             if round_:
                 timing.add(tool, load, done)
@@ -257,7 +257,7 @@ class Bench:
     def upgraded(self, label: str, project: Path, tool: Tool, expect: Expectation) -> str:
         """A fresh database brought to head by ``tool`` (untimed) and verified."""
         url = self.db.fresh(label)
-        flask(project, tool, url, tool.group, "upgrade")
+        flask(project, tool, url, "db", "upgrade")
         expect.verify(url, f"{tool.label} (set-up upgrade)")
         return url
 
@@ -311,9 +311,7 @@ def scenario_check(bench: Bench) -> Timing:
     expect = Expectation(plan)
     url = bench.upgraded("check", project, TOOLS[0], expect)
     for tool in TOOLS:  # each must see a model change: a `check` that skips work cannot win
-        done = flask(
-            project, tool, url, tool.group, "check", check=False, extra_env={"BENCH_DRIFT": "1"}
-        )
+        done = flask(project, tool, url, "db", "check", check=False, extra_env={"BENCH_DRIFT": "1"})
         if done.returncode == 0 or "drift" not in done.stdout + done.stderr:
             raise BenchmarkFailure(f"{tool.label} check missed a model change:\n{done.stdout}")
 
@@ -330,6 +328,7 @@ def scenario_check(bench: Bench) -> Timing:
 class Trial:
     alone: float  # one `upgrade`, wall time with app load
     together: float  # `count` upgrades started at once, until the last one exits
+    load: float  # one `flask --help`: the app load of one process
     floor: float  # `count` x `flask --help` started at once: the start-up contention
     failed: int
     right: bool  # the database holds the right schema and version afterwards
@@ -386,12 +385,13 @@ def scenario_concurrent(bench: Bench, server: Server) -> Concurrency:
         for tool in TOOLS:
             expect = Expectation(plan)
             url = db.fresh(f"one_{tool.key}")
-            alone = flask(project, tool, url, tool.group, "upgrade").seconds
+            alone = flask(project, tool, url, "db", "upgrade").seconds
             expect.verify(url, f"{tool.label} (alone)")
             db.drop(url)
+            load = flask(project, tool, url, "--help").seconds
             floor, _ = _at_once(project, tool, url, s.concurrency, "--help")
             url = db.fresh(f"many_{tool.key}")
-            together, errors = _at_once(project, tool, url, s.concurrency, tool.group, "upgrade")
+            together, errors = _at_once(project, tool, url, s.concurrency, "db", "upgrade")
             problems = expect.problems(url, f"{tool.label} ({s.concurrency} at once)")
             db.drop(url)
             if tool is TOOLS[0] and (errors or problems):  # flask_schemaops must get it right
@@ -401,7 +401,9 @@ def scenario_concurrent(bench: Bench, server: Server) -> Concurrency:
                     f" database: {'; '.join(problems) or 'right'}"
                 )
             if trial:
-                found = Trial(alone, together, floor, len(errors), not problems, tuple(errors))
+                found = Trial(
+                    alone, together, load, floor, len(errors), not problems, tuple(errors)
+                )
                 result.trials.setdefault(tool.label, []).append(found)
         print(f"  e on {dialect}: trial {trial or 'warm-up'} done", file=sys.stderr, flush=True)
     return result
@@ -442,12 +444,18 @@ def print_concurrency(result: Concurrency) -> None:
         alone = statistics.median(t.alone for t in trials)
         together = statistics.median(t.together for t in trials)
         floor = statistics.median(t.floor for t in trials)
+        load = statistics.median(t.load for t in trials)
         verdict = ""
         if label == TOOLS[0].label:
             verdict = f" (goal <= 1.3x: {'met' if together / alone <= 1.3 else 'NOT met'})"
         print(
             f"  {label:<16} alone {alone:.3f} s, {n} at once {together:.3f} s:"
-            f" ratio {together / alone:.2f}x{verdict}; {n} x `flask --help` at once {floor:.3f} s"
+            f" ratio {together / alone:.2f}x{verdict}"
+        )
+        over = _ratio([t.together - t.floor for t in trials], [t.alone - t.load for t in trials])
+        print(
+            f"  {'':<16} over start-up: {n} at once minus {n} x `flask --help` at once"
+            f" ({floor:.3f} s), 1 alone minus 1 `flask --help` ({load:.3f} s): ratio {over}"
         )
         failed = ", ".join(str(t.failed) for t in trials)
         right = sum(t.right for t in trials)
@@ -475,8 +483,8 @@ def print_header(server: Server) -> None:
 
 
 def print_columns() -> None:
-    print("seconds over app load: `flask <group> CMD` minus `flask --help`, same app and tool;")
-    print("load and total: medians of `flask --help` and of `flask <group> CMD` alone;")
+    print("seconds over app load: `flask db CMD` minus `flask --help`, same app and tool;")
+    print("load and total: medians of `flask --help` and of `flask db CMD` alone;")
     print("cpu: median user+system seconds over app load, of the flask process only")
     columns = ("median", "min", "max", "load", "total", "cpu")
     print(f"  {'tool':<16}" + "".join(f" {c:>8}" for c in columns))

@@ -328,6 +328,53 @@ def _default_value(text: str) -> object:
         return value
 
 
+# --- Reflection: one query where Alembic asks once per table ---------------------------
+
+_NEXTVAL = re.compile(r"nextval\('(.+?)'::regclass\)")
+_SEQUENCE_OWNERS = sa.text(
+    "SELECT c.oid::regclass::text, a.attname FROM pg_class c"
+    " JOIN pg_depend d ON d.objid = c.oid AND d.classid = 'pg_class'::regclass"
+    " AND d.refclassid = 'pg_class'::regclass"
+    " JOIN pg_class t ON t.oid = d.refobjid"
+    " JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid"
+    " WHERE c.relkind = 'S'"
+)
+
+
+def reflect_serials_at_once(migration_context: MigrationContext) -> None:
+    """On PostgreSQL, Alembic drops the ``nextval(...)`` default of a reflected SERIAL
+    column (its sequence is owned by the column) so that it does not show as a
+    change; to learn the owner it runs one query per such column: a thousand round
+    trips for a thousand tables. This reads every sequence's owner in one query,
+    when the first SERIAL is reflected, and decides as Alembic does.
+
+    Alembic's hook is its dialect impl's ``autogen_column_reflect`` method; it is
+    replaced on this run's impl only, here and nowhere else.
+    """
+    impl = migration_context.impl
+    if migration_context.dialect.name != "postgresql" or migration_context.connection is None:
+        return
+    connection = migration_context.connection
+    owners: dict[str, str] | None = None
+
+    def autogen_column_reflect(inspector: Any, table: sa.Table, column_info: Any) -> None:
+        nonlocal owners
+        default = column_info.get("default")
+        if not default or not isinstance(column_info["type"], (sa.INTEGER, sa.BIGINT)):
+            return
+        nextval = _NEXTVAL.match(default)
+        if nextval is None:
+            return
+        if owners is None:
+            owners = {}
+            for sequence, column in connection.execute(_SEQUENCE_OWNERS):
+                owners.setdefault(sequence, column)
+        if owners.get(nextval.group(1)) == column_info["name"]:
+            del column_info["default"]  # a SERIAL: the model says nothing of its sequence
+
+    impl.autogen_column_reflect = autogen_column_reflect  # type: ignore[method-assign]
+
+
 # --- The revision: noise out, enum types in, warnings ----------------------------------
 
 

@@ -760,8 +760,7 @@ def baseline(options: Options, force: bool, message: str) -> None:
                 )
         else:
             options.say(
-                f"{where}The database matches {result.compared_with}; stamped"
-                f" {result.revision}.",
+                f"{where}The database matches {result.compared_with}; stamped {result.revision}.",
                 fg="green",
             )
         if result.pending and result.outcome in ("stamped", "forced", "versioned"):
@@ -836,9 +835,7 @@ def squash(options: Options, first: str, last: str, yes: bool, message: str | No
     database is inside the range or when the range branches. The replaced files
     are kept in <migrations>/squashed/TO/.
     """
-    result = _api().squash(
-        first, last, drop_data_migrations=yes, message=message, **options.where
-    )
+    result = _api().squash(first, last, drop_data_migrations=yes, message=message, **options.where)
     revision = result.revision
     options.say(
         f"Wrote {_display_path(revision.path)}: {revision.revision} now does the work of"

@@ -8,16 +8,15 @@ script location is always the directory itself.
 
 from __future__ import annotations
 
-from argparse import Namespace
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from alembic.config import Config
-
 from .errors import DirectoryError
 
 if TYPE_CHECKING:
+    from alembic.config import Config
+
     from .extension import State
 
 APP_ATTRIBUTE = "flask_app"
@@ -25,6 +24,7 @@ TARGET_ATTRIBUTE = "schemaops.target"
 WARNINGS_ATTRIBUTE = "schemaops.warnings"  # env.py appends what the user should read
 LOCK_ATTRIBUTE = "schemaops.lock"  # a locking.LockRequest, or None: no lock
 COMMAND_ATTRIBUTE = "schemaops.command"  # "upgrade", "downgrade" or "stamp"
+STEP_CALLBACK = "schemaops.on_step"  # called with each Step of a run
 BINDS_FOLDER = "binds"
 
 
@@ -42,16 +42,8 @@ def uses_our_environment(directory: Path) -> bool:
         return True
 
 
-def build_config(
-    state: State,
-    directory: Path,
-    *,
-    bind: str | None = None,
-    x_args: Sequence[str] = (),
-    autogenerate: bool = False,
-) -> Config:
-    """An Alembic ``Config`` for the database ``bind`` (None: the default one) of
-    ``directory``, carrying the app for env.py."""
+def require_environment(directory: Path) -> None:
+    """Raise a :class:`DirectoryError` saying what to do unless ``directory`` holds an env.py."""
     if not (directory / "env.py").is_file():
         if directory.is_dir():
             raise DirectoryError(
@@ -63,6 +55,23 @@ def build_config(
             f"No migrations directory at {directory}. Run `flask db init` to create it,"
             " or point -d/--directory or SCHEMAOPS_DIRECTORY at the existing one."
         )
+
+
+def build_config(
+    state: State,
+    directory: Path,
+    *,
+    bind: str | None = None,
+    x_args: Sequence[str] = (),
+    autogenerate: bool = False,
+) -> Config:
+    """An Alembic ``Config`` for the database ``bind`` (None: the default one) of
+    ``directory``, carrying the app for env.py."""
+    require_environment(directory)
+    from argparse import Namespace
+
+    from alembic.config import Config
+
     ini = directory / "alembic.ini"
     pyproject = directory.parent / "pyproject.toml"
     config = Config(
@@ -96,3 +105,20 @@ def _has_alembic_table(pyproject: Path) -> bool:
         return "[tool.alembic" in pyproject.read_text(encoding="utf-8")
     except OSError:
         return False
+
+
+def moves_versions(directory: Path) -> bool:
+    """Whether alembic.ini or pyproject.toml may put the scripts elsewhere than in
+    :func:`versions_directory` (``version_locations``, ``recursive_version_locations``).
+    Read as text, without Alembic: a mention is enough to say yes."""
+    for path in (directory / "alembic.ini", directory.parent / "pyproject.toml"):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError:
+            continue
+        if any(
+            line.lstrip().startswith(("version_locations", "recursive_version_locations"))
+            for line in text.splitlines()
+        ):
+            return True
+    return False

@@ -3,14 +3,17 @@
 Importing every revision script (what Alembic does to build its revision map)
 costs time on each start of a large project. The few header fields we need to
 answer "is the database at head?" are plain literals at the top of each script,
-so we read them with ``ast`` and cache them by file size and modification time.
-A script whose header is not plain literals makes the reader give up (None),
-and the caller falls back to Alembic.
+so we read them with ``ast`` and cache them by file size and modification time,
+in memory and in the folder's ``__pycache__`` (beside Python's bytecode, which
+version control already ignores), so the next process reads one small file
+instead of every script. A script whose header is not plain literals makes the
+reader give up (None), and the caller falls back to Alembic.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,32 +31,86 @@ class Header:
     labelled: bool = False  # declares branch labels or dependencies
 
 
-Cache = dict[str, tuple[int, int, Header | None]]
+Entry = tuple[int, int, Header | None]  # mtime_ns, size, header (None: not plain literals)
+Cache = dict[str, dict[str, Entry]]  # folder -> file name -> entry
+CACHE_FILE = Path("__pycache__", "schemaops-headers.json")
+CACHE_FORMAT = 1
 
 
 def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
     """The headers of the scripts in ``folder`` by revision id, or None when one
     cannot be read statically."""
-    found: dict[str, Header] = {}
     try:
-        names = os.listdir(folder)
+        scripts = [
+            e
+            for e in os.scandir(folder)
+            if e.name.endswith(".py") and not e.name.startswith((".#", "__init__"))
+        ]
     except FileNotFoundError:
-        return found
-    for name in names:
-        if not name.endswith(".py") or name.startswith((".#", "__init__")):
-            continue
-        path = str(folder / name)
-        stat = os.stat(path)
-        cached = cache.get(path)
-        if cached is not None and cached[:2] == (stat.st_mtime_ns, stat.st_size):
-            header = cached[2]
-        else:
-            header = _parse(path)
-            cache[path] = (stat.st_mtime_ns, stat.st_size, header)
+        return {}
+    known = cache.get(str(folder))
+    if known is None:
+        known = _load(folder)
+    entries: dict[str, Entry] = {}
+    for script in scripts:
+        stat = script.stat()
+        entry = known.get(script.name)
+        if entry is None or entry[:2] != (stat.st_mtime_ns, stat.st_size):
+            entry = (stat.st_mtime_ns, stat.st_size, _parse(script.path))
+        entries[script.name] = entry
+    cache[str(folder)] = entries
+    if entries != known:
+        _save(folder, entries)
+    found: dict[str, Header] = {}
+    for _, _, header in entries.values():
         if header is None:
             return None
         found[header.revision] = header
     return found
+
+
+def _load(folder: Path) -> dict[str, Entry]:
+    """The entries the last process saved; none when the file is missing or unreadable."""
+    try:
+        saved = json.loads((folder / CACHE_FILE).read_bytes())
+        if saved["format"] != CACHE_FORMAT:
+            return {}
+        return {
+            name: (
+                mtime,
+                size,
+                None
+                if fields is None
+                else Header(
+                    fields[0], tuple(fields[1]), fields[2], str(folder / name), *fields[3:]
+                ),
+            )
+            for name, (mtime, size, fields) in saved["scripts"].items()
+        }
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}
+
+
+def _save(folder: Path, entries: dict[str, Entry]) -> None:
+    """Best effort: a read-only folder only means the next process parses again."""
+    scripts = {
+        name: [
+            mtime,
+            size,
+            None
+            if h is None
+            else [h.revision, list(h.down_revisions), h.message, h.doc, h.labelled],
+        ]
+        for name, (mtime, size, h) in entries.items()
+    }
+    target = folder / CACHE_FILE
+    temporary = target.with_name(f"{target.name}.{os.getpid()}")
+    try:
+        target.parent.mkdir(exist_ok=True)
+        temporary.write_text(json.dumps({"format": CACHE_FORMAT, "scripts": scripts}))
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 def heads(headers: dict[str, Header]) -> set[str]:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from .errors import SchemaOpsError
 
-POLL_SECONDS = 0.25
+POLL_SECONDS = 0.1
 
 
 class LockError(SchemaOpsError):
@@ -67,8 +67,10 @@ def migration_lock(
     *,
     timeout: float | None,
     on_wait: OnWait | None = None,
-) -> Iterator[None]:
-    """Hold the migration lock ``name`` on ``engine``'s database for the block.
+    done: Callable[[], bool] | None = None,
+) -> Iterator[bool]:
+    """Hold the migration lock ``name`` on ``engine``'s database for the block, which
+    gets True; or False, without the lock, when ``done()`` turns true while waiting.
 
     Polls until the lock is free; ``on_wait`` is called once, when the first poll
     finds it taken. Raises :class:`LockError` after ``timeout`` seconds.
@@ -81,12 +83,15 @@ def migration_lock(
     elif dialect == "sqlite":
         lock = _FileLock(engine)
     else:
-        yield  # no lock primitive we know of; --no-lock is then implied
+        yield True  # no lock primitive we know of; --no-lock is then implied
         return
     with lock:
         deadline = None if timeout is None else time.monotonic() + timeout
         waited = False
         while not lock.try_acquire():
+            if done is not None and done():
+                yield False
+                return
             if not waited and on_wait is not None:
                 on_wait(lock.holder())
             waited = True
@@ -102,7 +107,7 @@ def migration_lock(
             time.sleep(POLL_SECONDS)
         try:
             lock.verify()
-            yield
+            yield True
         finally:
             lock.release()
 

@@ -9,6 +9,7 @@ becomes a :class:`SchemaOpsError` with the passwords masked.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import time
@@ -16,20 +17,19 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import sqlalchemy as sa
-from alembic.config import Config
-from alembic.script import Script, ScriptDirectory
-from alembic.script.revision import RevisionError as AlembicRevisionError
-from alembic.util import CommandError
 from flask import Flask
 
 from . import environment, headers
 from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    STEP_CALLBACK,
     build_config,
+    moves_versions,
+    require_environment,
     uses_our_environment,
     versions_directory,
 )
@@ -53,6 +53,10 @@ from .headers import Header
 from .locking import LockRequest, OnWait
 from .results import Revision, Run, Status, Step
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import Script, ScriptDirectory
+
 T = TypeVar("T")
 OnStep = Callable[[Step], None]
 Bound = str | tuple[str, ...]
@@ -75,15 +79,26 @@ class RunOptions:
 
 
 class Session:
-    """One database of the project: its Alembic config and script directory."""
+    """One database of the project: its Alembic config and script directory, built
+    when first used (answers read from the headers need neither, nor Alembic)."""
 
-    def __init__(self, project: Project, target: environment.Target, config: Config):
+    def __init__(
+        self, project: Project, target: environment.Target, make_config: Callable[[], Config]
+    ):
         self.project = project
         self.target = target
-        self.config = config
         self.output = io.StringIO()
-        config.output_buffer = self.output
+        self._make_config = make_config
+        self._config: Config | None = None
         self._script: ScriptDirectory | None = None
+        self._headers: dict[str, Header] | Literal[False] | None = False  # False: not read
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = self._make_config()
+            self._config.output_buffer = self.output
+        return self._config
 
     @property
     def name(self) -> str:
@@ -101,14 +116,28 @@ class Session:
     @property
     def script(self) -> ScriptDirectory:
         if self._script is None:
+            from alembic.script import ScriptDirectory
+
             self._script = ScriptDirectory.from_config(self.config)
         return self._script
 
     def headers(self) -> dict[str, Header] | None:
-        """The revision headers, read without importing the scripts, when that is sound."""
-        locations = self.config.get_main_option("version_locations")
-        if not self.project.ours or (locations and Path(locations) != self.versions):
+        """The revision headers, read without importing the scripts, when the scripts
+        are exactly the files of :attr:`versions` (no setting moves them). Read once
+        per session: one API call."""
+        if self._headers is False:
+            self._headers = self._read_headers()
+        return self._headers
+
+    def _read_headers(self) -> dict[str, Header] | None:
+        if not self.project.ours or moves_versions(self.project.directory):
             return None
+        if self.project.state.extension.config_callbacks:  # they may change anything
+            locations = self.config.get_main_option("version_locations")
+            if (locations and Path(locations) != self.versions) or self.config.get_main_option(
+                "recursive_version_locations"
+            ):
+                return None
         return headers.read_headers(self.versions, self.project.state.headers)
 
     def knows(self, revision: str) -> bool:
@@ -119,6 +148,9 @@ class Session:
             name = re.sub(r"[+-]\d+$", "", part)
             if not name or _SYMBOLIC.match(name):
                 continue
+            from alembic.script.revision import RevisionError as AlembicRevisionError
+            from alembic.util import CommandError
+
             try:
                 self.script.get_revisions(name)
             except (CommandError, AlembicRevisionError):
@@ -190,7 +222,7 @@ class Session:
             if options.on_step is not None:
                 options.on_step(step)
 
-        self.config.attributes[environment.STEP_CALLBACK] = record
+        self.config.attributes[STEP_CALLBACK] = record
         before = self.current()
         started = time.perf_counter()
         try:
@@ -400,17 +432,19 @@ def open_project(
     secrets = [t.engine.url.password for t in targets]
     project = Project(state, folder, arguments)
     try:
+        require_environment(folder)
         with state.app.app_context():
             # An env.py of another tool (e.g. Flask-Migrate's) handles its databases itself.
             for target in _select(targets, binds) if project.ours else targets[:1]:
-                config = build_config(
+                make_config = functools.partial(
+                    build_config,
                     state,
                     folder,
                     bind=target.bind_key if project.ours else None,
                     x_args=x_args,
                     autogenerate=autogenerate,
                 )
-                project.sessions.append(Session(project, target, config))
+                project.sessions.append(Session(project, target, make_config))
             yield project
     except SchemaOpsError as exc:
         raise type(exc)(redact(str(exc), secrets)) from exc.__cause__
@@ -455,6 +489,9 @@ def translate(
             f"Syntax error in {relative_path(exc.filename, directory)}, line {exc.lineno}:"
             f" {exc.msg}.\nFix the file, then run the command again."
         )
+    from alembic.script.revision import RevisionError as AlembicRevisionError
+    from alembic.util import CommandError
+
     if isinstance(exc, (CommandError, AlembicRevisionError)):
         return _alembic_error(str(exc), session, arguments)
     detail = str(getattr(exc, "orig", None) or exc).strip()

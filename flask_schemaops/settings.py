@@ -155,7 +155,7 @@ class Settings:
     lint_severity: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}),
         metadata=_doc(
-            "Rules re-graded: rule id or name → ``\"error\"``, ``\"warning\"`` or"
+            'Rules re-graded: rule id or name → ``"error"``, ``"warning"`` or'
             ' ``"info"``, e.g. ``{"SO103": "error"}``.'
         ),
     )

@@ -342,6 +342,8 @@ def test_migrate_takes_flask_migrates_arguments(build_sqlite: Build, tmp_path: P
     args = factory.extensions["migrate"].configure_args
     assert args == {"compare_type": False, "render_as_batch": False, "a": 2}
     assert ok(invoke(factory, "current")).output.strip() == ""  # default version table
+    assert seen == []  # nothing needed Alembic's config yet
+    ok(invoke(factory, "heads"))
     assert seen == [str(tmp_path / "migrations")]
     with factory.app_context():
         alembic_config = migrate.get_config(opts=["autogenerate"])

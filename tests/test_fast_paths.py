@@ -126,3 +126,28 @@ def test_read_only_commands_import_no_script(make_app: App, tmp_path: Path) -> N
     for args in (("heads",), ("history",), ("current",), ("status",), ("upgrade",)):
         assert invoke(app, *args).exit_code == 0, args
     assert not marker.exists()
+
+
+def test_scripts_in_subfolders_count_when_alembic_ini_says_so(
+    make_app: App, tmp_path: Path
+) -> None:
+    # The header reader lists one folder; a setting that makes Alembic look further
+    # sends every answer back to Alembic.
+    app = make_app()
+    invoke(app, "init")
+    _revision(app, "a")
+    second = _revision(app, "b")
+    ini = tmp_path / "migrations" / "alembic.ini"
+    text = ini.read_text()
+    assert "[alembic]\n" in text
+    ini.write_text(text.replace("[alembic]\n", "[alembic]\nrecursive_version_locations = true\n"))
+    later = second.parent / "later"
+    later.mkdir()
+    second.rename(later / second.name)
+
+    [status] = api.status(app=app)
+    assert status.heads == ("b",) and [p.revision for p in status.pending] == ["a", "b"]
+    assert invoke(app, "upgrade").exit_code == 0
+    assert invoke(app, "current", "--bare").output.split() == ["b"]
+    result = invoke(app, "upgrade")
+    assert "Nothing to do: the database is already at b." in result.output
