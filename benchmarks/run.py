@@ -8,6 +8,7 @@ See benchmarks/README.rst for the scenarios and how to read the output.
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import importlib.metadata
 import os
@@ -205,6 +206,7 @@ class Timing:
     load: dict[str, list[float]] = field(default_factory=dict)  # `flask --help`
     total: dict[str, list[float]] = field(default_factory=dict)  # the command itself
     cpu: dict[str, list[float]] = field(default_factory=dict)  # CPU seconds over app load
+    database: list[float] = field(default_factory=list)  # the same SQL piped to psql
 
     def add(self, tool: Tool, load: Done, done: Done) -> None:
         self.over.setdefault(tool.label, []).append(done.seconds - load.seconds)
@@ -272,7 +274,40 @@ def scenario_upgrade(bench: Bench) -> Timing:
         bench.db.drop(url)
 
     title = f"a upgrade, {s.upgrade_revisions} rev, {s.upgrade_tables} tables"
-    return measure(title, project, ["upgrade"], lambda t: bench.db.fresh(t.key), verify, s.repeat)
+    timing = measure(title, project, ["upgrade"], lambda t: bench.db.fresh(t.key), verify, s.repeat)
+    timing.database = database_alone(bench, project, expect)
+    return timing
+
+
+def database_alone(bench: Bench, project: Path, expect: Expectation) -> list[float]:
+    """What the database itself takes: flask_schemaops's ``upgrade --sql`` (one
+    transaction per revision, as it runs them) piped to ``psql``, timed per run."""
+    psql = shutil.which("psql")
+    if psql is None:
+        return []
+    server = bench.db.server
+    sql = bench.workdir / "upgrade.sql"
+    sql.write_text(
+        flask(project, TOOLS[0], server.url("postgres"), "db", "upgrade", "--sql").stdout
+    )
+    seconds = []
+    for _ in range(bench.sizes.repeat):
+        url = bench.db.fresh("psql")
+        command = [psql, "-q", "-X", "-v", "ON_ERROR_STOP=1", "-f", str(sql)]
+        command += ["-h", server.host, "-p", str(server.port), "-U", server.user]
+        command += ["-d", str(sa.make_url(url).database)]
+        started = time.perf_counter()
+        subprocess.run(
+            command,
+            env={**os.environ, "PGPASSWORD": server.password},
+            check=True,
+            capture_output=True,
+            timeout=TIMEOUT,
+        )
+        seconds.append(time.perf_counter() - started)
+        expect.verify(url, "psql")
+        bench.db.drop(url)
+    return seconds
 
 
 def scenario_noop(bench: Bench) -> Timing:
@@ -435,6 +470,11 @@ def print_timing(timing: Timing) -> None:
         f"  ratio {a} / {b} of the medians over app load: {_ratio(timing.over[a], timing.over[b])}"
         f" (cpu: {_ratio(timing.cpu[a], timing.cpu[b])})"
     )
+    if timing.database:
+        print(
+            f"  the database alone (the same SQL piped to psql): {_stats(timing.database)};"
+            f" {a} over app load / database alone: {_ratio(timing.over[a], timing.database)}"
+        )
 
 
 def print_concurrency(result: Concurrency) -> None:
@@ -508,6 +548,12 @@ def main() -> int:
     if unknown := set(only) - set(SCENARIOS):
         parser.error(f"unknown scenario(s) {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
 
+    # Both tools run from bytecode, as when installed from a wheel (pip compiles it);
+    # an editable flask_schemaops would otherwise be compiled from source on every run
+    # where PYTHONDONTWRITEBYTECODE is set.
+    import flask_schemaops
+
+    compileall.compile_dir(Path(flask_schemaops.__file__).parent, quiet=1)
     workdir = Path(tempfile.mkdtemp(prefix="schemaops-bench-"))
     servers: list[tuple[Server, Path]] = []
     try:

@@ -7,6 +7,7 @@ so ``flask --help`` and unrelated commands stay fast.
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import re
 import sys
@@ -93,6 +94,11 @@ def db(
     traceback: bool,
 ) -> None:
     """Database migrations with Alembic (flask-schemaops)."""
+    # The app and its models are loaded and stay for the whole command: spare every
+    # garbage collection during the command a scan of them (a full one costs about
+    # 50 ms for an app of 200 models). They become collectable again afterwards.
+    gc.freeze()
+    ctx.call_on_close(gc.unfreeze)
     ctx.meta[OPTIONS_KEY] = Options(directory, x_args, verbose - quiet, traceback)
     ctx.call_on_close(_api().configure_logging(verbose - quiet))
 

@@ -151,3 +151,30 @@ def test_scripts_in_subfolders_count_when_alembic_ini_says_so(
     assert invoke(app, "current", "--bare").output.split() == ["b"]
     result = invoke(app, "upgrade")
     assert "Nothing to do: the database is already at b." in result.output
+
+
+def test_the_header_cache_on_disk_follows_file_changes(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    invoke(app, "init")
+    _revision(app, "a")
+    second = _revision(app, "b")
+    versions = tmp_path / "migrations" / "versions"
+    assert set(read_headers(versions, {}) or {}) == {"a", "b"}
+    saved = versions / "__pycache__" / "schemaops-headers.json"
+    assert saved.is_file()
+
+    # Each fresh cache below stands for a new process, which starts from the file.
+    text = second.read_text().replace("step b", "step B")
+    second.write_text(text)
+    stat = second.stat()
+    os.utime(second, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10_000_000))
+    assert read_headers(versions, {})["b"].message == "step B"  # type: ignore[index]
+    third = _revision(app, "c")
+    assert set(read_headers(versions, {}) or {}) == {"a", "b", "c"}
+    third.unlink()
+    assert set(read_headers(versions, {}) or {}) == {"a", "b"}
+
+    saved.write_text("{not json")  # a damaged cache is read as no cache
+    assert set(read_headers(versions, {}) or {}) == {"a", "b"}
+    [status] = api.status(app=make_app())  # a new app: a new in-memory cache
+    assert status.heads == ("b",)
