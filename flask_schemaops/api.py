@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import environment
+from . import targets
 from .config import WARNINGS_ATTRIBUTE, versions_directory
 from .errors import (
     ConfigurationError,
@@ -134,7 +134,7 @@ def init(
             _render_ini(item, target / "alembic.ini", state.app, app_import_path)
         elif item.is_file():
             shutil.copyfile(item, target / item.name)
-    folders = [versions_directory(target, t.bind_key) for t in environment.all_targets(state.app)]
+    folders = [versions_directory(target, t.bind_key) for t in targets.all_targets(state.app)]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     if package:
@@ -781,7 +781,7 @@ def downgrade_preview(
         ]
         engine = s.target.engine
         losses: list[Loss] = []
-        with environment.connect(engine) as connection:
+        with targets.connect(engine) as connection:
             for script in scripts:
                 for table, column, schema, line in dropped_by_downgrade(
                     script.path, engine.dialect.name

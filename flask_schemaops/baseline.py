@@ -29,10 +29,10 @@ from alembic.script import Script, ScriptDirectory
 
 from . import autogen, scratch, scripts
 from .config import build_config
-from .environment import connect, current_heads
 from .errors import ConfigurationError, MultipleHeadsError
 from .results import Baseline, Revision
 from .session import RunOptions, Session, describe_diff
+from .targets import connect, current_heads
 
 
 def baseline(session: Session, *, message: str, force: bool) -> Baseline:

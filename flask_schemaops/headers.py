@@ -71,6 +71,7 @@ def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
 
 def _load(folder: Path) -> dict[str, Entry]:
     """The entries the last process saved; none when the file is missing or unreadable."""
+    prefix = os.path.join(folder, "")  # joined by hand: pathlib is slow for thousands
     try:
         saved = json.loads((folder / CACHE_FILE).read_bytes())
         if saved["format"] != CACHE_FORMAT:
@@ -81,9 +82,7 @@ def _load(folder: Path) -> dict[str, Entry]:
                 size,
                 None
                 if fields is None
-                else Header(
-                    fields[0], tuple(fields[1]), fields[2], str(folder / name), *fields[3:]
-                ),
+                else Header(fields[0], tuple(fields[1]), fields[2], prefix + name, *fields[3:]),
             )
             for name, (mtime, size, fields) in saved["scripts"].items()
         }

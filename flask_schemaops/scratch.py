@@ -24,8 +24,9 @@ from sqlalchemy.pool import NullPool
 
 from .autogen import is_ignored
 from .config import WARNINGS_ATTRIBUTE, build_config
-from .environment import SCRATCH_ENGINE, masked_url
+from .environment import SCRATCH_ENGINE
 from .errors import DatabaseError, DirectoryError
+from .targets import masked_url
 
 if TYPE_CHECKING:
     from alembic.config import Config

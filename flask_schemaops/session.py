@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import sqlalchemy as sa
 from flask import Flask
 
-from . import environment, headers
+from . import headers
 from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
@@ -52,6 +52,7 @@ from .extension import State, get_state
 from .headers import Header
 from .locking import LockRequest, OnWait
 from .results import Revision, Run, Status, Step
+from .targets import Target, all_targets, connect, current_heads
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -82,9 +83,7 @@ class Session:
     """One database of the project: its Alembic config and script directory, built
     when first used (answers read from the headers need neither, nor Alembic)."""
 
-    def __init__(
-        self, project: Project, target: environment.Target, make_config: Callable[[], Config]
-    ):
+    def __init__(self, project: Project, target: Target, make_config: Callable[[], Config]):
         self.project = project
         self.target = target
         self.output = io.StringIO()
@@ -158,8 +157,8 @@ class Session:
         return True
 
     def current(self) -> tuple[str, ...]:
-        with environment.connect(self.target.engine) as connection:
-            return environment.current_heads(self.project.state, connection)
+        with connect(self.target.engine) as connection:
+            return current_heads(self.project.state, connection)
 
     def status(self) -> Status:
         now = self.current()
@@ -428,7 +427,7 @@ def open_project(
     """The project of ``app`` with a session per database in ``binds`` (default: all)."""
     state = get_state(app)
     folder = state.resolve_directory(directory)
-    targets = environment.all_targets(state.app)
+    targets = all_targets(state.app)
     secrets = [t.engine.url.password for t in targets]
     project = Project(state, folder, arguments)
     try:
@@ -454,9 +453,7 @@ def open_project(
         raise type(error)(redact(str(error), secrets)) from exc
 
 
-def _select(
-    targets: list[environment.Target], binds: Sequence[str] | None
-) -> list[environment.Target]:
+def _select(targets: list[Target], binds: Sequence[str] | None) -> list[Target]:
     if not binds:
         return targets
     known = {t.name: t for t in targets}

@@ -39,11 +39,11 @@ from sqlalchemy.sql.elements import conv
 
 from . import autogen, scratch, scripts
 from .config import WARNINGS_ATTRIBUTE
-from .environment import connect
 from .errors import RevisionError, ScriptError, relative_path
 from .results import Squash
 from .session import Session, describe_diff, translate, unknown_revision
 from .settings import Settings
+from .targets import connect
 
 BACKUPS = "squashed"
 _DIALECT_MODULES = ("postgresql", "mysql", "sqlite", "mssql", "oracle")

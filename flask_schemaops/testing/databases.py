@@ -134,7 +134,7 @@ class _ServerBackend(Backend):
             self._engine = engine
             return engine
         assert failure is not None
-        from ..environment import unavailable
+        from ..targets import unavailable
 
         raise unavailable(self.url, failure) from failure
 

@@ -1,0 +1,105 @@
+"""The app's databases: one :class:`Target` per Flask-SQLAlchemy engine, how to
+connect to it, and what its version table records.
+
+Plain SQLAlchemy, without Alembic: the commands that only read the version table
+(``status``, an upgrade with nothing to do, the startup guard) stay light.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask import Flask
+
+from .errors import DatabaseUnavailableError, redact
+from .extension import get_state
+
+if TYPE_CHECKING:
+    from .extension import State
+
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class Target:
+    """One database to migrate: its engine and the metadata of its models."""
+
+    bind_key: str | None  # the Flask-SQLAlchemy bind key; None for the default database
+    engine: sa.Engine
+    metadata: sa.MetaData
+
+    @property
+    def name(self) -> str:
+        """``default`` for the default database, else the bind key."""
+        return DEFAULT if self.bind_key is None else self.bind_key
+
+    @property
+    def url(self) -> str:
+        """The URL with its password masked, safe to show."""
+        return masked_url(self.engine.url)
+
+
+def masked_url(url: sa.URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def all_targets(app: Flask) -> list[Target]:
+    """Every database of ``app``: the default one (when configured), then each bind."""
+    state = get_state(app)
+    with app.app_context():
+        engines = state.db.engines
+        metadatas = state.db.metadatas
+    return [
+        Target(bind_key=key, engine=engine, metadata=metadatas.get(key) or sa.MetaData())
+        for key, engine in sorted(engines.items(), key=lambda item: item[0] is not None)
+    ]
+
+
+@contextmanager
+def connect(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection to ``engine``; a failure to connect becomes a short, masked error."""
+    try:
+        connection = engine.connect()
+    except sa.exc.DBAPIError as exc:
+        raise unavailable(engine.url, exc) from exc
+    with connection:
+        yield connection
+
+
+def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError:
+    """The error for a database that cannot be reached or refused the login."""
+    detail = str(exc.orig or exc).strip()
+    detail = redact(detail, [url.password]).splitlines()[0] if detail else type(exc).__name__
+    where = masked_url(url)
+    lowered = detail.lower()
+    if "password" in lowered or "access denied" in lowered or "authentication" in lowered:
+        return DatabaseUnavailableError(
+            f"The database at {where} refused the login for user {url.username!r}: {detail}\n"
+            "Check the user name and password in SQLALCHEMY_DATABASE_URI."
+        )
+    check = (
+        "Check that the directory of the database file exists and is writable"
+        if url.get_backend_name() == "sqlite"
+        else "Check that the server is running"
+    )
+    return DatabaseUnavailableError(
+        f"Cannot connect to the database at {where}: {detail}\n"
+        f"{check} and that SQLALCHEMY_DATABASE_URI is right."
+    )
+
+
+def current_heads(state: State, connection: sa.Connection) -> tuple[str, ...]:
+    """The revisions recorded in the version table (empty when it has none).
+
+    Read with SQLAlchemy alone, as Alembic reads it, so that checking the
+    database needs no Alembic import."""
+    settings = state.settings
+    name, schema = settings.version_table, settings.version_table_schema
+    if not sa.inspect(connection).has_table(name, schema):
+        return ()
+    table = sa.table(name, sa.column("version_num"), schema=schema)
+    return tuple(connection.scalars(sa.select(table.c.version_num)))
