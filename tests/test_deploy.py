@@ -21,6 +21,7 @@ from flask import Flask
 from servers import Server
 
 from flask_schemaops.errors import NotUpToDateError
+from flask_schemaops.locking import lock_name, migration_lock
 
 PROJECT = Path(__file__).parent / "projects" / "race"
 HEAD = "r4"
@@ -146,6 +147,46 @@ def test_a_killed_holder_leaves_nothing_behind(database_server: Server, tmp_path
     runs, versions = _state(url)
     assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
     assert versions == [HEAD]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_a_waiter_stops_once_another_process_has_reached_head(
+    database_server: Server | None, tmp_path: Path
+) -> None:
+    url = _fresh(database_server, tmp_path)
+    assert _upgrade(url).communicate(timeout=120)[0].count("applied") == 1
+    _execute(url, "UPDATE alembic_version SET version_num = 'r3'")  # as if r4 were pending
+    engine = sa.create_engine(url)
+    name = lock_name(engine.url, "alembic_version", None)
+    try:
+        with migration_lock(engine, name, timeout=10) as held:  # another migrator, here
+            assert held
+            waiter = _upgrade(url, LOCK_TIMEOUT="60")
+            assert waiter.stdout is not None
+            seen = ""
+            while "Waiting for the migration lock" not in seen:
+                line = waiter.stdout.readline()
+                assert line, f"the upgrader exited without waiting: {seen}"
+                seen += line
+            _execute(url, "UPDATE alembic_version SET version_num = 'r4'")  # the holder is done
+            output = seen + waiter.communicate(timeout=30)[0]
+            # It stopped while the lock was still held, and ran nothing.
+            assert waiter.returncode == 0, output
+            assert "Nothing to do: the database is already at r4." in output
+    finally:
+        engine.dispose()
+    runs, versions = _state(url)
+    assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+    assert versions == [HEAD]
+
+
+def _execute(url: str, sql: str) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(sql))
+    finally:
+        engine.dispose()
 
 
 def test_a_lock_timeout_is_a_clear_error(database_server: Server | None, tmp_path: Path) -> None:
