@@ -453,6 +453,8 @@ def _stats(values: list[float]) -> str:
 
 def _ratio(a: list[float], b: list[float]) -> str:
     x, y = statistics.median(a), statistics.median(b)
+    if x <= 0 < y:  # the command ends before `flask --help` does
+        return "below app load"
     return f"{x / y:.2f}x" if x > 0 and y > 0 else "n/a"
 
 
@@ -468,7 +470,8 @@ def print_timing(timing: Timing) -> None:
         )
     print(
         f"  ratio {a} / {b} of the medians over app load: {_ratio(timing.over[a], timing.over[b])}"
-        f" (cpu: {_ratio(timing.cpu[a], timing.cpu[b])})"
+        f" (cpu: {_ratio(timing.cpu[a], timing.cpu[b])});"
+        f" of the totals: {_ratio(timing.total[a], timing.total[b])}"
     )
     if timing.database:
         print(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -178,3 +181,56 @@ def test_the_header_cache_on_disk_follows_file_changes(make_app: App, tmp_path: 
     assert set(read_headers(versions, {}) or {}) == {"a", "b"}
     [status] = api.status(app=make_app())  # a new app: a new in-memory cache
     assert status.heads == ("b",)
+
+
+APP = """
+from flask import Flask
+from flask_sqlalchemy import SQLAlchemy
+from flask_schemaops import SchemaOps
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = "sqlite:///app.db"
+db = SQLAlchemy(app)
+SchemaOps(app, db)
+"""
+
+# Prints, at the very end of the interpreter's exit, whether the garbage collector
+# has frozen objects (atexit runs the handler registered first last).
+AT_EXIT = (
+    "import atexit, gc, runpy, sys;"
+    " atexit.register(lambda: print('frozen at exit:', gc.get_freeze_count() > 0));"
+    " sys.argv = ['flask', *sys.argv[1:]]; runpy.run_module('flask', run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_the_app_is_collectable_after_a_command_and_skipped_at_exit(
+    make_app: App, tmp_path: Path
+) -> None:
+    # In process (a test, a script), the app can be garbage collected again once a
+    # command is done...
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    assert invoke(app, "heads").exit_code == 0
+    assert gc.get_freeze_count() == 0
+    # ... while `flask db` as a program leaves it to the operating system at exit.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "app.py").write_text(APP)
+
+    def flask(*args: str) -> str:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+        done = subprocess.run(
+            [sys.executable, "-c", AT_EXIT, "--app", "app", *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "frozen at exit: False" in flask("--help")
+    assert "frozen at exit: True" in flask("db", "init")
+    assert "frozen at exit: True" in flask("db", "heads")
