@@ -363,6 +363,188 @@ def test_each_test_gets_its_own_migrated_database(
     assert _names(server_url, "", pytester.path) == []
 
 
+# Each test starts on a database equal to the first one, writes down which database
+# it got, then changes it in one way. A clone comes back two tests later (the worker
+# gets the next test's databases ready while a test runs) when only rows of tables
+# the template has empty, or sequences, changed; any other change gets a new clone.
+RESET_TESTS = r"""
+import pytest
+import sqlalchemy as sa
+from proj.models import db
+
+FIRST = {}
+LEAKED = []
+
+
+def state():
+    def rows(sql):
+        return [list(map(str, row)) for row in db.session.execute(sa.text(sql))]
+
+    return {
+        "columns": rows(
+            "SELECT table_name, column_name, data_type FROM information_schema.columns"
+            " WHERE table_schema = 'public' ORDER BY 1, 2"
+        ),
+        "items": rows("SELECT * FROM items ORDER BY id"),
+        "tags": rows("SELECT * FROM tags ORDER BY id"),
+        "kinds": rows("SELECT * FROM kinds ORDER BY id"),
+        "sequences": rows("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1"),
+        "comments": rows("SELECT objoid, description FROM pg_description WHERE objoid >= 16384"),
+        "schemas": rows("SELECT nspname FROM pg_namespace ORDER BY 1"),
+        "settings": rows(
+            "SELECT setconfig FROM pg_db_role_setting s JOIN pg_database d"
+            " ON d.oid = s.setdatabase WHERE d.datname = current_database()"
+        ),
+    }
+
+
+@pytest.fixture(autouse=True)
+def same_start(app, request):
+    now = state()
+    assert now == FIRST.setdefault("state", now)
+    db.session.rollback()
+    with open("got.txt", "a") as f:
+        f.write(f"{request.node.name[5:]} {db.engine.url.database}\n")
+
+
+def run(*statements):
+    with db.engine.begin() as c:
+        for statement in statements:
+            c.execute(sa.text(statement))
+
+
+def test_nothing(app):
+    pass
+
+
+def test_rows(app):
+    run(
+        "INSERT INTO items (name) VALUES ('a'), ('b')",
+        "INSERT INTO tags (item_id, label) SELECT id, 'x' FROM items",
+        "INSERT INTO notes (body) VALUES ('n')",
+    )
+
+
+def test_sequence(app):
+    run("SELECT nextval('items_id_seq')")
+
+
+def test_left_open(app):
+    c = db.engine.connect()
+    c.execute(sa.text("INSERT INTO items (name) VALUES ('never committed')"))
+    LEAKED.append(c)  # no commit, no close: a connection the test forgot
+
+
+def test_seed_row_changed(app):
+    run("UPDATE kinds SET name = 'other' WHERE id = 1")
+
+
+def test_seed_row_deleted(app):
+    run("DELETE FROM kinds WHERE id = 2")
+
+
+def test_column_added(app):
+    run("ALTER TABLE notes ADD COLUMN extra integer")
+
+
+def test_table_truncated(app):
+    run("TRUNCATE notes")
+
+
+def test_temporary_table(app):
+    run("CREATE TEMPORARY TABLE scratch (x integer)")
+
+
+def test_comment(app):
+    run("COMMENT ON TABLE items IS 'changed'")
+
+
+def test_database_setting(app):
+    run(
+        "DO $$BEGIN EXECUTE format('ALTER DATABASE %I SET work_mem = ''8MB''',"
+        " current_database()); END$$"
+    )
+
+
+def test_rows_again(app):
+    run("INSERT INTO kinds (id, name) VALUES (3, 'c')")
+
+
+def test_last(app):
+    pass
+
+
+def test_very_last(app):
+    pass
+"""
+
+# Whether each test's change can be undone in place (True) or gets a new clone.
+RESETTABLE = {
+    "nothing": True,
+    "rows": True,
+    "sequence": True,
+    "left_open": True,
+    "seed_row_changed": False,  # kinds has rows in the template
+    "seed_row_deleted": False,
+    "column_added": False,
+    "table_truncated": False,
+    "temporary_table": False,  # a schema for temporary tables stays behind
+    "comment": False,
+    "database_setting": False,
+    "rows_again": False,  # into kinds, which the template has rows in
+}
+
+
+@pytest.fixture
+def owner_url(database_server: Server, server_url: str) -> Iterator[str]:
+    """``server_url`` for a role that may create databases but is no superuser."""
+    role = f"plg_owner_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(database_server.url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f"CREATE ROLE {role} LOGIN CREATEDB PASSWORD 'owner-pw'")
+    try:
+        url = sa.make_url(server_url).set(username=role, password="owner-pw")
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            for (name,) in c.exec_driver_sql(
+                f"SELECT datname FROM pg_database WHERE datdba = '{role}'::regrole"
+            ).all():
+                c.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+            c.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("role", ["superuser", "owner"])
+def test_a_used_clone_is_reset_only_when_that_is_sound(
+    pytester: pytest.Pytester, database_server: Server, request: pytest.FixtureRequest, role: str
+) -> None:
+    server_url = request.getfixturevalue("server_url" if role == "superuser" else "owner_url")
+    write_project(pytester.path, server_url)
+    write_revision(
+        pytester.path / "proj" / "migrations" / "versions",
+        "r4_more",
+        "r4",
+        "r3",
+        "tags and kinds",
+        "op.create_table('tags', sa.Column('id', sa.Integer(), primary_key=True),"
+        " sa.Column('item_id', sa.Integer(), sa.ForeignKey('items.id'), nullable=False),"
+        " sa.Column('label', sa.String(20)))\n"
+        "    kinds = op.create_table('kinds', sa.Column('id', sa.Integer(), primary_key=True),"
+        " sa.Column('name', sa.String(20)))\n"
+        "    op.bulk_insert(kinds, [{'id': 1, 'name': 'a'}, {'id': 2, 'name': 'b'}])",
+        "op.drop_table('kinds')\n    op.drop_table('tags')",
+    )
+    pytester.makepyfile(test_reset=RESET_TESTS)
+    pytester.runpytest().assert_outcomes(passed=len(RESETTABLE) + 2)
+    got = [line.split() for line in (pytester.path / "got.txt").read_text().splitlines()]
+    assert [test for test, _ in got[: len(RESETTABLE)]] == list(RESETTABLE)
+    for (test, database), (_, two_later) in zip(got, got[2:], strict=False):
+        assert (database == two_later) == RESETTABLE[test], (test, got)
+    assert _names(server_url, "", pytester.path) == []
+
+
 def test_a_kept_template_is_reused_until_a_script_changes(
     pytester: pytest.Pytester, server_url: str, tmp_path: Path
 ) -> None:

@@ -86,6 +86,12 @@ class Backend:
         """Create ``name`` as a copy of ``template``."""
         raise NotImplementedError
 
+    def reset(self, template: str, name: str) -> bool:
+        """Make ``name``, a clone of ``template`` that a test has used, equal to
+        ``template`` again, if that can be done soundly and is cheaper than a new
+        clone; False (and ``name`` left as it is) if not."""
+        return False
+
     def names(self, prefix: str) -> list[str]:
         raise NotImplementedError
 
@@ -150,11 +156,21 @@ class _ServerBackend(Backend):
 
 
 class PostgreSQL(_ServerBackend):
-    """``CREATE DATABASE ... TEMPLATE``, which copies the template's files."""
+    """``CREATE DATABASE ... TEMPLATE``, which copies the template's files; a used
+    clone is put back instead when only rows of tables empty in the template changed."""
 
     def __init__(self, url: sa.URL) -> None:
         super().__init__(url)
         self.admin_databases = (url.database, "postgres", "template1")
+        self._marks: dict[str, str] = {}  # clone -> transaction id when handed out
+        self._checkers: dict[str, sa.Connection] = {}  # clone -> connection to it
+        self._baselines: dict[str, _Baseline] = {}  # template -> what its clones hold
+
+    def close(self) -> None:
+        for name in list(self._checkers):
+            with suppress(sa.exc.DBAPIError):
+                self._checkers.pop(name).close()
+        super().close()
 
     def exists(self, name: str) -> bool:
         return bool(self.execute("SELECT 1 FROM pg_database WHERE datname = :n", n=name))
@@ -167,6 +183,11 @@ class PostgreSQL(_ServerBackend):
                 raise
 
     def drop(self, name: str) -> None:
+        checker = self._checkers.pop(name, None)
+        if checker is not None:
+            with suppress(sa.exc.DBAPIError):
+                checker.close()
+        self._marks.pop(name, None)
         self.execute(f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)")
 
     def clone(self, template: str, name: str) -> None:
@@ -178,19 +199,230 @@ class PostgreSQL(_ServerBackend):
         while True:
             try:
                 self.execute(sql)
-                return
+                break
             except sa.exc.OperationalError as exc:
                 # Another process (a pytest-xdist worker) is connected to the template
                 # for a moment, e.g. to see that it is at head.
                 if "being accessed by other users" not in str(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.05)
+        self._marks[name] = self._mark()
+
+    # A new clone costs a file per table, index and catalog: on some file systems
+    # most of a second for a few hundred tables. Most tests only add or change rows
+    # in a few tables that the template has empty, so a used clone is checked
+    # instead, and put back with TRUNCATE (and setval for the sequences) when that
+    # is all that changed. Every row a transaction wrote carries its id (xmin):
+    # rows newer than the clone's "mark", the first transaction id not yet used
+    # when it was handed out, are the test's, and a count below the template's
+    # means rows were deleted. Catalogs are tables too, so any change of the schema
+    # shows the same way, and then the clone is replaced.
+    def reset(self, template: str, name: str) -> bool:
+        mark = self._marks.get(name)
+        if mark is None:
+            return False
+        if template not in self._baselines:
+            engine = sa.create_engine(self.url_of(template), poolclass=sa.pool.NullPool)
+            with engine.connect() as c:
+                self._baselines[template] = _Baseline.read(c)
+        baseline = self._baselines[template]
+        if baseline.tables is None:
+            return False
+        checker = self._checker(name)
+        if not self._alone(name, checker):
+            return False
+        emptied = baseline.emptied(baseline.changed(checker, mark))
+        setvals = baseline.setvals(checker)
+        if emptied is None or setvals is None:
+            return False
+        if emptied:
+            checker.execute(sa.text(f"TRUNCATE {', '.join(emptied)}"))
+        for setval in setvals:
+            checker.execute(sa.text("SELECT setval(CAST(:s AS regclass), :v, :called)"), setval)
+        self._marks[name] = self._mark()
+        return True
+
+    def _mark(self) -> str:
+        """The first transaction id not yet handed out: a row newer than this
+        moment has an xmin at or after it (modulo 2**32, as xmin is)."""
+        [(mark,)] = self.execute(
+            "SELECT greatest(pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
+            " % 4294967296, 3)::text"  # 0-2 are special ids, never a row's xmin
+        )
+        return str(mark)
+
+    def _checker(self, name: str) -> sa.Connection:
+        """A connection to ``name`` that stays open while the clone lives."""
+        if name not in self._checkers:
+            engine = sa.create_engine(
+                self.url_of(name), isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+            )
+            self._checkers[name] = engine.connect()
+        return self._checkers[name]
+
+    def _alone(self, name: str, checker: sa.Connection) -> bool:
+        """End every other session on ``name`` (aborting whatever they left open)
+        and wait until they are gone; False if some would not go, or a prepared
+        transaction waits there."""
+        pid = checker.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        deadline = time.monotonic() + 10
+        while True:
+            [(others, prepared)] = self.execute(
+                "SELECT (SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                "        WHERE datname = :n AND pid <> :pid AND backend_type = 'client backend'),"
+                " (SELECT count(*) FROM pg_prepared_xacts WHERE database = :n)",
+                n=name,
+                pid=pid,
+            )
+            if prepared:
+                return False
+            if not others:
+                return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.005)
 
     def names(self, prefix: str) -> list[str]:
         rows = self.execute(
             "SELECT datname FROM pg_database WHERE left(datname, length(:p)) = :p", p=prefix
         )
         return [row[0] for row in rows]
+
+
+# Tables with rows of their own in a PostgreSQL database: its catalogs (but not
+# those shared by all databases) and the user's tables, without TOAST and
+# temporary ones. Left out: the planner's statistics (ANALYZE changes how queries
+# run, not what they return) and, readable only by superusers, user mappings
+# (whose roles pg_shdepend records) and the data of large objects (whose
+# creation pg_largeobject_metadata records; a template with large objects of its
+# own is never reset for a user who cannot read them).
+_TABLES = """
+SELECT c.oid, format('%I.%I', n.nspname, c.relname), n.nspname = 'pg_catalog',
+       CASE WHEN has_table_privilege(c.oid, 'SELECT') THEN 'read'
+            WHEN c.oid = 'pg_catalog.pg_user_mapping'::regclass
+              OR c.oid = 'pg_catalog.pg_largeobject'::regclass
+                 AND NOT EXISTS (SELECT FROM pg_largeobject_metadata) THEN 'skip'
+       END,
+       EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = c.oid AND NOT t.tgisinternal
+               AND t.tgtype & 32 <> 0)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND NOT c.relisshared
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND n.nspname <> 'information_schema'  -- SQL standard reference data
+  AND c.oid NOT IN ('pg_catalog.pg_statistic'::regclass,
+                    'pg_catalog.pg_statistic_ext_data'::regclass)
+ORDER BY c.oid
+"""
+
+# Rows about the database itself in catalogs shared by all databases, written
+# after the mark: ALTER DATABASE, its settings, COMMENT ON DATABASE, and the
+# records of which roles own or may use its objects.
+_SHARED_CHANGES = """
+SELECT EXISTS (SELECT 1 FROM pg_database WHERE oid = d.oid AND age(xmin) <= age(CAST(:mark AS xid)))
+    OR EXISTS (SELECT 1 FROM pg_db_role_setting WHERE setdatabase = d.oid)
+    OR EXISTS (SELECT 1 FROM pg_shdescription
+               WHERE objoid = d.oid AND age(xmin) <= age(CAST(:mark AS xid)))
+    OR EXISTS (SELECT 1 FROM pg_shdepend
+               WHERE dbid = d.oid AND age(xmin) <= age(CAST(:mark AS xid)))
+FROM pg_database d WHERE d.datname = current_database()
+"""
+
+_SEQUENCES = """
+SELECT format('%I.%I', schemaname, sequencename), last_value, start_value FROM pg_sequences
+ORDER BY 1
+"""
+
+
+@dataclass(frozen=True)
+class _Baseline:
+    """What every clone of one PostgreSQL template holds, to compare a used clone with."""
+
+    tables: list[str] | None  # None: some table is not readable, so never reset
+    rows: list[int]  # each table's row count
+    catalog: frozenset[str]
+    truncate_triggers: frozenset[str]
+    referenced_by: dict[str, set[str]]  # a table -> the tables with foreign keys to it
+    sequences: list[tuple[str, int | None, int]]  # name, last value (None: unused), start
+    survey: str  # one statement: per table, its count and whether it has new rows
+
+    @classmethod
+    def read(cls, c: sa.Connection) -> _Baseline:
+        found = c.execute(sa.text(_TABLES)).all()
+        if not all(access for _, _, _, access, _ in found):
+            return cls(None, [], frozenset(), frozenset(), {}, [], "")
+        names = {oid: name for oid, name, *_ in found}
+        tables = [name for _, name, _, access, _ in found if access == "read"]
+        referenced_by: dict[str, set[str]] = {}
+        for referencing, referenced in c.execute(
+            sa.text("SELECT conrelid, confrelid FROM pg_constraint WHERE contype = 'f'")
+        ):
+            # A partitioned table is not in the list: as "", which counts as holding
+            # rows, it keeps its clone from being truncated.
+            referenced_by.setdefault(names.get(referenced, ""), set()).add(
+                names.get(referencing, "")
+            )
+        survey = " UNION ALL ".join(
+            f"SELECT {i}, count(*), coalesce(min(age(xmin)) <= age(CAST(:mark AS xid)), false)"
+            f" FROM {name}"
+            for i, name in enumerate(tables)
+        )
+        rows = [0] * len(tables)
+        for i, count, _ in c.execute(sa.text(survey), {"mark": "3"}):
+            rows[i] = count
+        return cls(
+            tables,
+            rows,
+            frozenset(name for _, name, catalog, *_ in found if catalog),
+            frozenset(name for _, name, _, _, trigger in found if trigger),
+            referenced_by,
+            [(name, last, start) for name, last, start in c.execute(sa.text(_SEQUENCES))],
+            survey,
+        )
+
+    def changed(self, c: sa.Connection, mark: str) -> set[str] | None:
+        """The tables whose rows differ from the template's; None if the schema or
+        the database itself changed (or a table went away)."""
+        assert self.tables is not None
+        try:
+            if c.execute(sa.text(_SHARED_CHANGES), {"mark": mark}).scalar():
+                return None
+            survey = c.execute(sa.text(self.survey), {"mark": mark}).all()
+        except sa.exc.DBAPIError:  # e.g. a table dropped: the schema changed
+            return None
+        changed = {self.tables[i] for i, count, new in survey if new or count != self.rows[i]}
+        return None if changed & self.catalog else changed
+
+    def emptied(self, changed: set[str] | None) -> list[str] | None:
+        """The tables to truncate to undo ``changed``: those and every table with a
+        foreign key to one of them; None if one of them has rows in the template
+        (which TRUNCATE would lose) or a TRUNCATE trigger."""
+        if changed is None:
+            return None
+        closure, todo = set(), list(changed)
+        while todo:
+            table = todo.pop()
+            if table not in closure:
+                closure.add(table)
+                todo.extend(self.referenced_by.get(table, ()))
+        assert self.tables is not None
+        rows = dict(zip(self.tables, self.rows, strict=True))
+        if any(rows.get(t, 1) or t in self.truncate_triggers for t in closure):
+            return None
+        return sorted(closure)
+
+    def setvals(self, c: sa.Connection) -> list[dict[str, Any]] | None:
+        """The ``setval`` arguments that put the sequences back as in the template;
+        None if the sequences are not the template's."""
+        now = c.execute(sa.text(_SEQUENCES)).all()
+        if [name for name, *_ in now] != [name for name, *_ in self.sequences]:
+            return None
+        return [
+            {"s": name, "v": start, "called": False}
+            if last is None
+            else {"s": name, "v": last, "called": True}
+            for (name, last, start), (_, used, _) in zip(self.sequences, now, strict=True)
+            if used != last
+        ]
 
 
 @dataclass(frozen=True)
@@ -480,6 +712,7 @@ class Suite:
         self._databases: list[tuple[Backend, str]] = []
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="schemaops")
         self._ready: Future[dict[str, str]] | None = None
+        self._reset: list[dict[str, str]] = []  # used clones made like new again
 
     # The config of an app on given databases.
     def config(self, names: Mapping[str, str]) -> dict[str, Any]:
@@ -551,6 +784,8 @@ class Suite:
 
     # --- Per test
     def _clones(self) -> dict[str, str]:
+        if self._reset:
+            return self._reset.pop()
         templates = self.templates()
         names = {s.name: self._new(s) for s in self.slots}
         made: list[Slot] = []
@@ -563,6 +798,17 @@ class Suite:
             raise
         return names
 
+    def _recycle(self, names: dict[str, str]) -> None:
+        """Reset a test's clones for another test where the backend can, else drop them."""
+        templates = self.templates()
+        try:
+            if all(s.backend.reset(templates[s.name], names[s.name]) for s in self.slots):
+                self._reset.append(names)
+                return
+        except Exception:  # whatever went wrong, new copies do as well
+            pass
+        self._drop(names)
+
     def _drop(self, names: Mapping[str, str], slots: list[Slot] | None = None) -> None:
         for slot in self.slots if slots is None else slots:
             with suppress(sa.exc.DBAPIError, OSError):
@@ -570,10 +816,11 @@ class Suite:
 
     @contextmanager
     def clone(self) -> Iterator[Databases]:
-        """Fresh copies of the templates, dropped afterwards.
+        """Copies of the templates as new, for one test.
 
-        A worker thread makes the next test's copies while this test runs, and
-        drops this test's afterwards, so a test waits for neither."""
+        A worker thread gets the next test's copies ready while this test runs,
+        and afterwards resets this test's copies (see :meth:`Backend.reset`) or
+        drops them, so a test waits for none of it."""
         self.templates()
         ready, self._ready = self._ready, None
         names = ready.result() if ready is not None else self._clones()
@@ -583,7 +830,7 @@ class Suite:
             yield databases
         finally:
             databases.close()
-            self._worker.submit(self._drop, names)
+            self._worker.submit(self._recycle, names)
 
     @contextmanager
     def empty(self) -> Iterator[Databases]:
@@ -634,10 +881,12 @@ class Suite:
 
     def close(self) -> None:
         """Drop what this session made (kept templates stay) and release connections."""
+        self._worker.shutdown(wait=True)
         if self._ready is not None:
             with suppress(Exception):
-                self._drop(self._ready.result())
-        self._worker.shutdown(wait=True)
+                self._reset.append(self._ready.result())
+        for names in self._reset:
+            self._drop(names)
         for slot in self.slots:
             if slot.engine is not None:
                 slot.engine.dispose()
