@@ -349,7 +349,7 @@ def upgrade(
         )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
-        return p.each(run, revision=revision)
+        return p.runs(run, revision=revision, sql=sql)
 
 
 def downgrade(
@@ -375,13 +375,14 @@ def downgrade(
         revision = f"head:{revision}"  # offline, there is no database to start from
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
-        return p.each(
+        return p.runs(
             lambda s: s.run(
                 "downgrade",
                 lambda: command.downgrade(s.config, revision, sql=sql, tag=tag),
                 options,
             ),
             revision=revision,
+            sql=sql,
         )
 
 
@@ -405,13 +406,14 @@ def stamp(
 
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
-        return p.each(
+        return p.runs(
             lambda s: s.run(
                 "stamp",
                 lambda: command.stamp(s.config, list(revisions), sql=sql, tag=tag, purge=purge),
                 options,
             ),
             revision=" ".join(revisions),
+            sql=sql,
         )
 
 
@@ -468,7 +470,7 @@ def status(
 ) -> list[Status]:
     """Per database: its current revision, the heads, and the revisions still to apply."""
     with open_project(app, directory, binds=binds) as p:
-        return p.each(Session.status)
+        return p.everywhere(Session.status)
 
 
 def current(
@@ -490,7 +492,7 @@ def current(
         return [s.revision(x) for x in s.script.get_revisions(now) if x is not None] if now else []
 
     with open_project(app, directory, binds=binds) as p:
-        return [r for found in p.each(at) for r in found]
+        return [r for found in p.everywhere(at) for r in found]
 
 
 def heads(
@@ -613,7 +615,7 @@ def convert_env(
     """
     import difflib
 
-    from .config import uses_our_environment
+    from .config import is_multidb_directory, uses_our_environment
 
     state = get_state(app)
     folder = state.resolve_directory(directory)
@@ -624,8 +626,7 @@ def convert_env(
     if uses_our_environment(folder):
         return EnvConversion(env=env, backup=backup, diff="")
     old = env.read_text(encoding="utf-8")
-    mako = folder / "script.py.mako"
-    if "engine_name" in old + (mako.read_text(encoding="utf-8") if mako.is_file() else ""):
+    if is_multidb_directory(folder):
         raise DirectoryError(
             f"{folder} is a Flask-Migrate --multidb directory: each revision runs every"
             " database through its upgrade_<bind>()/downgrade_<bind>() functions, which"

@@ -9,6 +9,7 @@ script location is always the directory itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,17 @@ def uses_our_environment(directory: Path) -> bool:
         return "flask_schemaops" in (directory / "env.py").read_text(encoding="utf-8")
     except OSError:
         return True
+
+
+def is_multidb_directory(directory: Path) -> bool:
+    """Whether ``directory`` was made by Flask-Migrate's ``init --multidb``: one history
+    whose env.py runs every revision on every database, through the scripts'
+    ``upgrade_<bind>()`` / ``downgrade_<bind>()`` functions."""
+    text = ""
+    for name in ("env.py", "script.py.mako"):
+        with suppress(OSError):
+            text += (directory / name).read_text(encoding="utf-8")
+    return "engine_name" in text
 
 
 def require_environment(directory: Path) -> None:

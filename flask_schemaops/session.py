@@ -28,6 +28,7 @@ from .config import (
     LOCK_ATTRIBUTE,
     STEP_CALLBACK,
     build_config,
+    is_multidb_directory,
     moves_versions,
     require_environment,
     uses_our_environment,
@@ -91,6 +92,9 @@ class Session:
         self._config: Config | None = None
         self._script: ScriptDirectory | None = None
         self._headers: dict[str, Header] | Literal[False] | None = False  # False: not read
+        # The other databases this session's env.py migrates along with its own: the
+        # binds, under a Flask-Migrate --multidb env.py. Read, never run on their own.
+        self.siblings: list[Session] = []
 
     @property
     def config(self) -> Config:
@@ -104,13 +108,19 @@ class Session:
         return self.target.name
 
     @property
+    def history(self) -> str | None:
+        """The bind whose history this database follows: its own with our env.py, the
+        directory's one (None) with another tool's."""
+        return self.target.bind_key if self.project.ours else None
+
+    @property
     def versions(self) -> Path:
-        return versions_directory(self.project.directory, self.target.bind_key)
+        return versions_directory(self.project.directory, self.history)
 
     @property
     def has_scripts(self) -> bool:
         """False for a bind added after ``init`` that has no revision yet."""
-        return self.target.bind_key is None or self.versions.is_dir()
+        return self.history is None or self.versions.is_dir()
 
     @property
     def script(self) -> ScriptDirectory:
@@ -406,6 +416,31 @@ class Project:
             f"This app has several databases ({names}); say which one {what} with --bind NAME."
         )
 
+    def everywhere(self, action: Callable[[Session], T]) -> list[T]:
+        """``action`` on every session and on each of its siblings (see
+        :attr:`Session.siblings`): a read of every database."""
+        found = self.each(lambda s: [action(x) for x in (s, *s.siblings)])
+        return [result for results in found for result in results]
+
+    def runs(self, action: Callable[[Session], Run], *, revision: str, sql: bool) -> list[Run]:
+        """:meth:`each` for ``action``, a run of Alembic, plus what it did to the
+        sessions' siblings, which the same run migrated (unless it only wrote SQL)."""
+        if sql:
+            return self.each(action, revision=revision)
+
+        def run(s: Session) -> list[Run]:
+            before = [x.current() for x in s.siblings]
+            done = action(s)
+            return [
+                done,
+                *(
+                    Run(x.name, x.target.url, before=b, after=x.current())
+                    for x, b in zip(s.siblings, before, strict=True)
+                ),
+            ]
+
+        return [r for rs in self.each(run, revision=revision) for r in rs]
+
     def holding(self, revisions: Sequence[str]) -> Session:
         """The session whose scripts hold all of ``revisions``."""
         for session in self.sessions:
@@ -433,7 +468,8 @@ def open_project(
     try:
         require_environment(folder)
         with state.app.app_context():
-            # An env.py of another tool (e.g. Flask-Migrate's) handles its databases itself.
+            # An env.py of another tool (e.g. Flask-Migrate's) handles its databases
+            # itself: one session runs it, and with --multidb it migrates the binds too.
             for target in _select(targets, binds) if project.ours else targets[:1]:
                 make_config = functools.partial(
                     build_config,
@@ -444,6 +480,9 @@ def open_project(
                     autogenerate=autogenerate,
                 )
                 project.sessions.append(Session(project, target, make_config))
+            if not project.ours and project.sessions and is_multidb_directory(folder):
+                [primary] = project.sessions
+                primary.siblings = [Session(project, t, make_config) for t in targets[1:]]
             yield project
     except SchemaOpsError as exc:
         raise type(exc)(redact(str(exc), secrets)) from exc.__cause__

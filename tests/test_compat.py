@@ -290,6 +290,37 @@ def test_multidb_project_carries_on(
     assert [k for k in after if k not in setup] == [str(script.relative_to(folder))]
 
 
+def test_multidb_project_reports_every_database(
+    build: Build, database_url: str, other_url: str, tmp_path: Path
+) -> None:
+    # Flask-Migrate's --multidb env.py migrates the binds along with the default
+    # database: status, current and the report of a run cover them all.
+    first = _flask_migrate_project(build, tmp_path, database_url, "--multidb", bind_url=other_url)
+    app = build(compat.Migrate, tmp_path, database_url, bind_url=other_url, body=True)
+    with _engine(app, "other").begin() as connection:  # the bind is left at base
+        connection.execute(sa.text("DELETE FROM alembic_version"))
+        connection.execute(sa.text("DROP TABLE notes"))
+
+    default, other = api.status(app=app)
+    assert (default.target, default.current, default.up_to_date) == ("default", (first,), True)
+    assert (other.target, other.current, other.up_to_date) == ("other", (), False)
+    assert [r.revision for r in other.pending] == [first]
+    result = invoke(app, "status")
+    assert result.exit_code == 1, result.output
+    assert "[other]\n" in result.output and f"Pending:  1 revision(s)\n  {first}" in result.output
+
+    result = ok(invoke(app, "upgrade"))
+    assert f"[default] Nothing to do: the database is already at {first}." in result.output
+    assert f"[other] The database moved from <base> to {first}." in result.output
+    assert _versions(app, "other") == [first]
+    assert "notes" in _schema(app, "other")
+    assert invoke(app, "current").output.splitlines() == [
+        f"[default] {first} (head)",
+        f"[other] {first} (head)",
+    ]
+    assert [s.up_to_date for s in api.status(app=app)] == [True, True]
+
+
 # --- The Migrate object ------------------------------------------------------------------
 
 
