@@ -333,12 +333,12 @@ def upgrade(
     """
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
 
-    def run(s: Session) -> Run:
+    def run(s: Session) -> list[Run]:
         if revision.split(":")[-1] == "head":
             s.require_single_head("upgrade <rev>", "upgrade")
         unchanged = None if sql else s.at_head(revision)
         if unchanged is not None:
-            return unchanged
+            return [unchanged]
         from alembic import command
 
         return s.run(
@@ -349,7 +349,7 @@ def upgrade(
         )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
-        return p.runs(run, revision=revision, sql=sql)
+        return [r for runs in p.each(run, revision=revision) for r in runs]
 
 
 def downgrade(
@@ -375,15 +375,15 @@ def downgrade(
         revision = f"head:{revision}"  # offline, there is no database to start from
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
-        return p.runs(
+        found = p.each(
             lambda s: s.run(
                 "downgrade",
                 lambda: command.downgrade(s.config, revision, sql=sql, tag=tag),
                 options,
             ),
             revision=revision,
-            sql=sql,
         )
+        return [r for runs in found for r in runs]
 
 
 def stamp(
@@ -406,15 +406,15 @@ def stamp(
 
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
-        return p.runs(
+        found = p.each(
             lambda s: s.run(
                 "stamp",
                 lambda: command.stamp(s.config, list(revisions), sql=sql, tag=tag, purge=purge),
                 options,
             ),
             revision=" ".join(revisions),
-            sql=sql,
         )
+        return [r for runs in found for r in runs]
 
 
 def ensure_version(

@@ -51,7 +51,7 @@ from .errors import (
 )
 from .extension import State, get_state
 from .headers import Header
-from .locking import LockRequest, OnWait
+from .locking import LockRequest, OnWait, lock_name, migration_lock
 from .results import Revision, Run, Status, Step
 from .targets import Target, all_targets, connect, current_heads
 
@@ -201,14 +201,15 @@ class Session:
 
     def run(
         self, command: str, action: Callable[[], None], options: RunOptions, revision: str = ""
-    ) -> Run:
+    ) -> list[Run]:
         """Run ``action``, the Alembic ``command`` towards ``revision``, and report what
-        it did."""
+        it did: to this database, then to each sibling (which the same run migrates)."""
         if options.sql:
             action()
-            return Run(self.name, self.target.url, sql=self.sql_output())
+            return [Run(self.name, self.target.url, sql=self.sql_output())]
         settings = self.project.state.settings
         self.config.attributes[COMMAND_ATTRIBUTE] = command
+        request = None
         if settings.lock if options.lock is None else options.lock:
             timeout = (
                 settings.lock_timeout if options.lock_timeout is None else options.lock_timeout
@@ -220,9 +221,8 @@ class Session:
                 and self.headers() is not None
             ):
                 done = lambda: self.at_head(revision) is not None  # noqa: E731
-            self.config.attributes[LOCK_ATTRIBUTE] = LockRequest(
-                command, timeout, options.on_wait, done
-            )
+            request = LockRequest(command, timeout, options.on_wait, done)
+            self.config.attributes[LOCK_ATTRIBUTE] = request
         steps: list[Step] = []
 
         def record(step: Step) -> None:
@@ -232,23 +232,37 @@ class Session:
                 options.on_step(step)
 
         self.config.attributes[STEP_CALLBACK] = record
-        before = self.current()
-        started = time.perf_counter()
-        try:
-            action()
-        except Exception as exc:
-            raise self.failure(exc, steps) from exc
-        after = self.current()
+        with self._lock_around(request):
+            sessions = (self, *self.siblings)
+            before = [x.current() for x in sessions]
+            started = time.perf_counter()
+            try:
+                action()
+            except Exception as exc:
+                raise self.failure(exc, steps) from exc
+            seconds = time.perf_counter() - started
+            after = [x.current() for x in sessions]
         if self.project.ours:  # the steps say where this run began, after any wait
-            before = steps[0].from_revisions if steps else after
-        return Run(
-            target=self.name,
-            database=self.target.url,
-            steps=tuple(steps),
-            before=before,
-            after=after,
-            seconds=time.perf_counter() - started,
-        )
+            before[0] = steps[0].from_revisions if steps else after[0]
+        return [
+            Run(x.name, x.target.url, tuple(steps) if x is self else (), b, a, seconds)
+            for x, b, a in zip(sessions, before, after, strict=True)
+        ]
+
+    @contextmanager
+    def _lock_around(self, request: LockRequest | None) -> Iterator[None]:
+        """Our env.py takes the migration lock itself; another tool's does not, so it
+        is held around the whole run of that env.py."""
+        if self.project.ours or request is None:
+            yield
+            return
+        settings = self.project.state.settings
+        url = self.target.engine.url
+        name = lock_name(url, settings.version_table, settings.version_table_schema)
+        with migration_lock(
+            self.target.engine, name, timeout=request.timeout, on_wait=request.on_wait
+        ):
+            yield
 
     def failure(self, exc: Exception, steps: list[Step]) -> SchemaOpsError:
         """The report of a run that failed: which revision, the statement, the cause,
@@ -421,25 +435,6 @@ class Project:
         :attr:`Session.siblings`): a read of every database."""
         found = self.each(lambda s: [action(x) for x in (s, *s.siblings)])
         return [result for results in found for result in results]
-
-    def runs(self, action: Callable[[Session], Run], *, revision: str, sql: bool) -> list[Run]:
-        """:meth:`each` for ``action``, a run of Alembic, plus what it did to the
-        sessions' siblings, which the same run migrated (unless it only wrote SQL)."""
-        if sql:
-            return self.each(action, revision=revision)
-
-        def run(s: Session) -> list[Run]:
-            before = [x.current() for x in s.siblings]
-            done = action(s)
-            return [
-                done,
-                *(
-                    Run(x.name, x.target.url, before=b, after=x.current())
-                    for x, b in zip(s.siblings, before, strict=True)
-                ),
-            ]
-
-        return [r for rs in self.each(run, revision=revision) for r in rs]
 
     def holding(self, revisions: Sequence[str]) -> Session:
         """The session whose scripts hold all of ``revisions``."""

@@ -49,6 +49,10 @@ def restore_logging() -> Iterator[None]:
         logger.handlers[:] = handlers
         logger.propagate = propagate
         logger.disabled = disabled
+    known = {x for x, *_ in saved}
+    for logger in list(manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger not in known:
+            logger.disabled = False  # made during the test, then disabled by fileConfig()
 
 
 @pytest.fixture

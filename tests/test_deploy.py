@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 from apps import execute, invoke
@@ -28,11 +30,11 @@ HEAD = "r4"
 SERVERS = pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
 
 
-def _upgrade(url: str, **env: str) -> subprocess.Popen[str]:
-    """Start `flask db upgrade` on the race project against ``url``."""
+def _upgrade(url: str, project: Path = PROJECT, **env: str) -> subprocess.Popen[str]:
+    """Start `flask db upgrade` on the race project (or a copy) against ``url``."""
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app.py", "db", "upgrade"],
-        cwd=PROJECT,
+        cwd=project,
         env={**os.environ, "DATABASE_URL": url, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -86,6 +88,32 @@ def test_race_of_eight_upgraders(database_server: Server | None, tmp_path: Path)
         f" {waited} waited for the lock, {nothing} found nothing to do;"
         f" {seconds / trials:.2f} s a trial"
     )
+
+
+@SERVERS
+def test_race_under_flask_migrates_env_py(database_server: Server, tmp_path: Path) -> None:
+    # A project that moved with compat.Migrate and kept Flask-Migrate's env.py, which
+    # takes no lock: the lock is held around the whole run of it.
+    project = tmp_path / "race"
+    shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("__pycache__"))
+    template = Path(flask_migrate.__file__).parent / "templates" / "flask"
+    shutil.copyfile(template / "env.py", project / "migrations" / "env.py")
+    shutil.copyfile(template / "alembic.ini.mako", project / "migrations" / "alembic.ini")
+    app = project / "app.py"
+    text = app.read_text().replace("SchemaOps(app, db)", "Migrate(app, db)")
+    app.write_text(
+        text.replace("flask_schemaops import SchemaOps", "flask_schemaops.compat import Migrate")
+    )
+    for _ in range(3):
+        url = _fresh(database_server, tmp_path)
+        processes = [_upgrade(url, project) for _ in range(8)]
+        outputs = [p.communicate(timeout=300)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 8, outputs
+        assert sum("The database moved from <base> to r4." in o for o in outputs) == 1, outputs
+        assert sum("Nothing to do: the database is already at r4." in o for o in outputs) == 7
+        runs, versions = _state(url)
+        assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+        assert versions == [HEAD]
 
 
 @SERVERS
