@@ -476,7 +476,8 @@ def print_timing(timing: Timing) -> None:
     if timing.database:
         print(
             f"  the database alone (the same SQL piped to psql): {_stats(timing.database)};"
-            f" {a} over app load / database alone: {_ratio(timing.over[a], timing.database)}"
+            f" over app load / database alone: {a} {_ratio(timing.over[a], timing.database)},"
+            f" {b} {_ratio(timing.over[b], timing.database)}"
         )
 
 
