@@ -53,7 +53,7 @@ from .extension import State, get_state
 from .headers import Header
 from .locking import LockRequest, OnWait, lock_name, migration_lock
 from .results import Revision, Run, Status, Step
-from .targets import Target, all_targets, connect, current_heads
+from .targets import Target, all_targets, connect, current_heads, url_secrets
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -458,7 +458,7 @@ def open_project(
     state = get_state(app)
     folder = state.resolve_directory(directory)
     targets = all_targets(state.app)
-    secrets = [t.engine.url.password for t in targets]
+    secrets = [x for t in targets for x in url_secrets(t.engine.url)]
     project = Project(state, folder, arguments)
     try:
         require_environment(folder)

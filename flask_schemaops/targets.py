@@ -7,6 +7,7 @@ Plain SQLAlchemy, without Alembic: the commands that only read the version table
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,8 +44,26 @@ class Target:
         return masked_url(self.engine.url)
 
 
+# Query parameters that drivers take as a password (e.g. ``?password=`` for psycopg).
+_SECRET_PARAMETERS = frozenset({"password", "passwd", "pwd", "sslpassword"})
+
+
 def masked_url(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
+    """``url`` as text with its password masked, in the user part or the query."""
+    text = url.render_as_string(hide_password=True)
+    for key in url.query:
+        if key.lower() in _SECRET_PARAMETERS:
+            text = re.sub(rf"([?&]{re.escape(key)}=)[^&]*", r"\1***", text)
+    return text
+
+
+def url_secrets(url: sa.URL) -> list[str]:
+    """The passwords ``url`` holds, to mask wherever they might be echoed."""
+    found = [url.password] if url.password else []
+    for key, value in url.query.items():
+        if key.lower() in _SECRET_PARAMETERS:
+            found.extend([value] if isinstance(value, str) else value)
+    return found
 
 
 def all_targets(app: Flask) -> list[Target]:
@@ -73,7 +92,7 @@ def connect(engine: sa.Engine) -> Iterator[sa.Connection]:
 def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError:
     """The error for a database that cannot be reached or refused the login."""
     detail = str(exc.orig or exc).strip()
-    detail = redact(detail, [url.password]).splitlines()[0] if detail else type(exc).__name__
+    detail = redact(detail, url_secrets(url)).splitlines()[0] if detail else type(exc).__name__
     where = masked_url(url)
     lowered = detail.lower()
     if "password" in lowered or "access denied" in lowered or "authentication" in lowered:

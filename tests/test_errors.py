@@ -194,6 +194,25 @@ def test_wrong_password(make_app: MakeApp, database_server: Server, database_url
 
 
 @SERVERS
+def test_wrong_password_in_the_query(
+    make_app: MakeApp, database_server: Server, database_url: str
+) -> None:
+    """Drivers also take the password as a query parameter (``?password=``)."""
+    url = sa.make_url(database_url)._replace(password=None)  # set() cannot remove it
+    url = url.update_query_dict({"password": "bad-pw-9"})
+    assert ":***@" not in url.render_as_string(hide_password=True)
+    app = make_app(url=url.render_as_string(hide_password=False))
+    start(app)
+    for command in ("upgrade", "status"):
+        failed(
+            invoke(app, command),
+            "password=***",
+            "Check the user name and password",
+            secrets=("bad-pw-9", database_server.password),
+        )
+
+
+@SERVERS
 def test_offline_sql_has_no_password(make_app: MakeApp, database_url: str) -> None:
     app = make_app(version_table="my_versions")
     start(app, "r1")

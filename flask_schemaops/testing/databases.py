@@ -29,6 +29,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ..errors import ConfigurationError, DatabaseError, SchemaOpsError
+from ..targets import masked_url
 
 DEFAULT = "default"
 Isolation = Literal["clone", "rollback"]
@@ -43,10 +44,6 @@ CreateApp = Callable[[Mapping[str, Any]], Flask]
 POSTGRESQL_STRATEGY = "FILE_COPY"
 TEMPLATE_MARK = "_tpl_"
 _NAME_ROOM = 36  # PostgreSQL names stop at 63 bytes; keep room for the suffixes
-
-
-def masked(url: sa.URL) -> str:
-    return url.render_as_string(hide_password=True)
 
 
 def _random() -> str:
@@ -624,7 +621,7 @@ def backend_for(url: sa.URL, folder: Path) -> Backend:
     if name in ("mysql", "mariadb"):
         return MariaDB(url)
     raise ConfigurationError(
-        f"The test database {masked(url)} is on {name}; the flask_schemaops pytest plugin"
+        f"The test database {masked_url(url)} is on {name}; the flask_schemaops pytest plugin"
         " works with sqlite, postgresql and mysql/mariadb URLs."
     )
 
@@ -1012,9 +1009,9 @@ class Databases:
             wanted = self.url_of(name) if name in self.names else None
             if wanted is None or not _same_database(engine.url, wanted):
                 what = "database" if key is None else f"bind {key!r}"
-                expected = masked(wanted) if wanted is not None else "none (unknown bind)"
+                expected = masked_url(wanted) if wanted is not None else "none (unknown bind)"
                 raise ConfigurationError(
-                    f"The app's {what} is {masked(engine.url)}, not the test database"
+                    f"The app's {what} is {masked_url(engine.url)}, not the test database"
                     f" {expected}. Build the app from the config the plugin gives"
                     " (create_app(schemaops_database.config)), applied before db.init_app."
                 )
@@ -1040,7 +1037,7 @@ class Databases:
         self._attached.clear()
 
     def __repr__(self) -> str:
-        urls = ", ".join(f"{k}={masked(self.url_of(k))}" for k in self.names)
+        urls = ", ".join(f"{k}={masked_url(self.url_of(k))}" for k in self.names)
         return f"<Databases {self.mode}: {urls}>"
 
 
