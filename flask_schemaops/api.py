@@ -349,6 +349,7 @@ def upgrade(
         )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
+        p.env_arguments = p.env_arguments or tag is not None
         return [r for runs in p.each(run, revision=revision) for r in runs]
 
 
@@ -774,12 +775,21 @@ def downgrade_preview(
     from .lint import dropped_by_downgrade
 
     def preview(s: Session) -> tuple[list[Revision], list[Loss]]:
+        from alembic.script.revision import RangeNotAncestorError
+
         now = s.current()
-        scripts = [
-            x
-            for x in s.script.iterate_revisions(now, revision, select_for_downgrade=True)
-            if x is not None
-        ]
+        try:
+            scripts = [
+                x
+                for x in s.script.iterate_revisions(now, revision, select_for_downgrade=True)
+                if x is not None
+            ]
+        except RangeNotAncestorError:
+            raise RevisionError(
+                f"Cannot downgrade to {revision!r}: it is not below where the database is"
+                f" ({', '.join(now) or '<base>'}). See `flask db history -i`; to move up,"
+                " use `flask db upgrade`."
+            ) from None
         engine = s.target.engine
         losses: list[Loss] = []
         with targets.connect(engine) as connection:

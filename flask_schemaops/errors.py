@@ -101,10 +101,15 @@ def relative_path(filename: str | None, directory: Path) -> str:
 
 
 def script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary | None:
-    """The innermost traceback frame that runs in a revision script."""
+    """The innermost traceback frame in a file of the migrations ``directory``: a
+    revision script, or ``env.py`` when the error did not come from a script."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if inside(f.filename, directory)]
-    frames = [f for f in frames if Path(f.filename).name != "env.py"] or frames
     return frames[-1] if frames else None
+
+
+def in_revision(frame: traceback.FrameSummary | None) -> bool:
+    """Whether ``frame`` runs a revision's code (not ``env.py``, not the script's import)."""
+    return frame is not None and frame.name != "<module>" and Path(frame.filename).name != "env.py"
 
 
 class CreateAllError(SchemaOpsError):

@@ -44,6 +44,7 @@ from .errors import (
     ScriptError,
     UnexpectedError,
     UnknownRevisionError,
+    in_revision,
     inside,
     redact,
     relative_path,
@@ -53,7 +54,7 @@ from .extension import State, get_state
 from .headers import Header
 from .locking import LockRequest, OnWait, lock_name, migration_lock
 from .results import Revision, Run, Status, Step
-from .targets import Target, all_targets, connect, current_heads, url_secrets
+from .targets import Target, all_targets, connect, current_heads, unavailable, url_secrets
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -215,11 +216,7 @@ class Session:
                 settings.lock_timeout if options.lock_timeout is None else options.lock_timeout
             )
             done = None
-            if (
-                command == "upgrade"
-                and revision in ("head", "heads")
-                and self.headers() is not None
-            ):
+            if command == "upgrade" and self.predictable(revision):
                 done = lambda: self.at_head(revision) is not None  # noqa: E731
             request = LockRequest(command, timeout, options.on_wait, done)
             self.config.attributes[LOCK_ATTRIBUTE] = request
@@ -269,8 +266,9 @@ class Session:
         what this run applied, and where the database stands now."""
         error = translate(exc, self, self.project.arguments)
         frame = script_frame(exc, self.project.directory)
-        if frame is None or isinstance(exc, SchemaOpsError):
-            return error
+        if not in_revision(frame) or isinstance(exc, SchemaOpsError):
+            return error  # not a revision's code: Alembic, env.py, the database, a script's import
+        assert frame is not None
         failed = next(
             (x for x in self.script.walk_revisions() if Path(x.path) == Path(frame.filename)),
             None,
@@ -285,18 +283,35 @@ class Session:
             lines.append(f"Statement: {_shorten(statement)}")
         detail = str(getattr(exc, "orig", None) or exc).strip()
         lines.append(f"Error: {type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")
+        dialect = self.target.engine.dialect.name
+        one_transaction = (
+            dialect in TRANSACTIONAL_DDL
+            and not self.project.state.settings.transaction_per_migration
+        )
         applied = ", ".join(f"{s.revision} ({s.message})" for s in steps) or "none"
+        if one_transaction and steps:
+            applied = f"none: the run was one transaction, rolled back with the failure ({applied})"
         lines.append(f"Applied in this run: {applied}.")
         try:
             lines.append(f"The database is now at {', '.join(self.current()) or '<base>'}.")
         except SchemaOpsError:
             lines.append("Where the database stands now could not be read.")
-        if self.target.engine.dialect.name not in TRANSACTIONAL_DDL:
+        outside = failed is not None and "autocommit_block" in Path(failed.path).read_text(
+            encoding="utf-8", errors="replace"
+        )
+        if dialect not in TRANSACTIONAL_DDL:
             lines.append(
-                f"{self.target.engine.dialect.name} commits DDL statements at once, so the"
-                " failed revision may be partly applied: compare the database with the"
-                " script (e.g. `flask db check`) and undo or finish its steps by hand before"
-                " running it again."
+                f"{dialect} commits DDL statements at once, so the failed revision may be"
+                " partly applied: compare the database with the script and undo or finish"
+                " its steps by hand before running it again (`flask db doctor` lists what"
+                " it finds)."
+            )
+        elif outside:
+            lines.append(
+                "The revision's transaction was rolled back, but statements it ran in"
+                " autocommit_block() are not: those that ran stay, and a failed CREATE INDEX"
+                " CONCURRENTLY leaves an INVALID index behind. Check with `flask db doctor`,"
+                " drop what is left, fix the revision and run the command again."
             )
         else:
             lines.append("The failed revision was rolled back. Fix it and run the command again.")
@@ -363,10 +378,19 @@ class Session:
         found = self.headers()
         return sorted(headers.heads(found)) if found is not None else self.script.get_heads()
 
+    def predictable(self, revision: str) -> bool:
+        """Whether "is ``upgrade revision`` a no-op?" can be answered without running
+        env.py: from the headers and the version table."""
+        return (
+            revision in ("head", "heads")
+            and not self.project.env_arguments
+            and self.headers() is not None
+        )
+
     def at_head(self, revision: str) -> Run | None:
         """A run that did nothing, when ``upgrade revision`` has nothing to do: found with
         one query and without importing a script (the deploy that finds no work)."""
-        if revision not in ("head", "heads") or self.headers() is None:
+        if not self.predictable(revision):
             return None
         now = self.current()
         if set(now) != set(self.heads()):
@@ -393,6 +417,8 @@ class Project:
         self.arguments = arguments
         self.sessions: list[Session] = []
         self.ours = uses_our_environment(directory)
+        # -x or --tag given: env.py may read them and migrate something else.
+        self.env_arguments = False
 
     def each(self, action: Callable[[Session], T], *, revision: str | None = None) -> list[T]:
         """``action`` on every session (those that know ``revision``, when given).
@@ -460,6 +486,7 @@ def open_project(
     targets = all_targets(state.app)
     secrets = [x for t in targets for x in url_secrets(t.engine.url)]
     project = Project(state, folder, arguments)
+    project.env_arguments = bool(x_args)
     try:
         require_environment(folder)
         with state.app.app_context():
@@ -504,7 +531,7 @@ def _select(targets: list[Target], binds: Sequence[str] | None) -> list[Target]:
 # --- Failures ------------------------------------------------------------------------
 
 _UNKNOWN = re.compile(
-    r"(?:Can't locate revision identified by|No such revision or branch) '([^']*)'"
+    r"(?:Can't locate revision identified by|No such revision or branch|No such branch:) '([^']*)'"
 )
 
 
@@ -528,15 +555,23 @@ def translate(
     detail = str(getattr(exc, "orig", None) or exc).strip()
     first = detail.splitlines()[0] if detail else ""
     frame = script_frame(exc, directory)
+    if isinstance(exc, sa.exc.DBAPIError) and not in_revision(frame):
+        if exc.statement is None and session is not None:  # connecting failed
+            return unavailable(session.target.engine.url, exc)
+        return DatabaseError(f"The database reported an error: {first}{_privilege_hint(first)}")
     if frame is not None:
-        return ScriptError(
-            f"{relative_path(frame.filename, directory)}, line {frame.lineno}, in {frame.name}:"
-            f" {type(exc).__name__}: {first}\n"
-            "The revision did not complete. Check `flask db status` for where the database"
-            " stands, fix the script, and run the command again."
-        )
-    if isinstance(exc, sa.exc.DBAPIError):
-        return DatabaseError(f"The database reported an error: {first}")
+        where = relative_path(frame.filename, directory)
+        if Path(frame.filename).name == "env.py":
+            advice = "Fix env.py, then run the command again."
+        elif frame.name == "<module>":
+            advice = "The script could not be loaded, so nothing ran. Fix it and run again."
+        else:
+            advice = (
+                "The revision did not complete. Check `flask db status` for where the"
+                " database stands, fix the script, and run the command again."
+            )
+        cause = f"{type(exc).__name__}: {first}"
+        return ScriptError(f"{where}, line {frame.lineno}, in {frame.name}: {cause}\n{advice}")
     return UnexpectedError(
         f"Unexpected {type(exc).__name__}: {first}\n"
         "Run again with `flask db --traceback ...` to see where it came from."
@@ -560,12 +595,27 @@ def _alembic_error(
         return MultipleHeadsError(
             f'{message}.\nMerge the heads with `flask db merge -m "merge heads"`.'
         )
+    if "Ambiguous walk" in message:
+        return RevisionError(
+            f"{message}.\nA relative step is ambiguous where the history branches: name the"
+            " revision instead (see `flask db history`)."
+        )
     if "Relative revision" in message or "didn't produce" in message:
         return UnknownRevisionError(
             f"{message}: there are not that many revisions to move over.\n"
             "See `flask db history -i` for where the database stands."
         )
     return RevisionError(message)
+
+
+def _privilege_hint(detail: str) -> str:
+    lowered = detail.lower()
+    if "permission denied" in lowered or "command denied" in lowered or "access denied" in lowered:
+        return (
+            "\nThe database user lacks a privilege this needs (e.g. CREATE on the schema):"
+            " grant it, or run the migrations as a user that has it."
+        )
+    return ""
 
 
 def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> SchemaOpsError:

@@ -152,6 +152,82 @@ def test_revision_fails_while_running(make_app: MakeApp, database_url: str) -> N
     )
 
 
+def test_errors_outside_a_revision_are_not_reported_as_one(
+    make_app: MakeApp, database_url: str
+) -> None:
+    """Alembic's own refusals come from env.py's frame, but no revision ran: each gets
+    its own message, not a failed revision's report."""
+    app = make_app()
+    start(app, "r1", "r2")
+    ok(invoke(app, "upgrade", "r1"))
+    cases = [
+        (("upgrade", "+5"), "there are not that many revisions"),
+        (("downgrade", "r2", "--yes"), "Cannot downgrade to 'r2': it is not below"),
+    ]
+    for args, phrase in cases:
+        result = failed(invoke(app, *args), phrase, secrets=(password(database_url),))
+        assert "failed (" not in result and "partly applied" not in result
+    engine = sa.create_engine(database_url)
+    with engine.begin() as c:
+        c.execute(sa.text("UPDATE alembic_version SET version_num = 'gone1'"))
+    engine.dispose()
+    for args in (("upgrade",), ("downgrade", "-1", "--yes"), ("stamp", "head")):
+        result = failed(
+            invoke(app, *args),
+            "The database records revision 'gone1', but no script",
+            "flask db stamp --purge",
+            secrets=(password(database_url),),
+        )
+        assert "failed (" not in result and "partly applied" not in result
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_failure_in_autocommit_block_is_not_called_rolled_back(
+    make_app: MakeApp, database_url: str
+) -> None:
+    """A failed CREATE UNIQUE INDEX CONCURRENTLY leaves an INVALID index: the report
+    must not say the revision was rolled back."""
+    app = make_app()
+    start(app, "r1")
+    edit(
+        script(app, "r1"),
+        "    pass",
+        "    op.create_table('people', sa.Column('name', sa.Text()))\n"
+        "    op.execute(\"INSERT INTO people VALUES ('a'), ('a')\")",
+    )
+    ok(invoke(app, "upgrade"))
+    ok(invoke(app, "revision", "-m", "index", "--rev-id", "r2"))
+    edit(
+        script(app, "r2"),
+        "    pass",
+        "    with op.get_context().autocommit_block():\n"
+        "        op.create_index('ix_people_name', 'people', ['name'], unique=True,"
+        " postgresql_concurrently=True)",
+    )
+    failed(
+        invoke(app, "upgrade"),
+        "Revision r2 failed",
+        "autocommit_block() are not",
+        "INVALID index",
+        secrets=(password(database_url),),
+    )
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_failure_in_one_transaction_applies_nothing(make_app: MakeApp, database_url: str) -> None:
+    app = make_app(config={"SCHEMAOPS_TRANSACTION_PER_MIGRATION": False})
+    start(app, "r1", "r2")
+    edit(script(app, "r2"), "    pass", '    op.execute("SELECT * FROM no_such_table")')
+    failed(
+        invoke(app, "upgrade"),
+        "Revision r2 failed",
+        "Applied in this run: none: the run was one transaction, rolled back with the"
+        " failure (r1 (revision r1)).",
+        "The database is now at <base>.",
+        secrets=(password(database_url),),
+    )
+
+
 # --- The database -------------------------------------------------------------------------
 
 

@@ -154,6 +154,39 @@ def test_relative_revisions_as_typed(make_app: App) -> None:
     assert f"{ids[0]} -> {ids[1]} (current)" in result.output
 
 
+def test_x_arguments_and_tag_reach_env_py_when_the_database_is_at_head(
+    make_app: App, another_database: Callable[[str], str]
+) -> None:
+    """An env.py that picks its database from ``-x`` or ``--tag`` (one schema or
+    database per tenant) must run even when the app's own database is at head."""
+    app = make_app()
+    invoke(app, "init")
+    head = _revision_id(invoke(app, "revision", "-m", "one").output)
+    env = Path(app.root_path, "migrations", "env.py")
+    text = env.read_text(encoding="utf-8")
+    text = text.replace(
+        "targets = environment.targets(app)\n",
+        "targets = environment.targets(app)\n"
+        "import dataclasses, sqlalchemy\n"
+        "from alembic import context\n"
+        "_url = context.get_x_argument(as_dictionary=True).get('url')\n"
+        "_url = _url or context.get_tag_argument()\n"
+        "if _url:\n"
+        "    targets = [dataclasses.replace(targets[0], engine=sqlalchemy.create_engine(_url))]\n",
+    )
+    env.write_text(text, encoding="utf-8")
+    assert invoke(app, "upgrade").exit_code == 0
+    for how in ("x", "tag"):
+        url = another_database(f"tenant_{how}")
+        given = ["-x", f"url={url}"] if how == "x" else ["--tag", url]
+        result = invoke(app, "upgrade", *given)
+        assert result.exit_code == 0, result.output
+        engine = sa.create_engine(url)
+        with engine.connect() as c:
+            assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
+        engine.dispose()
+
+
 def test_inspection_commands(make_app: App) -> None:
     app = make_app()
     invoke(app, "init")
