@@ -207,6 +207,7 @@ def revision(
         s.versions.mkdir(parents=True, exist_ok=True)
         if head == "head":
             s.require_single_head("revision --head <rev>", "revision")
+        s.require_new(rev_id, branch_label)
         result = command.revision(
             s.config,
             message=message,
@@ -272,6 +273,7 @@ def merge(
                 raise RevisionError("Nothing to merge: every revision history has one head.")
 
         def write(s: Session) -> Revision | None:
+            s.require_new(rev_id, branch_label)
             script = command.merge(
                 s.config,
                 list(revisions) or ["heads"],

@@ -18,6 +18,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import RevisionError
+
 FIELDS = ("revision", "down_revision", "branch_labels", "depends_on")
 
 
@@ -65,7 +67,23 @@ def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
     for _, _, header in entries.values():
         if header is None:
             return None
+        if header.revision in found:
+            first, second = sorted([Path(found[header.revision].path).name, Path(header.path).name])
+            raise RevisionError(
+                f"Two scripts in {folder} have revision id {header.revision!r}: {first} and"
+                f" {second}. Give one of them a new id (and update the down_revision of the"
+                " scripts built on it), then run the command again."
+            )
         found[header.revision] = header
+    for header in found.values():
+        for parent in header.down_revisions:
+            if parent not in found or parent == header.revision:
+                problem = "itself" if parent == header.revision else "a revision no script has"
+                raise RevisionError(
+                    f"{Path(header.path).name} (revision {header.revision!r}) has down_revision"
+                    f" {parent!r}, {problem}. Set it to the revision the script builds on"
+                    " (see `flask db history`), then run the command again."
+                )
     return found
 
 

@@ -397,6 +397,23 @@ class Session:
             return None
         return Run(self.name, self.target.url, before=now, after=now)
 
+    def require_new(self, rev_id: str | None, branch_label: str | None) -> None:
+        """Refuse, before a script is written, an id or a branch label already taken."""
+        if not (rev_id or branch_label) or not self.has_scripts:
+            return
+        for script in self.script.walk_revisions():
+            name = relative_path(script.path, self.project.directory)
+            if rev_id == script.revision:
+                raise RevisionError(
+                    f"Revision id {rev_id!r} is already used by {name}. Choose another"
+                    " --rev-id, or leave it out for a generated one."
+                )
+            if branch_label in script.branch_labels:
+                raise RevisionError(
+                    f"Branch label {branch_label!r} is already used by {name}. Choose another"
+                    " --branch-label."
+                )
+
     def require_single_head(self, narrow: str, verb: str) -> None:
         found = self.heads()
         if len(found) > 1:

@@ -136,6 +136,51 @@ def test_several_heads_then_merge(make_app: MakeApp, database_url: str) -> None:
     assert invoke(app, "status").exit_code == 0
 
 
+def test_broken_revision_graph(make_app: MakeApp, database_url: str) -> None:
+    """Two scripts with one id (two branches each added "their" revision), or a parent
+    that no script has: no command may answer as if the history were whole."""
+    app = make_app()
+    start(app, "r1", "r2")
+    ok(invoke(app, "upgrade"))
+    versions = script(app, "r2").parent
+    copy = versions / "r2_other_branch.py"
+    copy.write_text(script(app, "r2").read_text(encoding="utf-8"), encoding="utf-8")
+    for args in (("status",), ("upgrade",), ("heads",), ("history",)):
+        failed(
+            invoke(app, *args),
+            "Two scripts in",
+            "have revision id 'r2': r2_other_branch.py and r2_revision_r2.py",
+            secrets=(password(database_url),),
+        )
+    copy.unlink()
+    edit(script(app, "r2"), "down_revision = 'r1'", "down_revision = 'r0'")
+    for args in (("status",), ("upgrade",)):
+        failed(
+            invoke(app, *args),
+            "r2_revision_r2.py (revision 'r2') has down_revision 'r0', a revision no script has",
+            secrets=(password(database_url),),
+        )
+
+
+def test_taken_revision_id_or_label_writes_nothing(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r1")
+    ok(invoke(app, "revision", "-m", "labelled", "--rev-id", "r2", "--branch-label", "feature"))
+    versions = script(app, "r1").parent
+    before = sorted(versions.glob("*.py"))
+    failed(
+        invoke(app, "revision", "-m", "again", "--rev-id", "r1"), "Revision id 'r1' is already used"
+    )
+    failed(
+        invoke(app, "revision", "-m", "again", "--branch-label", "feature"),
+        "Branch label 'feature' is already used",
+    )
+    failed(invoke(app, "merge", "-m", "m", "--rev-id", "r2", "r1", "r2"), "already used")
+    assert sorted(versions.glob("*.py")) == before
+    ok(invoke(app, "upgrade"))
+    ok(invoke(app, "status"))
+
+
 def test_revision_fails_while_running(make_app: MakeApp, database_url: str) -> None:
     app = make_app()
     start(app, "r1")
