@@ -302,7 +302,7 @@ def edit(
         return [Path(x.path) for x in s.script.get_revisions(ids) if x is not None]
 
     with open_project(app, directory, (revision,), binds=binds) as p:
-        found = [path for paths in p.each(files, revision=revision) for path in paths]
+        found = [path for paths in p.each(files, revisions=[revision]) for path in paths]
         if not found:
             raise UnknownRevisionError(f"No revision script matches {revision!r}.")
         return found
@@ -352,7 +352,7 @@ def upgrade(
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
         p.env_arguments = p.env_arguments or tag is not None
-        return [r for runs in p.each(run, revision=revision) for r in runs]
+        return [r for runs in p.each(run, revisions=[revision]) for r in runs]
 
 
 def downgrade(
@@ -384,7 +384,7 @@ def downgrade(
                 lambda: command.downgrade(s.config, revision, sql=sql, tag=tag),
                 options,
             ),
-            revision=revision,
+            revisions=[revision],
         )
         return [r for runs in found for r in runs]
 
@@ -415,7 +415,7 @@ def stamp(
                 lambda: command.stamp(s.config, list(revisions), sql=sql, tag=tag, purge=purge),
                 options,
             ),
-            revision=" ".join(revisions),
+            revisions=revisions,
         )
         return [r for runs in found for r in runs]
 
@@ -538,13 +538,14 @@ def show(
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Revision]:
-    """The scripts of ``revisions``."""
+    """The scripts of ``revisions`` (``current``: the database's)."""
 
     def find(s: Session) -> list[Revision]:
-        return [s.revision(x) for x in s.script.get_revisions(tuple(revisions)) if x is not None]
+        ids = tuple(x for r in revisions for x in (s.current() if r == "current" else (r,)))
+        return [s.revision(x) for x in s.script.get_revisions(ids) if x is not None]
 
     with open_project(app, directory, tuple(revisions), binds=binds) as p:
-        found = [r for rs in p.each(find, revision=" ".join(revisions)) for r in rs]
+        found = [r for rs in p.each(find, revisions=revisions) for r in rs]
         if not found:
             raise UnknownRevisionError(f"No revision script matches {' '.join(revisions)!r}.")
         return found
@@ -584,7 +585,7 @@ def history(
         ]
 
     with open_project(app, directory, (base, head), binds=binds) as p:
-        return [r for found in p.each(walk, revision=rev_range or ":") for r in found]
+        return [r for found in p.each(walk, revisions=[rev_range or ":"]) for r in found]
 
 
 def _collect(
@@ -813,7 +814,7 @@ def downgrade_preview(
         return [s.revision(x) for x in scripts], losses
 
     with open_project(app, directory, (revision,), binds=binds) as p:
-        results = p.each(preview, revision=revision)
+        results = p.each(preview, revisions=[revision])
         return DowngradePreview(
             reverted=tuple(r for found, _ in results for r in found),
             losses=tuple(loss for _, found in results for loss in found),

@@ -152,8 +152,13 @@ class Session:
 
     def knows(self, revision: str) -> bool:
         """Whether ``revision`` (an id, label, range or relative form) means something here."""
+        return self.unknown_part(revision) is None
+
+    def unknown_part(self, revision: str) -> str | None:
+        """The id or label in ``revision`` that no script here has; None when all are
+        known. A prefix of several ids is an error of its own."""
         if not self.has_scripts:
-            return False
+            return revision
         for part in re.split(r"[:@]", revision):
             name = re.sub(r"[+-]\d+$", "", part)
             if not name or _SYMBOLIC.match(name):
@@ -163,9 +168,14 @@ class Session:
 
             try:
                 self.script.get_revisions(name)
-            except (CommandError, AlembicRevisionError):
-                return False
-        return True
+            except (CommandError, AlembicRevisionError) as exc:
+                cause = str(exc.__cause__ or exc)
+                if "Multiple revisions start with" in cause:
+                    raise RevisionError(
+                        f"{cause}\nGive more characters of the id (see `flask db history`)."
+                    ) from None
+                return name
+        return None
 
     def current(self) -> tuple[str, ...]:
         with connect(self.target.engine) as connection:
@@ -437,16 +447,18 @@ class Project:
         # -x or --tag given: env.py may read them and migrate something else.
         self.env_arguments = False
 
-    def each(self, action: Callable[[Session], T], *, revision: str | None = None) -> list[T]:
-        """``action`` on every session (those that know ``revision``, when given).
+    def each(
+        self, action: Callable[[Session], T], *, revisions: Sequence[str] | None = None
+    ) -> list[T]:
+        """``action`` on every session (those that know all of ``revisions``, when given).
 
         When one fails, the error says on which databases it ran and on which not.
         """
         sessions = self.sessions
-        if revision is not None:
-            sessions = [s for s in sessions if s.knows(revision)]
+        if revisions is not None:
+            sessions = [s for s in sessions if all(s.knows(r) for r in revisions)]
             if not sessions:
-                raise unknown_revision(revision, self.sessions[0].versions, (revision,))
+                raise self.unknown(revisions)
         done: list[str] = []
         results = []
         for index, session in enumerate(sessions):
@@ -484,7 +496,19 @@ class Project:
         for session in self.sessions:
             if all(session.knows(r) for r in revisions):
                 return session
-        raise unknown_revision(" ".join(revisions), self.sessions[0].versions, revisions)
+        raise self.unknown(revisions)
+
+    def unknown(self, revisions: Sequence[str]) -> SchemaOpsError:
+        """The error for ``revisions`` that no one history holds: it names an id or
+        label that none has, else says they are in different histories."""
+        for revision in revisions:
+            missing = [s.unknown_part(revision) for s in self.sessions]
+            if all(missing):
+                return unknown_revision(str(missing[0]), self.sessions[0].versions, revisions)
+        return UnknownRevisionError(
+            f"No one revision history holds all of {', '.join(revisions)}: each database"
+            " has its own. Name revisions of one database, with --bind."
+        )
 
 
 @contextmanager

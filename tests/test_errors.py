@@ -99,6 +99,26 @@ def test_unknown_revision(make_app: MakeApp, database_url: str, command: str) ->
     )
 
 
+def test_several_revision_arguments(make_app: MakeApp, database_url: str) -> None:
+    app = make_app()
+    start(app, "r0", "ra1a")
+    ok(invoke(app, "revision", "-m", "b", "--rev-id", "ra1b", "--head", "r0", "--splice"))
+    ok(invoke(app, "stamp", "ra1a", "ra1b"))
+    assert invoke(app, "current", "--bare").output.split() == ["ra1a", "ra1b"]
+    shown = ok(invoke(app, "show", "ra1a", "ra1b")).output
+    assert "Rev: ra1a" in shown and "Rev: ra1b" in shown
+    assert "Rev: ra1a" in ok(invoke(app, "show", "current")).output
+    secrets = (password(database_url),)
+    failed(invoke(app, "merge", "ra1a", "nope"), "Unknown revision 'nope'", secrets=secrets)
+    failed(invoke(app, "history", "-r", "nope:head"), "Unknown revision 'nope'", secrets=secrets)
+    failed(
+        invoke(app, "upgrade", "ra1"),
+        "Multiple revisions start with 'ra1'",
+        "Give more characters of the id",
+        secrets=secrets,
+    )
+
+
 def test_missing_migrations_directory(make_app: MakeApp, database_url: str) -> None:
     failed(
         invoke(make_app(), "upgrade"),
