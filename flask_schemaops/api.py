@@ -13,6 +13,7 @@ import os
 import shutil
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -793,20 +794,26 @@ def downgrade_preview(
                 f" ({', '.join(now) or '<base>'}). See `flask db history -i`; to move up,"
                 " use `flask db upgrade`."
             ) from None
-        engine = s.target.engine
+        # A Flask-Migrate --multidb script drops in downgrade_<bind>(): count there.
+        sessions = {x.name: x for x in (s, *s.siblings)}
         losses: list[Loss] = []
-        with targets.connect(engine) as connection:
+        with ExitStack() as stack:
+            connections: dict[str, Any] = {}
             for script in scripts:
-                for table, column, schema, line in dropped_by_downgrade(
-                    script.path, engine.dialect.name
+                for table, column, schema, line, bind in dropped_by_downgrade(
+                    script.path, s.target.engine.dialect.name
                 ):
+                    where = sessions.get(bind or targets.DEFAULT, s) if bind is not None else s
+                    if where.name not in connections:
+                        connection = targets.connect(where.target.engine)
+                        connections[where.name] = stack.enter_context(connection)
                     losses.append(
                         Loss(
-                            target=s.name,
+                            target=where.name,
                             revision=script.revision,
                             table=table,
                             column=column,
-                            rows=_count(connection, table, column, schema),
+                            rows=_count(connections[where.name], table, column, schema),
                             file=script.path,
                             line=line,
                         )

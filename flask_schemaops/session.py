@@ -533,7 +533,12 @@ def open_project(
         with state.app.app_context():
             # An env.py of another tool (e.g. Flask-Migrate's) handles its databases
             # itself: one session runs it, and with --multidb it migrates the binds too.
-            for target in _select(targets, binds) if project.ours else targets[:1]:
+            chosen = _select(targets, binds)
+            if not project.ours:
+                chosen = _whole_run(
+                    targets, chosen if binds else None, is_multidb_directory(folder)
+                )
+            for target in chosen:
                 make_config = functools.partial(
                     build_config,
                     state,
@@ -553,6 +558,21 @@ def open_project(
         session = project.sessions[0] if project.sessions else None
         error = translate(exc, session, arguments)
         raise type(error)(redact(str(error), secrets)) from exc
+
+
+def _whole_run(targets: list[Target], chosen: list[Target] | None, multidb: bool) -> list[Target]:
+    """The one target whose session runs another tool's env.py, which migrates the
+    default database (and the binds too with ``--multidb``) in one run: ``--bind``
+    (``chosen``) cannot narrow that."""
+    scope = targets if multidb else targets[:1]
+    if chosen is not None and {t.name for t in chosen} != {t.name for t in scope}:
+        raise ConfigurationError(
+            "--bind cannot narrow a run of this migrations directory: its env.py (not"
+            f" flask-schemaops's) works on {', '.join(t.name for t in scope)} together."
+            " Leave out --bind, or replace env.py with `flask db convert-env` to work on"
+            " one database at a time."
+        )
+    return targets[:1]
 
 
 def _select(targets: list[Target], binds: Sequence[str] | None) -> list[Target]:

@@ -324,6 +324,20 @@ def test_multidb_project_reports_every_database(
     ]
     assert [s.up_to_date for s in api.status(app=app)] == [True, True]
 
+    # --bind cannot narrow a run of that env.py; the downgrade's data check covers the
+    # bind, whose tables its downgrade_other() drops.
+    with _engine(app, "other").begin() as connection:
+        connection.execute(sa.text("INSERT INTO notes (id) VALUES (1)"))
+    result = invoke(app, "downgrade", "--bind", "other")
+    assert result.exit_code == 1 and "--bind cannot narrow" in result.output, result.output
+    result = invoke(app, "upgrade", "--bind", "nosuch")
+    assert result.exit_code == 1 and "Unknown database 'nosuch'" in result.output, result.output
+    result = invoke(app, "downgrade")
+    assert result.exit_code == 1, result.output
+    assert "[other] table notes: 1 row" in result.output
+    assert "nothing was reverted" in result.output
+    assert (_versions(app), _versions(app, "other")) == ([first], [first])
+
 
 # --- The Migrate object ------------------------------------------------------------------
 

@@ -158,13 +158,14 @@ class _Values(dict[str, str]):
 
 def dropped_by_downgrade(
     path: str | Path, dialect: str | None
-) -> list[tuple[str, str | None, str | None, int]]:
-    """``(table, column, schema, line)`` for each table (column None) and column that
-    the ``downgrade()`` of the script at ``path`` drops on a ``dialect`` database."""
+) -> list[tuple[str, str | None, str | None, int, str | None]]:
+    """``(table, column, schema, line, bind)`` for each table (column None) and column
+    that the ``downgrade()`` of the script at ``path`` drops on a ``dialect`` database
+    (``bind``: see :attr:`analysis.Operation.bind`)."""
     script = analysis.read(Path(path), {})
     if script.error:
         raise ScriptError(f"{path} {script.error}. Fix it, then run the command again.")
     return [
-        (table, column, operation.schema, operation.line)
+        (table, column, operation.schema, operation.line, operation.bind)
         for operation, table, column in checks.downgrade_drops(script, dialect)
     ]

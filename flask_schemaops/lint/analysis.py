@@ -66,6 +66,9 @@ class Operation:
     batch: bool = False
     autocommit: bool = False
     dialects: frozenset[str] | None = None  # None: every database runs it
+    # Flask-Migrate's --multidb scripts: the bind of upgrade_<bind>() ("" is the
+    # default database); None in a script of one database.
+    bind: str | None = None
 
     def runs_on(self, dialect: str | None) -> bool:
         return dialect is None or self.dialects is None or dialect in self.dialects
@@ -161,9 +164,23 @@ def read(path: Path, rule_names: dict[str, str]) -> Script:
     _suppressions(script, source, first_def, rule_names)
     for name in ("upgrade", "downgrade"):
         function = script.functions.get(name)
-        if function is not None:
-            _Walker(script, name).block(function.body, _Context(), {name})
+        if function is None:
+            continue
+        bodies = [function]
+        if _dispatches(function):  # Flask-Migrate's --multidb: upgrade_<bind>(), ...
+            bodies += [f for n, f in script.functions.items() if n.startswith(f"{name}_")]
+        for body in bodies:
+            bind = body.name[len(name) + 1 :] if body is not function else None
+            _Walker(script, name, bind).block(body.body, _Context(), {name, body.name})
     return script
+
+
+def _dispatches(function: ast.FunctionDef) -> bool:
+    """Whether ``function`` calls the module's functions by name through ``globals()``."""
+    return any(
+        isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "globals"
+        for n in ast.walk(function)
+    )
 
 
 def _header(script: Script, tree: ast.Module) -> None:
@@ -260,9 +277,10 @@ class _Context:
 class _Walker:
     """Collects the operations of one top-level function, in source order."""
 
-    def __init__(self, script: Script, function: str):
+    def __init__(self, script: Script, function: str, bind: str | None = None):
         self.script = script
         self.function = function
+        self.bind = bind
         self.ops = {"op"}  # names bound to alembic's op module
         self.binds: set[str] = set()  # names bound to op.get_bind()
         self.dialect_names: set[str] = set()  # names bound to ...dialect.name
@@ -430,6 +448,7 @@ class _Walker:
                 batch=batch,
                 autocommit=context.autocommit,
                 dialects=context.dialects,
+                bind=self.bind,
             )
         )
 
