@@ -692,15 +692,19 @@ def lint(
 
     By default every revision of every database. ``pending``: the revisions not yet
     applied to each database (this connects to them); ``since``: the revisions after
-    ``since``; ``paths``: these files or folders. The PostgreSQL-only rules apply to
-    PostgreSQL databases, or everywhere with ``dialect="postgresql"``. Disabled
+    ``since``; ``paths``: these files or folders. The rules follow each database's
+    kind, or ``dialect`` for all (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``,
+    ``mssql`` or ``oracle``; another name raises ConfigurationError): the
+    PostgreSQL-only rules apply everywhere with ``dialect="postgresql"``. Disabled
     rules, severities and the failing threshold come from the ``lint_*`` settings.
     """
     from . import headers
-    from .lint import lint_paths, scripts_in
+    from .lint import dialect_name, lint_paths, scripts_in
 
     if sum((bool(paths), pending, since is not None)) > 1:
         raise ConfigurationError("Lint paths, --pending or --since: one of them, not several.")
+    if dialect is not None:
+        dialect = dialect_name(dialect)
     missing = [str(x) for x in paths if not Path(x).exists()]
     if missing:
         raise DirectoryError(f"Nothing to lint at {', '.join(missing)}: no such file or folder.")

@@ -267,6 +267,10 @@ CASES: dict[str, list[tuple[str, str]]] = {
             'spans = sa.table("spans", sa.column("name"))\n'
             '    op.execute(spans.update().where(spans.c.name.is_(None)).values(name="x"))',
         ),
+        (
+            'op.execute("WITH d AS (DELETE FROM spans RETURNING id) SELECT count(*) FROM d")',
+            'op.execute("WITH d AS (DELETE FROM spans WHERE id < 9 RETURNING id) SELECT 1")',
+        ),
     ],
     "SO120": [
         (
@@ -274,6 +278,12 @@ CASES: dict[str, list[tuple[str, str]]] = {
             '    op.execute(sa.update(Span).where(Span.id == 1).values(name="x"))',
             'spans = sa.table("spans", sa.column("id"), sa.column("name"))\n'
             '    op.execute(spans.update().where(spans.c.id == 1).values(name="x"))',
+        ),
+    ],
+    "SO122": [
+        (
+            'op.drop_column("spans", "a")  # schemaops: ignore[SO013] unused since release 4',
+            'op.drop_column("spans", "a")  # schemaops: ignore[SO103] unused since release 4',
         ),
     ],
 }
@@ -325,11 +335,93 @@ def test_messages_name_the_table_and_column(tmp_path: Path) -> None:
     assert "later revision" in finding.fix
 
 
+def test_messages_say_what_the_script_does_not_name(tmp_path: Path) -> None:
+    body = """
+        def _drop(table):
+            op.drop_table(table)
+            op.drop_column(table, "arn")
+            with op.batch_alter_table(table) as batch_op:
+                batch_op.drop_constraint(None, type_="unique")
+
+
+        def upgrade():
+            op.execute("DROP INDEX ix_w")
+            op.create_foreign_key(None, "product", "owners", ["owner_id"], ["id"])
+            op.execute("CREATE INDEX ON spans (name)")
+            _drop("old_spans")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    found = lint(tmp_path, body)
+    assert [(f.rule, f.message.split(" See ")[0]) for f in found] == [
+        (
+            "SO104",
+            "A table is dropped: the release still running during the deploy reads it"
+            " and fails, and its rows are gone.",
+        ),
+        (
+            "SO103",
+            "Column arn is dropped: the release still running during the deploy reads"
+            " it and fails, and its data is gone.",
+        ),
+        (
+            "SO117",
+            "drop_constraint(None) in upgrade() has no constraint name: it fails when it runs.",
+        ),
+        (
+            "SO111",
+            "Index ix_w is dropped without CONCURRENTLY: reads and writes of the table"
+            " wait for the lock.",
+        ),
+        (
+            "SO112",
+            "An unnamed foreign key on product is added without NOT VALID: every row of"
+            " product is checked while writes to both tables are blocked.",
+        ),
+        (
+            "SO109",
+            "An unnamed index on spans is created without CONCURRENTLY: writes to spans"
+            " are blocked while it builds.",
+        ),
+    ]
+    assert found[4].fix == (
+        "Add it with postgresql_not_valid=True, then in a later step"
+        ' op.execute("ALTER TABLE product VALIDATE CONSTRAINT <constraint>").'
+    )
+    assert not [f for f in found if "?" in f.message + f.fix]
+
+
 def test_postgresql_rules_need_a_postgresql_target(tmp_path: Path) -> None:
     body = _upgrade('op.create_index("ix_spans_name", "spans", ["name"])')
     assert rules(lint(tmp_path, body, "postgresql")) == ["SO109"]
     for dialect in (None, "mysql", "sqlite"):
         assert lint(tmp_path, body, dialect) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "dialects"),
+    [
+        ("sa.String(50)", "sa.Text()", {"mysql", "mariadb"}),
+        ("sa.String(20)", "sa.String(100)", {"mysql"}),  # 80 to 400 bytes
+        ("sa.String(63)", "sa.String(64)", {"mysql", "mariadb"}),  # 252 to 256 bytes
+        ("sa.String(40)", "sa.String(100)", {"mysql", "mariadb"}),  # 160 to 400 bytes
+        ("sa.String(20)", "sa.String(60)", set()),  # within 255 bytes
+        ("sa.String(100)", "sa.String(400)", set()),  # from 256 bytes up
+    ],
+)
+def test_widenings_that_copy_the_table_on_mysql(
+    tmp_path: Path, old: str, new: str, dialects: set[str]
+) -> None:
+    body = _upgrade(f'op.alter_column("spans", "name", existing_type={old}, type_={new})')
+    for dialect in ("mysql", "mariadb", "postgresql", "sqlite", None):
+        found = lint(tmp_path, body, dialect)
+        assert rules(found) == (["SO107"] if dialect in dialects else []), dialect
+        if found:
+            assert found[0].message.startswith(
+                f"spans.name changes type from {old} to {new}: the table may be rewritten"
+            )
 
 
 def test_branches_on_the_dialect(tmp_path: Path) -> None:
@@ -375,7 +467,7 @@ def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
             raise NotImplementedError
     """
     [finding] = lint(tmp_path, body)
-    assert finding.rule == "SO103" and finding.message.startswith("spans.? is dropped")
+    assert finding.rule == "SO103" and finding.message.startswith("A column of spans is dropped")
 
 
 def test_suppression_comments(tmp_path: Path) -> None:
@@ -405,6 +497,48 @@ def test_suppression_comments(tmp_path: Path) -> None:
     path.write_text(text)
     report = lint_paths([path], dialect="postgresql")
     assert report.findings == () and report.suppressed == 4
+
+
+def test_a_suppression_comment_naming_no_rule(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            op.drop_column("spans", "a")  # schemaops: ignore[SO13, drop-column]
+            op.drop_column("spans", "b")  # schemaops: ignore[drop-colum]
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    path = write(tmp_path, body)
+    path.write_text(
+        path.read_text().replace("\nrevision", "\n# schemaops: ignore[S0119]\nrevision")
+    )
+    report = lint_paths([path], dialect="postgresql")
+    assert [(f.rule, f.line, f.message.split(" See ")[0]) for f in report.findings] == [
+        (
+            "SO122",
+            7,
+            "The suppression comment names 'S0119', which is not a rule: it suppresses nothing.",
+        ),
+        (
+            "SO122",
+            14,
+            "The suppression comment names 'SO13', which is not a rule: it suppresses nothing.",
+        ),
+        (
+            "SO103",
+            15,
+            "spans.b is dropped: the release still running during the deploy reads"
+            " it and fails, and its data is gone.",
+        ),
+        (
+            "SO122",
+            15,
+            "The suppression comment names 'drop-colum', which is not a rule: it"
+            " suppresses nothing.",
+        ),
+    ]
+    assert report.suppressed == 1 and report.findings[0].severity == "warning"
 
 
 def test_settings_disable_regrade_and_threshold(tmp_path: Path) -> None:
@@ -446,6 +580,46 @@ def test_multiple_heads(tmp_path: Path) -> None:
     assert "has 2 heads (b, c)" in finding.message
     (folder / "d_merge.py").write_text(f'revision = "d"\ndown_revision = ("b", "c")\n\n{base}')
     assert lint_paths([folder], histories=[folder]).findings == ()
+
+
+@pytest.mark.parametrize(
+    ("sql", "detail"),
+    [
+        (
+            "WITH d AS (DELETE FROM spans RETURNING id) SELECT * FROM d WHERE id > 1",
+            "DELETE without WHERE deletes every row of spans",
+        ),
+        (
+            "WITH u AS (UPDATE spans SET name = 'x' RETURNING id)"
+            " INSERT INTO log (id) SELECT id FROM u",
+            "UPDATE without WHERE rewrites every row of spans",
+        ),
+        (
+            "WITH n AS (SELECT 1) UPDATE spans SET name = 'x'",
+            "UPDATE without WHERE rewrites every row of spans",
+        ),
+        (
+            "UPDATE spans SET name = (SELECT name FROM owners WHERE owners.id = spans.owner_id)",
+            "UPDATE without WHERE rewrites every row of spans",
+        ),
+        ("WITH u AS (UPDATE spans SET name = 'x' WHERE id = 1 RETURNING id) SELECT 1", None),
+        ("WITH s AS (SELECT id FROM spans FOR UPDATE) INSERT INTO log SELECT id FROM s", None),
+        (
+            "WITH n AS (SELECT 2) INSERT INTO spans (id) SELECT * FROM n"
+            " ON CONFLICT (id) DO UPDATE SET name = 'x'",
+            None,
+        ),
+        ("UPDATE spans SET name = 'a (b' WHERE id = 1", None),
+    ],
+)
+def test_data_changes_without_where(tmp_path: Path, sql: str, detail: str | None) -> None:
+    found = lint(tmp_path, _upgrade(f"op.execute({sql!r})"))
+    if detail is None:
+        assert found == []
+    else:
+        [finding] = found
+        assert (finding.rule, finding.severity) == ("SO119", "warning")
+        assert f"`: {detail} in one transaction. See " in finding.message
 
 
 # --- No false positives -------------------------------------------------------------------
@@ -615,6 +789,26 @@ def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
     assert result.exit_code == 1 and ": SO103 error: spans.a is dropped" in result.output
     result = invoke(app, "lint", "migrations/versions/nothing.py")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_lint_names_the_dialects_it_knows(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    body = _upgrade('op.create_index("ix_spans_name", "spans", ["name"])')
+    write(tmp_path / "migrations" / "versions", body)
+    for name in ("postgres", "oracle2"):
+        result = invoke(app, "lint", "--dialect", name)
+        assert result.exit_code == 2, result.output
+        assert result.output == (
+            f"Error: Unknown dialect {name!r}: the linter knows mariadb, mssql, mysql, oracle,"
+            " postgresql, sqlite. Give one of them, or none to lint each database for its own.\n"
+        )
+    with pytest.raises(ConfigurationError, match=r"^Unknown dialect 'postgres': "):
+        api.lint(dialect="postgres", app=app)
+    result = invoke(app, "lint", "--dialect", "PostgreSQL")
+    assert result.exit_code == 0, result.output
+    assert ": SO109 warning: Index ix_spans_name on spans is created" in result.output
 
 
 # --- The safe patterns run on a real database ---------------------------------------------

@@ -14,14 +14,17 @@ from pathlib import Path
 from ..errors import ConfigurationError, ScriptError
 from ..results import Finding, LintReport
 from . import analysis, checks
+from .analysis import DIALECTS
 from .rules import DOCS_URL, RULES, SEVERITIES, Rule, find
 
 __all__ = [
+    "DIALECTS",
     "DOCS_URL",
     "RULES",
     "Finding",
     "LintReport",
     "Rule",
+    "dialect_name",
     "dropped_by_downgrade",
     "lint_paths",
     "scripts_in",
@@ -63,7 +66,6 @@ def lint_paths(
         raise ConfigurationError(
             f"lint_fail_on must be None or one of {', '.join(SEVERITIES)}, not {fail_on!r}."
         )
-    names = {rule.name: rule.id for rule in RULES.values()}
     modules = frozenset(app_modules)
     files = _expand(paths)
     findings: list[Finding] = []
@@ -72,7 +74,7 @@ def lint_paths(
 
     def script(path: Path) -> analysis.Script:
         if path not in read:
-            found = analysis.read(path, names)
+            found = analysis.read(path)
             if found.error:
                 raise ScriptError(f"{path} {found.error}. Fix it, then lint again.")
             read[path] = found
@@ -86,7 +88,7 @@ def lint_paths(
         if found.suppressed(rule.id, hit.line, hit.end_line):
             suppressed += 1
             return
-        values = _Values(hit.values)
+        message, fix = rule.render(hit.values)
         findings.append(
             Finding(
                 rule=rule.id,
@@ -94,8 +96,8 @@ def lint_paths(
                 severity=grades.get(rule.id) or hit.severity or rule.severity,
                 file=str(file),
                 line=hit.line,
-                message=f"{rule.message.format_map(values)} See {rule.url}",
-                fix=rule.fix.format_map(values),
+                message=message,
+                fix=fix,
                 target=target,
             )
         )
@@ -117,6 +119,18 @@ def lint_paths(
         suppressed=suppressed,
         fail_on=fail_on,
     )
+
+
+def dialect_name(value: str) -> str:
+    """``value`` as the name of a database the linter knows (``PostgreSQL`` gives
+    ``postgresql``); ConfigurationError for any other."""
+    name = value.strip().lower()
+    if name not in DIALECTS:
+        raise ConfigurationError(
+            f"Unknown dialect {value!r}: the linter knows {', '.join(sorted(DIALECTS))}."
+            " Give one of them, or none to lint each database for its own."
+        )
+    return name
 
 
 def _expand(paths: Iterable[str | Path]) -> list[Path]:
@@ -151,18 +165,13 @@ def _severity(reference: str, value: str) -> str:
     return value
 
 
-class _Values(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        return "?"
-
-
 def dropped_by_downgrade(
     path: str | Path, dialect: str | None
 ) -> list[tuple[str, str | None, str | None, int, str | None]]:
     """``(table, column, schema, line, bind)`` for each table (column None) and column
     that the ``downgrade()`` of the script at ``path`` drops on a ``dialect`` database
     (``bind``: see :attr:`analysis.Operation.bind`)."""
-    script = analysis.read(Path(path), {})
+    script = analysis.read(Path(path))
     if script.error:
         raise ScriptError(f"{path} {script.error}. Fix it, then run the command again.")
     return [

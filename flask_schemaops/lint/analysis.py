@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import sql as sqltext
+from .rules import find
 
 DIALECTS = frozenset({"postgresql", "mysql", "mariadb", "sqlite", "mssql", "oracle"})
 
@@ -97,6 +98,7 @@ class Script:
     enums: dict[str, ast.Call] = field(default_factory=dict)  # variable -> Enum(...) call
     suppressed_file: set[str] = field(default_factory=set)
     suppressed_lines: dict[int, set[str]] = field(default_factory=dict)
+    unknown_rules: list[tuple[int, str]] = field(default_factory=list)  # (line, as written)
     error: str | None = None  # the syntax error that stopped the reading
 
     def operations_in(self, function: str, dialect: str | None) -> list[Operation]:
@@ -137,9 +139,8 @@ class Script:
         return any(rule in self.suppressed_lines.get(n, ()) for n in range(first, last + 1))
 
 
-def read(path: Path, rule_names: dict[str, str]) -> Script:
-    """Read the script at ``path``; ``rule_names`` maps rule names to ids, for
-    suppression comments that name a rule."""
+def read(path: Path) -> Script:
+    """Read the script at ``path``."""
     script = Script(path)
     try:
         source = path.read_text(encoding="utf-8")
@@ -161,7 +162,7 @@ def read(path: Path, rule_names: dict[str, str]) -> Script:
         (n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))),
         default=10**9,
     )
-    _suppressions(script, source, first_def, rule_names)
+    _suppressions(script, source, first_def)
     for name in ("upgrade", "downgrade"):
         function = script.functions.get(name)
         if function is None:
@@ -228,7 +229,7 @@ def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
                 yield f"{node.module}.{alias.name}", node.lineno
 
 
-def _suppressions(script: Script, source: str, first_def: int, names: dict[str, str]) -> None:
+def _suppressions(script: Script, source: str, first_def: int) -> None:
     code_lines: set[int] = set()
     comments: list[tuple[int, str]] = []
     try:
@@ -249,8 +250,13 @@ def _suppressions(script: Script, source: str, first_def: int, names: dict[str, 
         match = _SUPPRESS.search(text)
         if not match:
             continue
-        rules = {names.get(r.strip().lower(), r.strip().upper()) for r in match.group(1).split(",")}
-        rules.discard("")
+        rules: set[str] = set()
+        for reference in filter(None, (r.strip() for r in match.group(1).split(","))):
+            rule = find(reference)
+            if rule is None:
+                script.unknown_rules.append((line, reference))
+            else:
+                rules.add(rule.id)
         if line not in code_lines and line < first_def:
             script.suppressed_file |= rules
         else:
@@ -408,7 +414,7 @@ class _Walker:
             if isinstance(owner, ast.Name) and owner.id == alias and name in _PARAMETERS:
                 parameters = tuple(p for p in _PARAMETERS[name] if p not in _TABLE_PARAMETERS)
                 arguments = _bind(node, parameters)
-                self._record(name, node, arguments, context, table=table or "?", schema=schema)
+                self._record(name, node, arguments, context, batch=(table, schema))
                 return
         if name in ("execute", "exec_driver_sql") and (
             (isinstance(owner, ast.Name) and owner.id in self.binds)
@@ -426,11 +432,11 @@ class _Walker:
         arguments: dict[str, ast.expr],
         context: _Context,
         *,
-        table: str | None = None,
-        schema: str | None = None,
+        batch: tuple[str | None, str | None] | None = None,  # its (table, schema)
     ) -> None:
-        batch = table is not None
-        if not batch:
+        if batch is not None:
+            table, schema = batch
+        else:
             table = next(
                 (self.script.string(arguments[p]) for p in _TABLE_PARAMETERS if p in arguments),
                 None,
@@ -445,7 +451,7 @@ class _Walker:
                 arguments=arguments,
                 table=table,
                 schema=schema,
-                batch=batch,
+                batch=batch is not None,
                 autocommit=context.autocommit,
                 dialects=context.dialects,
                 bind=self.bind,

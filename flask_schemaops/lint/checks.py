@@ -71,6 +71,7 @@ def check(script: Script, dialect: str | None, app_modules: frozenset[str]) -> l
     hits += _enums(script, dialect)
     hits += _empty_downgrade(script)
     hits += _model_imports(script, app_modules)
+    hits += [Hit("SO122", line, line, {"rule": rule}) for line, rule in script.unknown_rules]
     return sorted(hits, key=lambda h: (h.line, h.rule))
 
 
@@ -125,12 +126,19 @@ class _Upgrade:
                 yield from method(operation)
 
     def hit(
-        self, rule: str, operation: Operation, severity: str | None = None, **values: str
+        self, rule: str, operation: Operation, severity: str | None = None, **values: str | None
     ) -> Hit:
-        return Hit(rule, operation.line, operation.end_line, values, severity)
+        known = {key: value for key, value in values.items() if value is not None}
+        return Hit(rule, operation.line, operation.end_line, known, severity)
 
-    def text(self, operation: Operation, name: str) -> str:
-        return self.script.string(operation.keyword(name)) or "?"
+    def text(self, operation: Operation, name: str) -> str | None:
+        return self.script.string(operation.keyword(name))
+
+    def named(self, kind: str, operation: Operation, name: str) -> str:
+        """``kind`` and the name the operation gives it, on its table (see :func:`_named`)."""
+        node = operation.keyword(name)
+        unnamed = node is None or (isinstance(node, ast.Constant) and node.value is None)
+        return _named(kind, self.script.string(node), operation.table, unnamed=unnamed)
 
     # -- op.* operations ---------------------------------------------------------------
 
@@ -143,69 +151,69 @@ class _Upgrade:
         column = analysis.column(self.script, o.keyword("column"))
         if column is None:
             return
-        name = column.name or "?"
+        what = _column(o.table, column.name)
         if self.existing(o.table):
             if not column.nullable and column.server_default is None and not column.generated:
-                yield self.hit("SO101", o, table=o.table or "?", column=name)
+                yield self.hit("SO101", o, what=what)
             default = column.server_default
             if default is not None and _volatile(self.script, default):
-                yield self.hit(
-                    "SO102", o, table=o.table or "?", column=name, default=ast.unparse(default)
-                )
-        self.added.add((o.table or "?", name))
+                yield self.hit("SO102", o, what=what, default=ast.unparse(default))
+        self.added.add((o.table or "?", column.name or "?"))
 
     def _drop_column(self, o: Operation) -> Iterator[Hit]:
         column = self.text(o, "column_name")
-        if self.existing(o.table) and (o.table or "?", column) not in self.added:
-            yield self.hit("SO103", o, table=o.table or "?", column=column)
+        if self.existing(o.table) and (o.table or "?", column or "?") not in self.added:
+            yield self.hit("SO103", o, what=_column(o.table, column))
 
     def _drop_table(self, o: Operation) -> Iterator[Hit]:
         if self.existing(o.table):
-            yield self.hit("SO104", o, table=o.table or "?")
+            yield self.hit("SO104", o, what=_named("Table", o.table))
 
     def _rename_table(self, o: Operation) -> Iterator[Hit]:
         new = self.text(o, "new_table_name")
         if self.existing(o.table) and o.table not in self.views:
-            yield self.hit("SO106", o, table=o.table or "?", new=new)
-        if o.table in self.created:
+            yield self.hit("SO106", o, what=_named("Table", o.table), table=o.table, new=new)
+        if o.table in self.created and new:
             self.created.add(new)
 
     def _alter_column(self, o: Operation) -> Iterator[Hit]:
-        table, column = o.table or "?", self.text(o, "column_name")
-        if not self.existing(o.table) or (table, column) in self.added:
+        column = self.text(o, "column_name")
+        if not self.existing(o.table) or (o.table or "?", column or "?") in self.added:
             return
+        what = _column(o.table, column)
         new_name = self.script.string(o.keyword("new_column_name"))
         if new_name:
-            yield self.hit("SO105", o, table=table, column=column, new=new_name)
+            yield self.hit("SO105", o, what=what, column=column, new=new_name)
         new_type = o.keyword("type_")
-        if new_type is not None and not _widening(o.keyword("existing_type"), new_type):
-            old = o.keyword("existing_type")
+        old = o.keyword("existing_type")
+        if new_type is not None and not _widening(old, new_type, self.dialect):
             change = (
                 f" from {analysis.type_source(old)} to {analysis.type_source(new_type)}"
                 if old is not None
                 else f" to {analysis.type_source(new_type)} (the old type is not given)"
             )
-            yield self.hit("SO107", o, table=table, column=column, change=change)
+            yield self.hit("SO107", o, what=what, change=change)
         nullable = o.keyword("nullable")
         existing = o.keyword("existing_nullable")
         if (
             isinstance(nullable, ast.Constant)
             and nullable.value is False
             and not (isinstance(existing, ast.Constant) and existing.value is False)
-            and (table, column) not in self.not_null_checks
+            and (o.table or "?", column) not in self.not_null_checks
         ):
-            yield self.hit("SO108", o, table=table, column=column)
+            yield self.hit("SO108", o, what=what, column=column)
 
     def _create_index(self, o: Operation) -> Iterator[Hit]:
         name = self.text(o, "index_name")
-        self.indexes.add(name)
+        if name:
+            self.indexes.add(name)
         if not self.postgresql:
             return
         if o.flag("postgresql_concurrently"):
             if not o.autocommit:
-                yield self.hit("SO110", o, what=f"create_index({name!r})")
+                yield self.hit("SO110", o, what=_call("create_index", name))
         elif self.existing(o.table):
-            yield self.hit("SO109", o, index=name, table=o.table or "?")
+            yield self.hit("SO109", o, what=self.named("Index", o, "index_name"), table=o.table)
 
     def _drop_index(self, o: Operation) -> Iterator[Hit]:
         name = self.text(o, "index_name")
@@ -213,14 +221,18 @@ class _Upgrade:
             return
         if o.flag("postgresql_concurrently"):
             if not o.autocommit:
-                yield self.hit("SO110", o, what=f"drop_index({name!r})")
+                yield self.hit("SO110", o, what=_call("drop_index", name))
         elif self.existing(o.table) and name not in self.indexes:
-            yield self.hit("SO111", o, index=name, table=o.table or "?")
+            yield self.hit("SO111", o, what=self.named("Index", o, "index_name"), table=o.table)
 
     def _create_foreign_key(self, o: Operation) -> Iterator[Hit]:
         if self.postgresql and self.existing(o.table) and not o.flag("postgresql_not_valid"):
             yield self.hit(
-                "SO112", o, constraint=self.text(o, "constraint_name"), table=o.table or "?"
+                "SO112",
+                o,
+                what=self.named("Foreign key", o, "constraint_name"),
+                constraint=self.text(o, "constraint_name"),
+                table=o.table,
             )
 
     def _create_check_constraint(self, o: Operation) -> Iterator[Hit]:
@@ -230,13 +242,21 @@ class _Upgrade:
             self.not_null_checks.add((o.table or "?", match.group(1)))
         if self.existing(o.table) and not o.flag("postgresql_not_valid"):
             yield self.hit(
-                "SO113", o, constraint=self.text(o, "constraint_name"), table=o.table or "?"
+                "SO113",
+                o,
+                what=self.named("Check constraint", o, "constraint_name"),
+                constraint=self.text(o, "constraint_name"),
+                table=o.table,
             )
 
     def _create_unique_constraint(self, o: Operation) -> Iterator[Hit]:
         if self.existing(o.table):
             yield self.hit(
-                "SO114", o, constraint=self.text(o, "constraint_name"), table=o.table or "?"
+                "SO114",
+                o,
+                what=self.named("Unique constraint", o, "constraint_name"),
+                constraint=self.text(o, "constraint_name"),
+                table=o.table,
             )
 
     # -- Raw SQL -----------------------------------------------------------------------
@@ -263,56 +283,63 @@ class _Upgrade:
             yield from self._statement(o, statement)
 
     def _statement(self, o: Operation, s: Statement) -> Iterator[Hit]:
-        table = s.table or "?"
-        kind = s.kind
+        table, kind = s.table, s.kind
+        # s.name is None only where the SQL gives no name (the database makes one up).
         if kind == "create_table":
-            self.created.add(table)
+            self.created.add(table or "?")
         elif kind == "create_index":
-            self.indexes.add(s.name or "?")
+            if s.name:
+                self.indexes.add(s.name)
             if self.postgresql and s.concurrently and not o.autocommit:
                 yield self.hit("SO110", o, what="CREATE INDEX CONCURRENTLY")
-            elif self.postgresql and not s.concurrently and self.existing(s.table):
-                yield self.hit("SO109", o, index=s.name or "?", table=table)
+            elif self.postgresql and not s.concurrently and self.existing(table):
+                what = _named("Index", s.name, table, unnamed=True)
+                yield self.hit("SO109", o, what=what, table=table)
         elif kind == "drop_index" and self.postgresql:
             if s.concurrently and not o.autocommit:
                 yield self.hit("SO110", o, what="DROP INDEX CONCURRENTLY")
-            elif not s.concurrently and s.name not in self.indexes and self.existing(s.table):
-                yield self.hit("SO111", o, index=s.name or "?", table=table)
-        elif kind == "add_column" and self.existing(s.table):
+            elif not s.concurrently and s.name not in self.indexes and self.existing(table):
+                yield self.hit("SO111", o, what=_named("Index", s.name, table), table=table)
+        elif kind == "add_column" and self.existing(table):
+            what = _column(table, s.column)
             if s.not_null and s.default is None:
-                yield self.hit("SO101", o, table=table, column=s.column or "?")
+                yield self.hit("SO101", o, what=what)
             if s.default is not None and _volatile_text(s.default):
-                yield self.hit("SO102", o, table=table, column=s.column or "?", default=s.default)
-            self.added.add((table, s.column or "?"))
-        elif kind == "drop_column" and self.existing(s.table):
-            yield self.hit("SO103", o, table=table, column=s.column or "?")
-        elif kind == "drop_table" and self.existing(s.table):
-            yield self.hit("SO104", o, table=table)
-        elif kind == "rename_column" and self.existing(s.table):
-            yield self.hit("SO105", o, table=table, column=s.column or "?", new=s.name or "?")
-        elif kind == "rename_table" and self.existing(s.table) and s.table not in self.views:
-            yield self.hit("SO106", o, table=table, new=s.name or "?")
-        elif kind in ("column_type", "set_not_null") and self.existing(s.table):
-            if (table, s.column or "?") in self.added:
+                yield self.hit("SO102", o, what=what, default=s.default)
+            self.added.add((table or "?", s.column or "?"))
+        elif kind == "drop_column" and self.existing(table):
+            yield self.hit("SO103", o, what=_column(table, s.column))
+        elif kind == "drop_table" and self.existing(table):
+            yield self.hit("SO104", o, what=_named("Table", table))
+        elif kind == "rename_column" and self.existing(table):
+            yield self.hit("SO105", o, what=_column(table, s.column), column=s.column, new=s.name)
+        elif kind == "rename_table" and self.existing(table) and table not in self.views:
+            yield self.hit("SO106", o, what=_named("Table", table), table=table, new=s.name)
+        elif kind in ("column_type", "set_not_null") and self.existing(table):
+            if (table or "?", s.column or "?") in self.added:
                 return
+            what = _column(table, s.column)
             if kind == "column_type":
-                yield self.hit("SO107", o, table=table, column=s.column or "?", change=" (raw SQL)")
-            elif (table, s.column) not in self.not_null_checks:
-                yield self.hit("SO108", o, table=table, column=s.column or "?")
-        elif kind == "add_foreign_key" and self.postgresql and self.existing(s.table):
+                yield self.hit("SO107", o, what=what, change=" (raw SQL)")
+            elif (table or "?", s.column) not in self.not_null_checks:
+                yield self.hit("SO108", o, what=what, column=s.column)
+        elif kind == "add_foreign_key" and self.postgresql and self.existing(table):
             if not s.not_valid:
-                yield self.hit("SO112", o, constraint=s.name or "?", table=table)
-        elif kind == "add_check" and self.existing(s.table):
+                what = _named("Foreign key", s.name, table, unnamed=True)
+                yield self.hit("SO112", o, what=what, constraint=s.name, table=table)
+        elif kind == "add_check" and self.existing(table):
             match = re.search(r"CHECK\s*\((.*)\)", s.text, re.IGNORECASE)
             condition = _NOT_NULL_CHECK.match(match.group(1).strip()) if match else None
             if condition:
-                self.not_null_checks.add((table, condition.group(1)))
+                self.not_null_checks.add((table or "?", condition.group(1)))
             if not s.not_valid:
-                yield self.hit("SO113", o, constraint=s.name or "?", table=table)
-        elif kind == "add_unique" and self.existing(s.table):
-            yield self.hit("SO114", o, constraint=s.name or "?", table=table)
+                what = _named("Check constraint", s.name, table, unnamed=True)
+                yield self.hit("SO113", o, what=what, constraint=s.name, table=table)
+        elif kind == "add_unique" and self.existing(table):
+            what = _named("Unique constraint", s.name, table, unnamed=True)
+            yield self.hit("SO114", o, what=what, constraint=s.name, table=table)
         elif kind == "enum_add_value" and self.postgresql and not o.autocommit:
-            yield self.hit("SO116", o, enum=s.name or "?")
+            yield self.hit("SO116", o, enum=s.name)
         elif kind == "danger":
             detail = f"`{_shorten(s.text)}`: {s.detail}."
             yield self.hit("SO119", o, "warning", detail=detail)
@@ -333,9 +360,8 @@ def _unnamed_drops(script: Script, dialect: str | None) -> Iterator[Hit]:
                 and isinstance(name, ast.Constant)
                 and name.value is None
             ):
-                yield Hit(
-                    "SO117", o.line, o.end_line, {"table": o.table or "?", "function": function}
-                )
+                what = f"drop_constraint(None, {o.table!r})" if o.table else "drop_constraint(None)"
+                yield Hit("SO117", o.line, o.end_line, {"what": what, "function": function})
 
 
 def _enums(script: Script, dialect: str | None) -> Iterator[Hit]:
@@ -447,15 +473,61 @@ def _model_imports(script: Script, app_modules: frozenset[str]) -> Iterator[Hit]
             yield Hit("SO120", line, line, {"module": module})
 
 
-def _widening(old: ast.expr | None, new: ast.expr) -> bool:
-    before, after = analysis.type_shape(old), analysis.type_shape(new)
+# What a message calls the thing it is about, when the script names it or not.
+
+
+def _column(table: str | None, column: str | None) -> str:
+    """``spans.arn``; ``Column arn``, ``A column of spans`` or ``A column`` when a part
+    is not known."""
+    if table and column:
+        return f"{table}.{column}"
+    if column:
+        return f"Column {column}"
+    return f"A column of {table}" if table else "A column"
+
+
+def _named(kind: str, name: str | None, table: str | None = None, *, unnamed: bool = False) -> str:
+    """``Index ix_a on spans``; without a name ``An index on spans``, or ``An unnamed
+    index on spans`` when the script gives none."""
+    on = f" on {table}" if table else ""
+    if name:
+        return f"{kind} {name}{on}"
+    words = f"unnamed {kind.lower()}" if unnamed else kind.lower()
+    return f"{'An' if words[0] in 'aeiou' else 'A'} {words}{on}"
+
+
+def _call(function: str, name: str | None) -> str:
+    return f"{function}({name!r})" if name else f"{function}()"
+
+
+def _widening(old: ast.expr | None, new: ast.expr, dialect: str | None) -> bool:
+    """Whether changing type ``old`` to ``new`` is a widening the database does without
+    rewriting the table."""
     if old is not None and ast.dump(old) == ast.dump(new):
         return True
+    before, after = analysis.type_shape(old), analysis.type_shape(new)
     if before is None or after is None or before[0] != "varchar":
         return False
+    if dialect in ("mysql", "mariadb"):
+        return _mysql_in_place(before[1], after[1], dialect)
     if after[0] == "text" or after[1] is None:
         return True
     return before[1] is not None and after[1] > before[1]
+
+
+def _mysql_in_place(old: int | None, new: int | None, dialect: str) -> bool:
+    """Whether MySQL or MariaDB lengthens VARCHAR(old) to VARCHAR(new) in place (None:
+    no length, or TEXT, which always copies the table).
+
+    A VARCHAR keeps its length in one byte up to 255 bytes, in two beyond, and a change
+    of that size copies the table. Lengths count characters: at 4 bytes a character
+    (utf8mb4), VARCHAR(63) is the longest with one length byte. MariaDB also keeps
+    one for a VARCHAR under 128 bytes, whatever it grows to.
+    """
+    if old is None or new is None or new <= old:
+        return False
+    old_bytes, new_bytes = old * 4, new * 4
+    return (old_bytes <= 255) == (new_bytes <= 255) or (dialect == "mariadb" and old_bytes < 128)
 
 
 def _volatile(script: Script, node: ast.expr) -> bool:

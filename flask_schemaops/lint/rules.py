@@ -7,6 +7,7 @@ in ``docs/rules.rst``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,16 +19,33 @@ SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # in rising ord
 
 @dataclass(frozen=True)
 class Rule:
+    """One rule. ``message`` and ``fix`` are ``str.format`` templates over the values
+    a check found. A value the script does not give (a name computed when it runs)
+    reads as the words after a bar, ``{table|the table}``, or else as ``<table>``."""
+
     id: str
     name: str
     severity: Severity
-    message: str  # str.format template over the values a check supplies
-    fix: str  # the safe alternative, also a template
+    message: str
+    fix: str  # the safe alternative
     postgresql: bool = False  # applies only when the target database is PostgreSQL
 
     @property
     def url(self) -> str:
         return f"{DOCS_URL}rules.html#{self.id.lower()}"
+
+    def render(self, values: Mapping[str, str]) -> tuple[str, str]:
+        """The message, ending with the link to the rule, and the fix, filled in."""
+        known = _Values(values)
+        return f"{self.message.format_map(known)} See {self.url}", self.fix.format_map(known)
+
+
+class _Values(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        name, bar, words = key.partition("|")
+        if name in self:
+            return self[name]
+        return words if bar else f"<{name}>"
 
 
 _CATALOGUE = (
@@ -35,7 +53,7 @@ _CATALOGUE = (
         "SO101",
         "not-null-without-default",
         "error",
-        "{table}.{column} is added NOT NULL without a server default: the ALTER fails on"
+        "{what} is added NOT NULL without a server default: the ALTER fails on"
         " a table that has rows, though it passes on an empty development database.",
         "Give it a server default (server_default=sa.text(\"''\")), or add it nullable,"
         " backfill it, and set NOT NULL in a later revision.",
@@ -44,7 +62,7 @@ _CATALOGUE = (
         "SO102",
         "volatile-default",
         "warning",
-        "{table}.{column} is added with the server default {default}, computed for every"
+        "{what} is added with the server default {default}, computed for every"
         " existing row: the table is rewritten under a lock (or, for now(), every old row"
         " gets the migration's time).",
         "Add it without a default (or with a constant one), backfill the old rows in"
@@ -54,54 +72,55 @@ _CATALOGUE = (
         "SO103",
         "drop-column",
         "warning",
-        "{table}.{column} is dropped: the release still running during the deploy reads"
-        " it and fails, and its data is gone.",
-        "First deploy code that no longer uses {table}.{column} (remove it from the model),"
+        "{what} is dropped: the release still running during the deploy reads it and"
+        " fails, and its data is gone.",
+        "First deploy code that no longer uses the column (remove it from the model),"
         " then drop it in a later revision marked `# schemaops: ignore[SO103] <why>`.",
     ),
     Rule(
         "SO104",
         "drop-table",
         "warning",
-        "Table {table} is dropped: the release still running during the deploy reads it"
-        " and fails, and its rows are gone.",
-        "First deploy code that no longer uses {table}, then drop it in a later revision"
+        "{what} is dropped: the release still running during the deploy reads it and"
+        " fails, and its rows are gone.",
+        "First deploy code that no longer uses the table, then drop it in a later revision"
         " marked `# schemaops: ignore[SO104] <why>`.",
     ),
     Rule(
         "SO105",
         "rename-column",
         "warning",
-        "{table}.{column} is renamed to {new}: the release still running during the"
-        " deploy uses the old name and fails.",
+        "{what} is renamed to {new}: the release still running during the deploy uses"
+        " the old name and fails.",
         "Add {new}, write both and backfill it, switch the code to {new}, then drop"
-        " {column} in a later revision.",
+        " {column|the old column} in a later revision.",
     ),
     Rule(
         "SO106",
         "rename-table",
         "warning",
-        "Table {table} is renamed to {new}: the release still running during the deploy"
-        " uses the old name and fails.",
+        "{what} is renamed to {new|a new name}: the release still running during the"
+        " deploy uses the old name and fails.",
         "Keep the old name readable while the deploy rolls out: in the same revision,"
         ' op.execute("CREATE VIEW {table} AS SELECT * FROM {new}"), and drop the view'
-        " once no code uses {table}.",
+        " once no code uses {table|the old name}.",
     ),
     Rule(
         "SO107",
         "change-column-type",
         "warning",
-        "{table}.{column} changes type{change}: the table may be rewritten under a lock,"
-        " and the running release may not handle the new type.",
-        "Only widenings are cheap (VARCHAR(n) to VARCHAR(m > n), VARCHAR to TEXT): add a"
-        " column of the new type, backfill it, switch the code, then drop the old one.",
+        "{what} changes type{change}: the table may be rewritten under a lock, and the"
+        " running release may not handle the new type.",
+        "Only widenings are cheap: VARCHAR(n) to VARCHAR(m > n) or TEXT, and on MySQL"
+        " only VARCHAR within 255 bytes or from 256 bytes up. Otherwise add a column of"
+        " the new type, backfill it, switch the code, then drop the old one.",
     ),
     Rule(
         "SO108",
         "set-not-null",
         "warning",
-        "{table}.{column} is made NOT NULL: the ALTER fails if a row still holds NULL,"
-        " and it reads the whole table under an exclusive lock.",
+        "{what} is made NOT NULL: the ALTER fails if a row still holds NULL, and it"
+        " reads the whole table under an exclusive lock.",
         "Backfill first; on PostgreSQL add CHECK ({column} IS NOT NULL) NOT VALID,"
         " VALIDATE it, and SET NOT NULL in the same revision (no scan), then drop the"
         " check.",
@@ -110,8 +129,8 @@ _CATALOGUE = (
         "SO109",
         "index-not-concurrent",
         "warning",
-        "Index {index} on {table} is created without CONCURRENTLY: writes to {table} are"
-        " blocked while it builds.",
+        "{what} is created without CONCURRENTLY: writes to {table|the table} are blocked"
+        " while it builds.",
         "Build it with postgresql_concurrently=True inside"
         " `with op.get_context().autocommit_block():`.",
         postgresql=True,
@@ -129,8 +148,8 @@ _CATALOGUE = (
         "SO111",
         "drop-index-not-concurrent",
         "warning",
-        "Index {index} on {table} is dropped without CONCURRENTLY: reads and writes of"
-        " {table} wait for the lock.",
+        "{what} is dropped without CONCURRENTLY: reads and writes of {table|the table}"
+        " wait for the lock.",
         "Drop it with postgresql_concurrently=True inside"
         " `with op.get_context().autocommit_block():`.",
         postgresql=True,
@@ -139,8 +158,8 @@ _CATALOGUE = (
         "SO112",
         "foreign-key-not-valid",
         "warning",
-        "Foreign key {constraint} on {table} is added without NOT VALID: every row of"
-        " {table} is checked while writes to both tables are blocked.",
+        "{what} is added without NOT VALID: every row of {table|the table} is checked"
+        " while writes to both tables are blocked.",
         "Add it with postgresql_not_valid=True, then in a later step"
         ' op.execute("ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}").',
         postgresql=True,
@@ -149,8 +168,8 @@ _CATALOGUE = (
         "SO113",
         "check-not-valid",
         "warning",
-        "Check constraint {constraint} on {table} is added without NOT VALID: every row"
-        " is checked under an exclusive lock, and the ALTER fails if one violates it.",
+        "{what} is added without NOT VALID: every row is checked under an exclusive"
+        " lock, and the ALTER fails if one violates it.",
         "On PostgreSQL add it with postgresql_not_valid=True, then"
         ' op.execute("ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}").',
     ),
@@ -158,8 +177,8 @@ _CATALOGUE = (
         "SO114",
         "unique-constraint",
         "warning",
-        "Unique constraint {constraint} is added to {table}: it fails if duplicates"
-        " exist, and builds its index under a lock that blocks writes.",
+        "{what} is added: it fails if duplicates exist, and builds its index under a"
+        " lock that blocks writes.",
         "Remove duplicates first; on PostgreSQL build a unique index"
         " CONCURRENTLY (in an autocommit block), then"
         ' op.execute("ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE USING INDEX'
@@ -188,8 +207,7 @@ _CATALOGUE = (
         "SO117",
         "unnamed-constraint-drop",
         "error",
-        "drop_constraint(None, {table!r}) in {function}() has no constraint name: it"
-        " fails when it runs.",
+        "{what} in {function}() has no constraint name: it fails when it runs.",
         "Put the constraint's real name in (see the database, or name constraints"
         " with a naming_convention on the MetaData).",
     ),
@@ -226,6 +244,14 @@ _CATALOGUE = (
         "The history in {folder} has {count} heads ({heads}): `flask db upgrade` cannot"
         " tell which one to apply.",
         'Merge them: flask db merge -m "merge heads".',
+    ),
+    Rule(
+        "SO122",
+        "unknown-rule",
+        "warning",
+        "The suppression comment names {rule!r}, which is not a rule: it suppresses nothing.",
+        "Write the id (SO103) or the name (drop-column) of a rule from the rules"
+        " reference, or remove the comment.",
     ),
 )
 

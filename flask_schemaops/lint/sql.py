@@ -70,27 +70,20 @@ def _statement(text: str) -> list[Statement]:
     upper = text.upper()
     words = upper.split()
     first = words[0] if words else ""
-    if first in ("INSERT", "SELECT", "WITH", "COMMENT", "SET", "GRANT", "REVOKE", "ANALYZE"):
-        return [Statement("data" if first in ("INSERT", "SELECT", "WITH") else "safe", text)]
-    if first in ("UPDATE", "DELETE"):
-        if re.search(r"\bWHERE\b", upper):
-            return [Statement("data", text)]
-        match = re.match(rf"(?:UPDATE|DELETE\s+FROM)\s+(?:ONLY\s+)?({_QUALIFIED})", text, re.I)
-        table = unquote(match.group(1)) if match else "?"
-        verb = "rewrites" if first == "UPDATE" else "deletes"
+    if first in ("UPDATE", "DELETE", "WITH"):
+        return _data_changes(text)
+    if first in ("INSERT", "SELECT", "COMMENT", "SET", "GRANT", "REVOKE", "ANALYZE"):
+        return [Statement("data" if first in ("INSERT", "SELECT") else "safe", text)]
+    if first == "TRUNCATE":
+        match = re.match(rf"TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?({_QUALIFIED})", text, re.I)
+        table = unquote(match.group(1)) if match else None
         return [
             Statement(
                 "danger",
                 text,
                 table=table,
-                detail=f"{first} without WHERE {verb} every row of {table} in one transaction",
+                detail=f"TRUNCATE deletes every row of {table or 'its table'}",
             )
-        ]
-    if first == "TRUNCATE":
-        match = re.match(rf"TRUNCATE\s+(?:TABLE\s+)?(?:ONLY\s+)?({_QUALIFIED})", text, re.I)
-        table = unquote(match.group(1)) if match else "?"
-        return [
-            Statement("danger", text, table=table, detail=f"TRUNCATE deletes every row of {table}")
         ]
     if first == "LOCK":
         return [Statement("danger", text, detail="LOCK TABLE blocks the app until the commit")]
@@ -120,6 +113,46 @@ def _statement(text: str) -> list[Statement]:
     return [Statement("unknown", text)]
 
 
+# An UPDATE or DELETE where a statement starts: the whole text, or a part of a WITH.
+_CHANGE = re.compile(r"(?:^|(?<=[()]))\s*(UPDATE|DELETE)\b", re.I)
+
+
+def _data_changes(text: str) -> list[Statement]:
+    """An UPDATE, a DELETE, or a WITH whose parts may be ones: ``danger`` for each
+    that has no WHERE of its own (it changes every row), else ``data``."""
+    plain = re.sub(r"'[^']*'", "''", text)  # no parenthesis or keyword inside a literal
+    found = []
+    for match in _CHANGE.finditer(plain):
+        own = _own_clauses(plain[match.start(1) :])
+        if re.search(r"\bWHERE\b", own, re.I):
+            continue
+        first = match.group(1).upper()
+        name = re.match(rf"(?:UPDATE|DELETE\s+FROM)\s+(?:ONLY\s+)?({_QUALIFIED})", own, re.I)
+        table = unquote(name.group(1)) if name else None
+        verb = "rewrites" if first == "UPDATE" else "deletes"
+        detail = (
+            f"{first} without WHERE {verb} every row of {table or 'its table'} in one transaction"
+        )
+        found.append(Statement("danger", text, table=table, detail=detail))
+    return found or [Statement("data", text)]
+
+
+def _own_clauses(text: str) -> str:
+    """``text`` up to the parenthesis that closes the group it starts in, without what
+    nested parentheses hold (subqueries, argument lists)."""
+    kept, depth = [], 0
+    for char in text:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                break
+        elif depth == 0:
+            kept.append(char)
+    return "".join(kept)
+
+
 def _create(text: str, upper: str) -> Statement:
     match = re.match(
         rf"CREATE\s+(?:UNIQUE\s+)?INDEX\s+(CONCURRENTLY\s+)?(?:IF\s+NOT\s+EXISTS\s+)?"
@@ -132,7 +165,7 @@ def _create(text: str, upper: str) -> Statement:
             "create_index",
             text,
             table=unquote(match.group(3)),
-            name=unquote(match.group(2)) if match.group(2) else "(unnamed)",
+            name=unquote(match.group(2)) if match.group(2) else None,
             concurrently=bool(match.group(1)),
         )
     match = re.match(
@@ -261,7 +294,7 @@ def _action(text: str, table: str, action: str) -> Statement:
     if m := named(
         rf"ADD\s+(?:CONSTRAINT\s+({_NAME})\s+)?(FOREIGN\s+KEY|CHECK|UNIQUE|PRIMARY\s+KEY)\b"
     ):
-        name = unquote(m.group(1)) if m.group(1) else "(unnamed)"
+        name = unquote(m.group(1)) if m.group(1) else None
         kind = m.group(2).upper().split()[0]
         not_valid = bool(re.search(r"\bNOT\s+VALID\s*$", upper))
         if kind == "FOREIGN":
