@@ -17,7 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, has_app_context
 
 from . import targets
 from .config import WARNINGS_ATTRIBUTE, versions_directory
@@ -668,6 +668,11 @@ def convert_env(
 def health(*, app: Flask | None = None) -> Health:
     """:func:`status` for a health endpoint: never raises, reports errors as data. It
     costs one query per database and imports no revision script."""
+    if app is None and not has_app_context():
+        return Health(
+            error="No Flask app to check: outside a request or app context, pass it,"
+            " as in `schemaops.health(app)`."
+        )
     try:
         return Health(databases=tuple(status(app=app)))
     except SchemaOpsError as exc:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import click
 from flask import Flask, current_app
 
 from .errors import ConfigurationError, NotRegisteredError
@@ -65,7 +66,7 @@ class SchemaOps:
         self.db = db
         self.options: dict[str, Any] = {"directory": directory, "command": command, **options}
         self.config_callbacks: list[Callable[[Config], Config]] = []
-        Settings.resolve(self.options, {})  # fail early on an unknown or malformed option
+        _resolve(self.options, {})  # fail early on an unknown or malformed option
         if app is not None:
             self.init_app(app)
 
@@ -77,7 +78,7 @@ class SchemaOps:
                 "SchemaOps needs the Flask-SQLAlchemy object: call"
                 " schemaops.init_app(app, db) after db.init_app(app)."
             )
-        settings = Settings.resolve({**self.options, **overrides}, app.config)
+        settings = _resolve({**self.options, **overrides}, app.config)
         app.extensions[EXTENSION_KEY] = State(app=app, db=db, settings=settings, extension=self)
 
         # The command group lives in the CLI layer; importing it here, late, keeps
@@ -94,7 +95,8 @@ class SchemaOps:
             on_start(app.extensions[EXTENSION_KEY])
 
     def health(self, app: Flask | None = None) -> Health:
-        """Whether every database is at head: for a ``/healthz`` endpoint. Never raises."""
+        """Whether every database of ``app`` (default: the current app) is at head:
+        for a ``/healthz`` endpoint. Never raises: errors are reported in the result."""
         from . import api
 
         return api.health(app=app)
@@ -104,6 +106,25 @@ class SchemaOps:
         and must return it (``@schemaops.configure``)."""
         self.config_callbacks.append(callback)
         return callback
+
+
+def _resolve(options: Mapping[str, Any], config: Mapping[str, Any]) -> Settings:
+    """:meth:`Settings.resolve`, whose errors the ``flask`` command line shows as one line."""
+    try:
+        return Settings.resolve(options, config)
+    except ConfigurationError as exc:
+        if under_flask_command_line():
+            # It prints a click error as one line, any other error of the app as a traceback.
+            raise click.ClickException(str(exc)) from None
+        raise
+
+
+def under_flask_command_line() -> bool:
+    """Whether the `flask` command line is loading the app (``flask db``, ``flask run``)."""
+    from flask.cli import FlaskGroup
+
+    context = click.get_current_context(silent=True)
+    return context is not None and isinstance(context.find_root().command, FlaskGroup)
 
 
 def get_state(app: Flask | None = None) -> State:

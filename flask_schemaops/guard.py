@@ -7,33 +7,44 @@ revision headers without importing the scripts.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 
-import click
 from flask import Flask
+from flask.typing import ResponseReturnValue
 
 from . import api
-from .errors import NotUpToDateError
-from .extension import State
+from .errors import DatabaseUnavailableError, NotUpToDateError, SchemaOpsError
+from .extension import State, under_flask_command_line
 from .results import Status
 
 log = logging.getLogger("flask_schemaops")
 
 
 def on_start(state: State) -> None:
-    """Apply the ``on_start`` setting to ``state.app``, now or before its first request."""
-    if _under_flask_command_line():
-        app, done = state.app, False
+    """Apply the ``on_start`` setting to ``state.app``: now, or under the ``flask``
+    command line at each request until it passes. Never while migrations run."""
+    if _alembic_is_running():
+        return  # the app is being built to run migrations, which must not wait for themselves
+    settings = state.settings
+    if under_flask_command_line():
+        passed = False
 
-        @app.before_request
-        def guard_once() -> None:
-            nonlocal done
-            if not done:
-                done = True
-                run(state.app, state.settings.on_start, state.settings.on_start_timeout)
+        @state.app.before_request
+        def guard() -> ResponseReturnValue | None:
+            nonlocal passed
+            if passed:
+                return None
+            try:
+                run(state.app, settings.on_start, settings.on_start_timeout)
+            except SchemaOpsError as exc:
+                log.error("%s", exc)
+                return f"{exc}\n", 503, {"Content-Type": "text/plain; charset=utf-8"}
+            passed = True
+            return None
 
         return
-    run(state.app, state.settings.on_start, state.settings.on_start_timeout)
+    run(state.app, settings.on_start, settings.on_start_timeout)
     # An app server may fork its workers from this process next (gunicorn's
     # preload_app): they must not inherit, and share, the pooled connections.
     with state.app.app_context():
@@ -48,16 +59,17 @@ def run(app: Flask, mode: str | None, timeout: float | None) -> None:
     if mode == "upgrade":
         api.upgrade(app=app)
         return
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        behind = [s for s in api.status(app=app) if not s.up_to_date]
-        if not behind:
-            return
-        if mode != "wait" or (deadline is not None and time.monotonic() >= deadline):
-            break
-        time.sleep(1.0)
+    try:
+        behind = _behind(app, timeout if mode == "wait" else 0.0)
+    except SchemaOpsError as exc:
+        if mode != "warn":
+            raise
+        log.warning("%s\n%s", exc, _STARTS_ANYWAY)
+        return
+    if not behind:
+        return
     if mode == "warn":
-        log.warning("%s", _describe(behind, 'The app starts anyway (SCHEMAOPS_ON_START = "warn").'))
+        log.warning("%s", _describe(behind, _STARTS_ANYWAY))
         return
     waited = f" after waiting {timeout:g} s" if mode == "wait" and timeout is not None else ""
     raise NotUpToDateError(
@@ -68,6 +80,34 @@ def run(app: Flask, mode: str | None, timeout: float | None) -> None:
             ' "upgrade".',
         )
     )
+
+
+_STARTS_ANYWAY = 'The app starts anyway (SCHEMAOPS_ON_START = "warn").'
+
+
+def _behind(app: Flask, timeout: float | None) -> list[Status]:
+    """The databases not at head, checked every second until none is or ``timeout``
+    seconds (None: no limit) have passed; an unreachable database is tried as long."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        try:
+            behind = [s for s in api.status(app=app) if not s.up_to_date]
+        except DatabaseUnavailableError as exc:
+            if timeout == 0:
+                raise
+            if _past(deadline):
+                raise DatabaseUnavailableError(
+                    f"{exc}\nThe app does not start: the database was still unreachable"
+                    f" after waiting {timeout:g} s (SCHEMAOPS_ON_START_TIMEOUT)."
+                ) from None
+        else:
+            if not behind or _past(deadline):
+                return behind
+        time.sleep(1.0)
+
+
+def _past(deadline: float | None) -> bool:
+    return deadline is not None and time.monotonic() >= deadline
 
 
 def _describe(behind: list[Status], conclusion: str) -> str:
@@ -83,9 +123,10 @@ def _describe(behind: list[Status], conclusion: str) -> str:
     return "\n".join(lines)
 
 
-def _under_flask_command_line() -> bool:
-    """Whether the `flask` command line is loading the app (``flask db``, ``flask run``)."""
-    from flask.cli import FlaskGroup
-
-    context = click.get_current_context(silent=True)
-    return context is not None and isinstance(context.find_root().command, FlaskGroup)
+def _alembic_is_running() -> bool:
+    """Whether an Alembic command runs in this process (plain ``alembic``, or any
+    env.py that builds the app)."""
+    context = sys.modules.get("alembic.context")
+    # Alembic's public API has no such question: its EnvironmentContext, while it
+    # runs, installs itself as the module's ``_proxy`` (None otherwise).
+    return getattr(context, "_proxy", None) is not None

@@ -95,15 +95,20 @@ class Settings:
                 ' ``"check"`` raise an error listing the pending revisions; ``"warn"``'
                 ' log them; ``"wait"`` wait for another process (a migration job) to'
                 ' bring it to head; ``"upgrade"`` upgrade it, under the migration lock.'
-                " Under the ``flask`` command line it runs before the first request"
-                " instead, so ``flask db`` commands are never blocked."
+                ' An unreachable database stops the app, except with ``"warn"`` (it logs'
+                ' why and starts) and ``"wait"`` (it keeps trying until the timeout).'
+                " Under the ``flask`` command line it runs at each request instead, until"
+                " it passes, and never while ``flask db`` or ``alembic`` migrates."
             ),
             "choices": ("check", "warn", "wait", "upgrade"),
         },
     )
     on_start_timeout: float | None = field(
         default=300.0,
-        metadata=_doc('Seconds ``on_start = "wait"`` waits before it raises.'),
+        metadata=_doc(
+            'Seconds ``on_start = "wait"`` waits (for head, or for an unreachable'
+            " database) before it raises; ``None`` waits without a limit."
+        ),
     )
     audit_table: str | None = field(
         default=None,
@@ -206,11 +211,14 @@ class Settings:
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+_NONE = {"", "none", "null"}
 
 
 def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
     """Validate one value, accepting the strings environment-sourced config yields."""
     kind = str(f.type)
+    if "None" in kind and (value is None or str(value).strip().lower() in _NONE):
+        return None
     if kind == "bool" or kind == "BatchMode":
         if isinstance(value, bool):
             return value
@@ -224,8 +232,6 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
         allowed = 'true, false or "auto"' if kind == "BatchMode" else "true or false"
         raise ConfigurationError(f"{key} must be {allowed}, not {value!r}.")
     if kind.startswith("float"):
-        if value is None:
-            return None
         try:
             number = float(value)
         except (TypeError, ValueError):
@@ -244,8 +250,6 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
         if not isinstance(value, Mapping):
             raise ConfigurationError(f"{key} must be a mapping, not {type(value).__name__}.")
         return value
-    if value is None and "None" in kind:
-        return None
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if not isinstance(value, str) or not value:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -10,6 +11,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -392,3 +395,253 @@ def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     ]
     assert all(r[3] == socket.gethostname() and r[5] >= 0 and r[6] is not None for r in rows)
     assert "nowhere" in rows[-1][4] and rows[0][4] is None
+
+
+# --- The guard in the deploy example, run as users run it ------------------------------
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "deploy"
+BEHIND = "The app does not start until the database is at head"
+
+
+@pytest.fixture
+def deploy(tmp_path: Path) -> Path:
+    """A copy of examples/deploy (its app reads every SCHEMAOPS_* setting from the
+    environment, and its guard is "check" by default)."""
+    project = tmp_path / "deploy"
+    ignore = shutil.ignore_patterns("instance", "__pycache__", "*.pyc", "*.db")
+    shutil.copytree(EXAMPLE, project, ignore=ignore)
+    return project
+
+
+def _environ(url: str, **env: str) -> dict[str, str]:
+    kept = {k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SCHEMAOPS_"))}
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    return {**kept, "PATH": path, "DATABASE_URL": url, **env}
+
+
+def _in(cwd: Path, url: str, *command: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``command`` in ``cwd`` with the deploy app's database at ``url``."""
+    return subprocess.run(
+        command, cwd=cwd, env=_environ(url, **env), capture_output=True, text=True, timeout=120
+    )
+
+
+CREATE_APP = (sys.executable, "-c", "import deployapp; deployapp.create_app()")
+
+
+def _versions(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table("alembic_version"):
+                return []
+            return list(connection.scalars(sa.text("SELECT version_num FROM alembic_version")))
+    finally:
+        engine.dispose()
+
+
+def test_plain_alembic_never_runs_the_guard(deploy: Path, database_url: str) -> None:
+    migrations = deploy / "deployapp" / "migrations"
+    # At base, the guard would refuse (check) or upgrade first (upgrade).
+    downgrade = _in(
+        migrations, database_url, "alembic", "downgrade", "base", SCHEMAOPS_ON_START="upgrade"
+    )
+    assert downgrade.returncode == 0, downgrade.stderr
+    assert _versions(database_url) == []
+
+    upgrade = _in(migrations, database_url, "alembic", "upgrade", "head")  # "check"
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert "Running upgrade  -> 0001_baseline" in upgrade.stderr
+    assert _versions(database_url) == ["0001_baseline"]
+
+    assert _in(migrations, database_url, "alembic", "downgrade", "base").returncode == 0
+    upgrade = _in(
+        migrations, database_url, "alembic", "upgrade", "head", SCHEMAOPS_ON_START="upgrade"
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert upgrade.stderr.count("Running upgrade  -> 0001_baseline") == 1
+    assert "Traceback" not in upgrade.stderr
+    assert _versions(database_url) == ["0001_baseline"]
+    assert _in(deploy, database_url, *CREATE_APP).returncode == 0
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"], indirect=True)
+def test_flask_run_refuses_every_request_until_the_database_is_at_head(
+    deploy: Path, database_url: str
+) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        ["flask", "--app", "deployapp", "run", "--port", str(port)],
+        cwd=deploy,
+        env=_environ(database_url),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, server.communicate()[1]
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "flask run did not listen within 60 s"
+                time.sleep(0.1)
+        for path in ("/orders", "/orders", "/healthz"):
+            status, body = _get(port, path)
+            assert status == 503, body
+            assert "is at <base>; 1 revision(s) pending:" in body
+            assert BEHIND in body
+
+        upgrade = _in(deploy, database_url, "flask", "--app", "deployapp", "db", "upgrade")
+        assert upgrade.returncode == 0, upgrade.stderr
+        assert _get(port, "/orders") == (200, '{"orders":0}\n')
+        assert _get(port, "/healthz")[0] == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        log = server.communicate(timeout=30)[1]
+    assert log.count(BEHIND) == 3, log
+    assert "Traceback" not in log
+
+
+def _missing_database(server: Server | None, tmp_path: Path) -> tuple[str, Callable[[], None]]:
+    """The URL of a database that does not exist yet, and how to create it."""
+    if server is None:
+        folder = tmp_path / "not-yet"
+        return f"sqlite:///{folder / 'app.db'}", folder.mkdir
+    name = f"later_{uuid.uuid4().hex[:10]}"
+    return server.url(name), functools.partial(server.create_database, name)
+
+
+def test_an_unreachable_database_on_start(
+    database_server: Server | None, tmp_path: Path, deploy: Path
+) -> None:
+    url, create = _missing_database(database_server, tmp_path)
+    unreachable = "Cannot connect to the database at"
+    for mode in ("check", "upgrade"):
+        refused = _in(deploy, url, *CREATE_APP, SCHEMAOPS_ON_START=mode)
+        assert refused.returncode == 1
+        assert f"DatabaseUnavailableError: {unreachable}" in refused.stderr
+
+    warned = _in(deploy, url, *CREATE_APP, SCHEMAOPS_ON_START="warn")
+    assert warned.returncode == 0, warned.stderr
+    assert unreachable in warned.stderr
+    assert 'The app starts anyway (SCHEMAOPS_ON_START = "warn").' in warned.stderr
+
+    started = time.monotonic()
+    gave_up = _in(
+        deploy, url, *CREATE_APP, SCHEMAOPS_ON_START="wait", SCHEMAOPS_ON_START_TIMEOUT="2"
+    )
+    assert time.monotonic() - started >= 2
+    assert gave_up.returncode == 1
+    assert unreachable in gave_up.stderr
+    assert (
+        "The app does not start: the database was still unreachable after waiting 2 s"
+        in gave_up.stderr
+    )
+
+    # A pod that starts before the database exists waits for it, then for the migration.
+    waiter = subprocess.Popen(
+        CREATE_APP,
+        cwd=deploy,
+        env=_environ(url, SCHEMAOPS_ON_START="wait", SCHEMAOPS_ON_START_TIMEOUT="60"),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    assert waiter.poll() is None, waiter.communicate()[1]
+    create()
+    upgrade = _in(deploy, url, "flask", "--app", "deployapp", "db", "upgrade")
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert waiter.wait(timeout=30) == 0, waiter.communicate()[1]
+    if database_server is not None:
+        database_server.drop_database(sa.make_url(url).database or "")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_optional_settings_from_the_environment(deploy: Path, database_url: str) -> None:
+    # At base: only an unset guard lets the app start.
+    for none in ("None", "none", "null", ""):
+        started = _in(
+            deploy,
+            database_url,
+            *CREATE_APP,
+            SCHEMAOPS_ON_START=none,
+            SCHEMAOPS_ON_START_TIMEOUT=none,
+            SCHEMAOPS_LOCK_TIMEOUT=none,
+            SCHEMAOPS_AUDIT_TABLE=none,
+        )
+        assert started.returncode == 0, (none, started.stderr)
+    upgrade = _in(
+        deploy,
+        database_url,
+        "flask",
+        "--app",
+        "deployapp",
+        "db",
+        "upgrade",
+        SCHEMAOPS_AUDIT_TABLE="NULL",
+    )
+    assert upgrade.returncode == 0, upgrade.stderr
+    engine = sa.create_engine(database_url)
+    try:
+        assert sa.inspect(engine).get_table_names() == ["alembic_version", "orders"]
+    finally:
+        engine.dispose()
+
+    # A wrong value: one line, no traceback, from `flask` and from `alembic`.
+    wrong = _in(
+        deploy,
+        database_url,
+        "flask",
+        "--app",
+        "deployapp",
+        "db",
+        "current",
+        SCHEMAOPS_ON_START="sometimes",
+    )
+    assert wrong.returncode == 1
+    assert wrong.stderr == (
+        "Error: SCHEMAOPS_ON_START must be None or one of 'check', 'warn', 'wait', 'upgrade',"
+        " not 'sometimes'.\n"
+    )
+    wrong = _in(
+        deploy / "deployapp" / "migrations",
+        database_url,
+        "alembic",
+        "current",
+        SCHEMAOPS_LOCK_TIMEOUT="soon",
+    )
+    assert wrong.returncode != 0
+    assert (
+        wrong.stdout == "FAILED: SCHEMAOPS_LOCK_TIMEOUT must be a number of seconds, not 'soon'.\n"
+    )
+    assert "Traceback" not in wrong.stderr
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_health_outside_an_app_context(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    schemaops = app.extensions["schemaops"].extension
+    assert invoke(app, "init").exit_code == 0
+    outside = schemaops.health()
+    assert outside.as_dict()["status"] == "error"
+    assert "pass it, as in `schemaops.health(app)`" in outside.as_dict()["error"]
+    assert schemaops.health(app).as_dict()["status"] == "ok"
+    with app.app_context():
+        assert schemaops.health().as_dict()["status"] == "ok"
