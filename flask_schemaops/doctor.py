@@ -167,8 +167,8 @@ class _Exam:
                 self.unknown_revision(connection, script, name, heads)
             self.skipped.append("pending revisions and drift: the database's revision is unknown")
             return
-        if not versioned and tables:
-            self.unversioned(tables)
+        if not current and tables:  # no version table, or an empty one a failed upgrade left
+            self.unversioned(tables, versioned)
             return
         applied = (
             {x.revision for x in script.iterate_revisions(current, "base")} if current else set()
@@ -291,12 +291,20 @@ class _Exam:
                 return str(found)
         return None
 
-    def unversioned(self, tables: list[str]) -> None:
+    def unversioned(self, tables: list[str], versioned: bool) -> None:
+        table = self.settings.version_table
         self.add(
             "unversioned",
-            f"The database has tables but no {self.settings.version_table} table: it was"
-            " built by db.create_all() or by hand, so the migrations do not know where it"
-            ' stands, and `flask db upgrade` would fail with "table already exists".',
+            (
+                f"The database has tables but its {table} table records no revision: it was"
+                " built by db.create_all() or by hand (and an upgrade failed on it), or a first"
+                " upgrade stopped part-way"
+                if versioned
+                else f"The database has tables but no {table} table: it was built by"
+                " db.create_all() or by hand"
+            )
+            + ", so the migrations do not know where it stands, and `flask db upgrade` would"
+            ' fail with "table already exists".',
             [f"tables: {', '.join(tables)}"],
             self.command("baseline")
             + " (compares the schema with the revisions and stamps the one it matches)",

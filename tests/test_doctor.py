@@ -456,3 +456,11 @@ def test_a_database_without_version_table(make_app: App) -> None:
     block = _block(output, "ERROR: The database has tables but no alembic_version table")
     assert "built by db.create_all() or by hand" in block
     assert "Fix:      flask db baseline (compares the schema with the revisions" in block
+
+    # What a first `flask db upgrade` that failed with "table already exists" leaves:
+    # an empty version table. The way out is still baseline, not dropping the tables.
+    execute(app, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    code, output = _doctor(app)
+    block = _block(output, "ERROR: The database has tables but its alembic_version table")
+    assert "records no revision" in block and "partly applied" not in output
+    assert "Fix:      flask db baseline (compares the schema with the revisions" in block
