@@ -237,6 +237,8 @@ def revision(
     ) as p:
         if not autogenerate:
             p.sessions = [p.only("gets the new revision")]
+        else:
+            p.require_at_head()
         results = p.each(write)
         return Written(
             scripts=tuple(x for r in results for x in r.scripts),
@@ -460,6 +462,7 @@ def check(
         return Check(s.name)
 
     with open_project(app, directory, binds=binds, x_args=x_args) as p:
+        p.require_at_head()
         return p.each(compare)
 
 

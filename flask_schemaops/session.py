@@ -491,6 +491,19 @@ class Project:
         found = self.each(lambda s: [action(x) for x in (s, *s.siblings)])
         return [result for results in found for result in results]
 
+    def require_at_head(self) -> None:
+        """Refuse, before any database is compared, when one is not at head: autogenerate
+        against it would compare an old schema, and the others' results would be cut short."""
+        behind = [s for s in self.sessions if s.has_scripts and not s.status().up_to_date]
+        if behind:
+            names = ", ".join(s.name for s in behind)
+            where = f" ({names})" if len(self.sessions) > 1 else ""
+            raise NotUpToDateError(
+                f"The database{where} is not at the head revision, so autogenerate would"
+                " compare against an old schema. Run `flask db upgrade` first, then run this"
+                " command again. Nothing was generated or compared."
+            )
+
     def holding(self, revisions: Sequence[str]) -> Session:
         """The session whose scripts hold all of ``revisions``."""
         for session in self.sessions:

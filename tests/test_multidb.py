@@ -75,6 +75,16 @@ def test_each_database_has_its_own_history(
     report = json.loads(_ok(invoke(app, "status", "--json", "--bind", "users")))
     assert [d["target"] for d in report["databases"]] == ["users"]
 
+    # One database behind head: autogenerate and check refuse before any is compared,
+    # so nothing is written for the others either.
+    before = _snapshot(folder)
+    for args in (("revision", "--autogenerate", "-m", "more"), ("check",)):
+        result = invoke(app, *args)
+        assert result.exit_code == 1, result.output
+        assert "The database (audit) is not at the head revision" in result.stderr
+        assert "Nothing was generated or compared." in result.stderr
+    assert _snapshot(folder) == before
+
 
 def test_a_failure_says_where_it_ran_and_where_not(
     make_app: App, another_database: Database, tmp_path: Path
