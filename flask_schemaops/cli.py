@@ -43,7 +43,22 @@ class Options:
 
     def say(self, message: str = "", **style: Any) -> None:
         if self.verbosity >= 0:
-            click.secho(message, **style)
+            _echo(message, **style)
+
+
+def _with_group(text: str, group: str) -> str:
+    """``text`` with the `flask db` of its hints naming the command group ``group``
+    (``Migrate(command=...)``, SCHEMAOPS_COMMAND)."""
+    return text if group == "db" else re.sub(r"\bflask db\b", f"flask {group}", text)
+
+
+def _echo(message: str = "", **style: Any) -> None:
+    """Print text for people (a report, a hint, an error) with `flask db` as typed."""
+    ctx = click.get_current_context(silent=True)
+    while ctx is not None and ctx.command is not db:
+        ctx = ctx.parent
+    group = ctx.info_name if ctx is not None and ctx.info_name else "db"
+    click.secho(_with_group(message, group), **style)
 
 
 class RevisionCommand(click.Command):
@@ -171,7 +186,7 @@ def _reporting(options: Options, error_code: int) -> Iterator[None]:
     except SchemaOpsError as exc:
         if options.traceback:
             raise
-        click.secho(f"Error: {exc}", fg="red", err=True)
+        _echo(f"Error: {exc}", fg="red", err=True)
         sys.exit(error_code)
 
 
@@ -182,50 +197,133 @@ def _api() -> Any:
 
 
 # --- Formatting ----------------------------------------------------------------------
+# Revisions print as Alembic prints them, marker for marker: scripts parse this output
+# (`flask db current | grep -q '(head)'`).
 
 
 def _short(revisions: tuple[str, ...]) -> str:
     return ", ".join(revisions) if revisions else "<base>"
 
 
-def _line(revision: Revision, *, parents: bool = True) -> str:
-    tags = [
-        label
-        for label, on in (
+def _marks(*marks: tuple[str, bool]) -> str:
+    return "".join(f" ({mark})" for mark, on in marks if on)
+
+
+def _line(
+    revision: Revision,
+    *,
+    labels: bool = True,
+    tree: bool = True,
+    parents: bool = False,
+    doc: bool = False,
+) -> str:
+    """One revision on one line: with its branch ``labels``, the ``tree`` markers
+    (branchpoint, mergepoint), the revisions it follows (``parents``) and its message
+    (``doc``), each where the Alembic command prints them."""
+    text = revision.revision
+    if parents:
+        also = f" ({', '.join(revision.depends_on)})" if revision.depends_on else ""
+        text = f"{_short(revision.down_revisions)}{also} -> {text}"
+    if labels and revision.branch_labels:
+        text += f" ({', '.join(revision.branch_labels)})"
+    text += _marks(("head", revision.is_head), ("current", revision.is_current))
+    if tree:
+        text += _marks(
+            ("branchpoint", revision.is_branch_point), ("mergepoint", revision.is_merge_point)
+        )
+    return f"{text}, {revision.message}" if doc else text
+
+
+def _history_line(revision: Revision) -> str:
+    return _line(revision, parents=True, doc=True)
+
+
+def _heads_line(revision: Revision) -> str:
+    return _line(revision, tree=False)
+
+
+def _current_line(revision: Revision) -> str:
+    return _line(revision, labels=False)
+
+
+Children = dict[tuple[str, str], list["Revision"]]
+
+
+def _children(revisions: list[Revision], where: dict[str, Any]) -> Children:
+    """The revisions that follow each branch point among ``revisions``, by (database,
+    revision). The whole history is read only when there is a branch point."""
+    found: Children = {}
+    if any(r.is_branch_point for r in revisions):
+        for child in _api().history(**where):
+            for parent in child.down_revisions:
+                found.setdefault((child.target, parent), []).append(child)
+    return found
+
+
+def _block(revision: Revision, children: Children) -> str:
+    """A revision in full, as ``show`` and the ``-v`` options print it."""
+    lines = [
+        f"Rev: {revision.revision}"
+        + _marks(
             ("head", revision.is_head),
             ("branchpoint", revision.is_branch_point),
             ("mergepoint", revision.is_merge_point),
             ("current", revision.is_current),
-        )
-        if on
+        ),
+        f"{'Merges' if revision.is_merge_point else 'Parent'}: {_short(revision.down_revisions)}",
     ]
-    text = revision.revision
-    if revision.branch_labels:
-        text += f" ({', '.join(revision.branch_labels)})"
-    if tags:
-        text += f" ({', '.join(tags)})"
-    if parents:
-        text = f"{_short(revision.down_revisions)} -> {text}"
-    return f"{text}, {revision.message}" if parents else text
-
-
-def _block(revision: Revision) -> str:
-    lines = [f"Rev: {_line(revision, parents=False)}", f"Parent: {_short(revision.down_revisions)}"]
+    if revision.depends_on:
+        lines.append(f"Also depends on: {', '.join(revision.depends_on)}")
+    after = children.get((revision.target, revision.revision), [])
+    if revision.is_branch_point and after:
+        lines.append(f"Branches into: {', '.join(r.revision for r in after)}")
     if revision.branch_labels:
         lines.append(f"Branch names: {', '.join(revision.branch_labels)}")
-    if revision.depends_on:
-        lines.append(f"Depends on: {', '.join(revision.depends_on)}")
-    lines.append(f"Path: {revision.path}")
-    lines.append("")
-    lines.extend(f"    {line}".rstrip() for line in revision.doc.splitlines())
+    lines += [f"Path: {revision.path}", ""]
+    lines += [f"    {line}" for line in revision.doc.splitlines()]
     return "\n".join(lines) + "\n"
 
 
-def _print_revisions(revisions: list[Revision], verbose: bool, *, parents: bool = True) -> None:
+def _print_revisions(
+    revisions: list[Revision],
+    verbose: bool,
+    where: dict[str, Any],
+    line: Callable[[Revision], str] = _history_line,
+) -> None:
+    children = _children(revisions, where) if verbose else {}
     several = len({r.target for r in revisions}) > 1
     for revision in revisions:
-        text = _block(revision) if verbose else _line(revision, parents=parents)
+        text = _block(revision, children) if verbose else line(revision)
         click.echo(_label(revision.target, several) + text)
+
+
+def _print_branches(points: list[Revision], verbose: bool, where: dict[str, Any]) -> None:
+    """Each branch point, then a line for each revision that follows it."""
+    children = _children(points, where)
+    several = len({r.target for r in points}) > 1
+    for point in points:
+        label = _label(point.target, several)
+        indent = " " * len(label + point.revision)
+        after = children.get((point.target, point.revision), [])
+        text = _block(point, children) if verbose else _line(point)
+        lines = [f"{indent} -> {_line(child, doc=verbose)}" for child in after]
+        click.echo(f"{label}{text}\n" + "\n".join(lines) + "\n")
+
+
+def _print_current(found: list[Revision], verbose: bool, where: dict[str, Any]) -> None:
+    """``current``: with ``verbose``, under a heading naming each database (its
+    password masked)."""
+    if not verbose:
+        _print_revisions(found, False, where, _current_line)
+        return
+    children = _children(found, where)
+    databases = _api().status(**where)
+    for database in databases:
+        label = _label(database.target, len(databases) > 1)
+        click.echo(f"{label}Current revision(s) for {database.database}:")
+        for revision in found:
+            if revision.target == database.target:
+                click.echo(label + _block(revision, children))
 
 
 def _label(target: str, several: bool) -> str:
@@ -267,11 +365,48 @@ def _report_runs(options: Options, runs: list[Run], verb: str) -> None:
 # --- Commands ---------------------------------------------------------------------------
 
 
+# Flask-Migrate's template names. Its multi-database template becomes ours, which
+# serves several databases with a history each; its aioflask ones have no equivalent.
+MULTIDB_TEMPLATE = "flask-multidb"
+ASYNC_TEMPLATES = ("aioflask", "aioflask-multidb")
+MULTIDB_NOTE = (
+    "Each database has a history of its own here: versions/ for the default one,"
+    " binds/<name>/ for each bind. Flask-Migrate's --multidb layout, one history for"
+    ' all databases, is not made; see "Moving from Flask-Migrate" in the docs.'
+)
+
+
+def _templates() -> list[tuple[str, str]]:
+    """The names ``init -t`` takes, with a description of each."""
+    found = [(t.name, t.description) for t in _api().list_templates()]
+    found.append(
+        (
+            MULTIDB_TEMPLATE,
+            "Flask-Migrate's name; makes the flask template, which serves"
+            " several databases with a history each.",
+        )
+    )
+    return found
+
+
+def _template(name: str) -> str:
+    """The template ``init -t name`` makes, for flask_schemaops's and Flask-Migrate's names."""
+    if name in ASYNC_TEMPLATES:
+        from .errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"flask-schemaops has no {name!r} template: it migrates through the engines of"
+            " Flask-SQLAlchemy, which are not async, and aioflask's env.py needs an async"
+            " one. For a Flask-SQLAlchemy app, use the flask template (the default)."
+        )
+    return "flask" if name == MULTIDB_TEMPLATE else name
+
+
 @command("list-templates", binds=False)
 def list_templates(options: Options) -> None:
     """List the templates `init` can use."""
-    for template in _api().list_templates():
-        click.echo(f"{template.name:<12} {template.description}")
+    for name, description in _templates():
+        click.echo(f"{name:<14} {description}")
 
 
 @command(binds=False)
@@ -280,19 +415,21 @@ def list_templates(options: Options) -> None:
 @click.option(
     "--multidb",
     is_flag=True,
-    hidden=True,
-    help="Accepted for Flask-Migrate users: every database is always included.",
+    help="Flask-Migrate's option, for several databases: the flask template serves them"
+    " already, with a history each.",
 )
 def init(options: Options, template: str, package: bool, multidb: bool) -> None:
     """Create a new migrations directory (with a history for each database)."""
     info = click.get_current_context().find_object(ScriptInfo)
     path = _api().init(
         options.directory,
-        template=template,
+        template=_template(template),
         package=package,
         app_import_path=info.app_import_path if info else None,
     )
     options.say(f"Created {path}.")
+    if multidb or template == MULTIDB_TEMPLATE:
+        options.say(MULTIDB_NOTE)
     options.say(
         'Next: `flask db revision --autogenerate -m "Initial baseline"`, review the file'
         " in versions/, then `flask db upgrade`."
@@ -332,7 +469,7 @@ def _write_revision(options: Options, **kwargs: Any) -> None:
     for script in written.scripts:
         options.say(f"Wrote {script.path}", fg="green")
     for warning in written.warnings:
-        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+        _echo(f"Warning: {warning}", fg="yellow", err=True)
     _print_findings(written.findings)
     if kwargs.get("autogenerate") and written.scripts:
         options.say(
@@ -463,7 +600,7 @@ def stamp(options: Options, revisions: tuple[str, ...], **kwargs: Any) -> None:
 @click.argument("revisions", nargs=-1)
 def show(options: Options, revisions: tuple[str, ...]) -> None:
     """Show revisions (default: head)."""
-    _print_revisions(_api().show(revisions or ("head",), **options.where), True)
+    _print_revisions(_api().show(revisions or ("head",), **options.where), True, options.where)
 
 
 @command(relative=True)
@@ -473,7 +610,7 @@ def show(options: Options, revisions: tuple[str, ...]) -> None:
 def history(options: Options, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
     """List revisions, newest first."""
     found = _api().history(rev_range, indicate_current=indicate_current, **options.where)
-    _print_revisions(found, verbose)
+    _print_revisions(found, verbose, options.where)
 
 
 @command()
@@ -482,14 +619,14 @@ def history(options: Options, rev_range: str | None, verbose: bool, indicate_cur
 def heads(options: Options, verbose: bool, resolve_dependencies: bool) -> None:
     """Show the head revisions."""
     found = _api().heads(resolve_dependencies=resolve_dependencies, **options.where)
-    _print_revisions(found, verbose, parents=False)
+    _print_revisions(found, verbose, options.where, _heads_line)
 
 
 @command()
 @click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
 def branches(options: Options, verbose: bool) -> None:
     """Show the branch points."""
-    _print_revisions(_api().branches(**options.where), verbose, parents=False)
+    _print_branches(_api().branches(**options.where), verbose, options.where)
 
 
 @command()
@@ -502,7 +639,7 @@ def current(options: Options, verbose: bool, bare: bool) -> None:
         for revision in found:
             click.echo(revision.revision)
     else:
-        _print_revisions(found, verbose, parents=False)
+        _print_current(found, verbose, options.where)
 
 
 @command(x_args=True)
@@ -516,7 +653,7 @@ def check(options: Options) -> None:
     click.echo(f"The models have {len(changes)} change(s) that no revision covers:")
     for change in changes:
         click.echo(f"  {change}")
-    click.echo('Generate a revision: flask db revision --autogenerate -m "..."')
+    _echo('Generate a revision: flask db revision --autogenerate -m "..."')
     sys.exit(1)
 
 
@@ -563,7 +700,11 @@ def _interactive() -> bool:
 @command("convert-env", binds=False)
 @click.option("-y", "--yes", is_flag=True, help="Write without asking.")
 def convert_env(options: Options, yes: bool) -> None:
-    """Replace env.py (e.g. Flask-Migrate's) with flask_schemaops's, keeping a backup."""
+    """Replace env.py with flask_schemaops's, keeping a backup.
+
+    For a directory Flask-Migrate made: it shows the change, and writes it once
+    confirmed (the prompt, or --yes).
+    """
     api = _api()
     conversion = api.convert_env(options.directory)
     if not conversion.needed:
@@ -608,8 +749,8 @@ def _print_findings(findings: tuple[Any, ...]) -> None:
         where = f"{_display_path(finding.file)}:{finding.line}"
         label = f"{where}: {finding.rule} {finding.severity}: "
         click.secho(label, fg=colours[finding.severity], nl=False)
-        click.echo(finding.message)
-        click.echo(f"    Fix: {finding.fix}")
+        _echo(finding.message)
+        _echo(f"    Fix: {finding.fix}")
 
 
 def _github(text: str, *, field: bool = False) -> str:
@@ -693,12 +834,12 @@ def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
     if not preview.rows_lost:
         return
     several = len({loss.target for loss in preview.losses}) > 1
-    click.secho("This downgrade drops data:", fg="yellow", bold=True)
+    _echo("This downgrade drops data:", fg="yellow", bold=True)
     for loss in preview.losses:
         if loss.rows:
             unit = "row" if loss.column is None else "value"
             count = f"{loss.rows} {unit}{'s' if loss.rows != 1 else ''}"
-            click.echo(
+            _echo(
                 f"  {_label(loss.target, several)}{loss.what}: {count}"
                 f" (revision {loss.revision}, {_display_path(loss.file)}:{loss.line})"
             )
@@ -707,9 +848,9 @@ def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
     if _interactive():
         if click.confirm("Revert these revisions and lose that data?", default=False):
             return
-        click.echo("Nothing was reverted.")
+        _echo("Nothing was reverted.")
         sys.exit(1)
-    click.secho(
+    _echo(
         f"Error: nothing was reverted: the downgrade would lose {preview.rows_lost} row(s) and"
         " there is no terminal to confirm it. Back the data up if you need it, then run"
         f" `flask db downgrade {revision} --yes` (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False).",
@@ -753,20 +894,20 @@ def baseline(options: Options, force: bool, message: str) -> None:
                 " nothing to do."
             )
         elif result.differences:
-            click.echo(
+            _echo(
                 f"{where}The database differs from {result.compared_with}"
                 f" ({len(result.differences)} difference(s), as `upgrade` would change them):"
             )
             for difference in result.differences:
-                click.echo(f"  {difference}")
+                _echo(f"  {difference}")
             if result.stamped:
-                click.secho(
+                _echo(
                     f"{where}Stamped {result.revision} anyway (--force): `flask db check`"
                     " reports what still differs.",
                     fg="yellow",
                 )
             else:
-                click.echo(
+                _echo(
                     f"{where}Nothing was stamped. Bring the database or the models in line,"
                     " or stamp it anyway with `flask db baseline --force`."
                 )
@@ -776,12 +917,12 @@ def baseline(options: Options, force: bool, message: str) -> None:
                 fg="green",
             )
         if result.pending and result.outcome in ("stamped", "forced", "versioned"):
-            click.echo(f"{where}{len(result.pending)} revision(s) pending on top of it:")
+            _echo(f"{where}{len(result.pending)} revision(s) pending on top of it:")
             for revision in result.pending:
-                click.echo(f"  {revision.revision}  {revision.message}")
-            click.echo("Apply them with `flask db upgrade`.")
+                _echo(f"  {revision.revision}  {revision.message}")
+            _echo("Apply them with `flask db upgrade`.")
         for warning in result.warnings:
-            click.secho(f"Warning: {warning}", fg="yellow", err=True)
+            _echo(f"Warning: {warning}", fg="yellow", err=True)
     if any(r.outcome == "differs" for r in results):
         sys.exit(1)
 
@@ -806,17 +947,17 @@ def doctor(options: Options, as_json: bool) -> None:
         for problem in result.problems:
             count += 1
             colour = "red" if problem.severity == "error" else "yellow"
-            click.secho(f"{where}{problem.severity.upper()}: ", fg=colour, bold=True, nl=False)
-            click.echo(problem.summary)
+            _echo(f"{where}{problem.severity.upper()}: ", fg=colour, bold=True, nl=False)
+            _echo(problem.summary)
             for index, line in enumerate(problem.evidence):
-                click.echo(f"  {'Evidence:' if index == 0 else '':<10}{line}")
+                _echo(f"  {'Evidence:' if index == 0 else '':<10}{line}")
             if problem.cause:
-                click.echo(f"  {'Cause:':<10}{problem.cause}")
-            click.echo(f"  {'Fix:':<10}{problem.fix}")
+                _echo(f"  {'Cause:':<10}{problem.cause}")
+            _echo(f"  {'Fix:':<10}{problem.fix}")
             if problem.check == "drift" and result.noise:
-                click.echo(f"  {'Noise:':<10}no change; autogenerate leaves these out:")
+                _echo(f"  {'Noise:':<10}no change; autogenerate leaves these out:")
                 for line in result.noise:
-                    click.echo(f"  {'':<10}{line}")
+                    _echo(f"  {'':<10}{line}")
         if options.verbosity > 0:
             if result.healthy and result.noise:
                 options.say(f"{where}Known noise (no change; autogenerate leaves it out):")
@@ -825,7 +966,7 @@ def doctor(options: Options, as_json: bool) -> None:
             for line in result.skipped:
                 options.say(f"{where}Not checked: {line}")
     if count:
-        click.echo(f"{count} problem(s) found.")
+        _echo(f"{count} problem(s) found.")
         sys.exit(1)
     if options.verbosity > 0:
         options.say("No problems found.")
@@ -864,7 +1005,7 @@ def squash(options: Options, first: str, last: str, yes: bool, message: str | No
         for statement in result.dropped:
             click.echo(f"  {statement}")
     for warning in result.warnings:
-        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+        _echo(f"Warning: {warning}", fg="yellow", err=True)
     options.say(
         f"The replaced files are kept in {_display_path(result.backup)}: review the change,"
         " commit it, then delete that folder."

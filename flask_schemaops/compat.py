@@ -17,13 +17,13 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ParamSpec
 
 import click
 from alembic.util import CommandError
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 
 from . import api
 from .config import build_config
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from flask_sqlalchemy import SQLAlchemy
 
     from .results import Revision, Run
+    from .settings import Settings
 
 __all__ = [
     "Migrate",
@@ -83,13 +84,11 @@ def _key(name: str) -> str:
 
 
 class CompatState(State):
-    """A ``State`` that resolves a relative ``-d/--directory`` against the working
-    directory, as Flask-Migrate (Alembic) does."""
+    """A ``State`` whose relative directories (``-d/--directory``, the ``directory``
+    setting) are the working directory's, as with Flask-Migrate (Alembic)."""
 
     def resolve_directory(self, override: str | Path | None) -> Path:
-        if override is None:
-            return super().resolve_directory(None)
-        return Path(os.path.abspath(override))
+        return Path(os.path.abspath(override if override is not None else self.settings.directory))
 
 
 class Migrate(SchemaOps):
@@ -102,10 +101,11 @@ class Migrate(SchemaOps):
     ``app.config["SCHEMAOPS_*"]`` keys still win over them.
 
     Unlike :class:`~flask_schemaops.SchemaOps`, which resolves a relative
-    ``directory`` against ``app.root_path``, a relative ``directory`` here is
-    resolved against the working directory when :meth:`init_app` runs (and a
-    relative ``flask db -d`` against the working directory of the command), as
-    Flask-Migrate does; the absolute path is what is kept.
+    ``directory`` against ``app.root_path``, a relative ``directory`` here, the
+    argument's or ``SCHEMAOPS_DIRECTORY``'s, is resolved against the working
+    directory when :meth:`init_app` runs (and a relative ``flask db -d`` against the
+    working directory of the command), as Flask-Migrate does; the absolute path is
+    what is kept.
 
     ``app.extensions["migrate"]`` is a :class:`MigrateConfig`, what Flask-Migrate's
     env.py files read. As with Flask-Migrate, ``Migrate(app)`` without ``db``
@@ -159,16 +159,19 @@ class Migrate(SchemaOps):
         # First: registering may already run env.py (the on_start setting).
         app.extensions[MIGRATE_KEY] = MigrateConfig(self, app, frozenset(explicit))
         super().init_app(app, self.db, **self._options())
-        state = get_state(app)
-        app.extensions[EXTENSION_KEY] = CompatState(
-            **{f.name: getattr(state, f.name) for f in fields(state)}
-        )
+
+    def _make_state(self, app: Flask, db: SQLAlchemy, settings: Settings) -> State:
+        # A relative directory, the constructor's or SCHEMAOPS_DIRECTORY, is the working
+        # directory's, and stays where it was found.
+        directory = os.path.abspath(settings.directory)
+        settings = replace(settings, directory=directory)
+        return CompatState(app=app, db=db, settings=settings, extension=self)
 
     def _options(self) -> dict[str, Any]:
         args = dict(self.configure_args)
         settings = {name: args.pop(name) for name in _SETTINGS if name in args}
         return {
-            "directory": os.path.abspath(self.directory),
+            "directory": self.directory,
             "command": self.command,
             "compare_type": args.pop("compare_type"),
             "render_as_batch": args.pop("render_as_batch"),
@@ -181,6 +184,21 @@ class Migrate(SchemaOps):
         """The ``@migrate.configure`` callbacks (Flask-Migrate's name)."""
         return self.config_callbacks
 
+    @property
+    def alembic_ctx_kwargs(self) -> dict[str, Any]:
+        """The arguments for Alembic's ``context.configure()`` given to the constructor
+        and :meth:`init_app`, ``compare_type`` and ``render_as_batch`` included
+        (Flask-Migrate's name). A change reaches the apps :meth:`init_app` sets up
+        afterwards."""
+        return self.configure_args
+
+    def call_configure_callbacks(self, config: Config) -> Config:
+        """Pass ``config`` through the ``@migrate.configure`` callbacks, in order, and
+        return what the last one returns."""
+        for callback in self.config_callbacks:
+            config = callback(config)
+        return config
+
     def get_config(
         self,
         directory: str | Path | None = None,
@@ -188,7 +206,13 @@ class Migrate(SchemaOps):
         opts: Sequence[str] | None = None,
     ) -> Config:
         """The Alembic ``Config`` of the current app's default database, for calling
-        ``alembic.command`` directly; each of ``opts`` is set true on ``cmd_opts``."""
+        ``alembic.command`` directly; each of ``opts`` is set true on ``cmd_opts``.
+
+        The ``@migrate.configure`` callbacks have seen it. Alembic's commands print
+        through it to ``sys.stdout`` (as it is when this is called), as they do
+        under Flask-Migrate: ``alembic.command.current(migrate.get_config())``
+        prints the current revision.
+        """
         state = get_state()
         config = build_config(
             state,
@@ -196,6 +220,9 @@ class Migrate(SchemaOps):
             x_args=_x_args(x_arg),
             autogenerate="autogenerate" in (opts or ()),
         )
+        # flask_schemaops's commands keep Alembic quiet and print the results themselves.
+        config.cmd_opts.quiet = False  # type: ignore[union-attr]
+        config.stdout = sys.stdout
         for name in opts or ():
             setattr(config.cmd_opts, name, True)
         return config
@@ -260,10 +287,18 @@ def _exits(function: Callable[P, None]) -> Callable[P, None]:
         try:
             function(*args, **kwargs)
         except (SchemaOpsError, CommandError, RuntimeError) as exc:  # RuntimeError: no app context
-            log.error("Error: %s", exc)
+            log.error("Error: %s", _named(str(exc)))
             sys.exit(1)
 
     return run
+
+
+def _named(text: str) -> str:
+    """``text`` with the `flask db` of its hints naming the app's command group."""
+    from .cli import _with_group
+
+    state = current_app.extensions.get(EXTENSION_KEY) if has_app_context() else None
+    return _with_group(text, state.settings.command) if isinstance(state, State) else text
 
 
 def _x_args(x_arg: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -276,12 +311,6 @@ def _revisions(value: str | Sequence[str]) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,) if value else ()
     return tuple(value)
-
-
-def _print(revisions: list[Revision], verbose: bool, *, parents: bool = True) -> None:
-    from .cli import _print_revisions
-
-    _print_revisions(revisions, verbose, parents=parents)
 
 
 def _print_written(scripts: Sequence[Revision], sql: str | None) -> None:
@@ -303,10 +332,12 @@ def _run(name: str, verb: str, **kwargs: Any) -> None:
 
 @_exits
 def list_templates() -> None:
-    """Print the templates ``init`` can use."""
+    """Print the templates ``init`` can use, Flask-Migrate's names among them."""
+    from .cli import _templates
+
     click.echo("Available templates:\n")
-    for template in api.list_templates():
-        click.echo(f"{template.name} - {template.description}")
+    for name, description in _templates():
+        click.echo(f"{name} - {description}")
 
 
 @_exits
@@ -317,9 +348,15 @@ def init(
     package: bool = False,
 ) -> None:
     """Create a migrations directory with flask_schemaops's template, which keeps a
-    history for every database (so ``multidb`` changes nothing)."""
-    path = api.init(directory, template=template or "flask", package=package)
+    history for each database. ``multidb`` and the template ``flask-multidb`` make
+    that same layout (saying so), not Flask-Migrate's shared history; the aioflask
+    templates are an error."""
+    from .cli import MULTIDB_NOTE, MULTIDB_TEMPLATE, _template
+
+    path = api.init(directory, template=_template(template or "flask"), package=package)
     click.echo(f"Created {path}.")
+    if multidb or template == MULTIDB_TEMPLATE:
+        click.echo(MULTIDB_NOTE)
 
 
 @_exits
@@ -448,7 +485,9 @@ def downgrade(
 @_exits
 def show(directory: str | Path | None = None, revision: str = "head") -> None:
     """Print the revision ``revision`` names."""
-    _print(api.show((revision,), directory=directory), True)
+    from .cli import _print_revisions
+
+    _print_revisions(api.show((revision,), directory=directory), True, {"directory": directory})
 
 
 @_exits
@@ -459,8 +498,10 @@ def history(
     indicate_current: bool = False,
 ) -> None:
     """Print the revisions, newest first."""
+    from .cli import _print_revisions
+
     found = api.history(rev_range, indicate_current=indicate_current, directory=directory)
-    _print(found, verbose)
+    _print_revisions(found, verbose, {"directory": directory})
 
 
 @_exits
@@ -470,20 +511,26 @@ def heads(
     resolve_dependencies: bool = False,
 ) -> None:
     """Print the head revisions."""
+    from .cli import _heads_line, _print_revisions
+
     found = api.heads(resolve_dependencies=resolve_dependencies, directory=directory)
-    _print(found, verbose, parents=False)
+    _print_revisions(found, verbose, {"directory": directory}, _heads_line)
 
 
 @_exits
 def branches(directory: str | Path | None = None, verbose: bool = False) -> None:
     """Print the branch points."""
-    _print(api.branches(directory=directory), verbose, parents=False)
+    from .cli import _print_branches
+
+    _print_branches(api.branches(directory=directory), verbose, {"directory": directory})
 
 
 @_exits
 def current(directory: str | Path | None = None, verbose: bool = False) -> None:
     """Print the revision the database is at."""
-    _print(api.current(directory=directory), verbose, parents=False)
+    from .cli import _print_current
+
+    _print_current(api.current(directory=directory), verbose, {"directory": directory})
 
 
 @_exits

@@ -79,7 +79,7 @@ class SchemaOps:
                 " schemaops.init_app(app, db) after db.init_app(app)."
             )
         settings = _resolve({**self.options, **overrides}, app.config)
-        app.extensions[EXTENSION_KEY] = State(app=app, db=db, settings=settings, extension=self)
+        app.extensions[EXTENSION_KEY] = self._make_state(app, db, settings)
 
         # The command group lives in the CLI layer; importing it here, late, keeps
         # that layer out of the import of this module.
@@ -93,6 +93,10 @@ class SchemaOps:
             from .guard import on_start  # built on the API, so imported only when used
 
             on_start(app.extensions[EXTENSION_KEY])
+
+    def _make_state(self, app: Flask, db: SQLAlchemy, settings: Settings) -> State:
+        """The state ``init_app`` keeps for ``app``."""
+        return State(app=app, db=db, settings=settings, extension=self)
 
     def health(self, app: Flask | None = None) -> Health:
         """Whether every database of ``app`` (default: the current app) is at head:

@@ -33,7 +33,9 @@ class Settings:
         default="migrations",
         metadata=_doc(
             "The migrations directory. A relative path is resolved against the app's"
-            " ``root_path``, not the shell's working directory."
+            " ``root_path``, not the shell's working directory (with"
+            " ``flask_schemaops.compat.Migrate``, against the working directory when"
+            " ``init_app`` runs, as Flask-Migrate does)."
         ),
     )
     command: str = field(

@@ -7,6 +7,7 @@ functions); then a new app object with the same models and directory registers
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 import re
 import sys
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import alembic.command
 import flask_migrate
 import pytest
 import sqlalchemy as sa
@@ -104,12 +106,15 @@ def _build(
     arn: bool = False,
     body: bool = False,
     directory: str | Path | None = None,
+    config: dict[str, Any] | None = None,
     **options: Any,
 ) -> Flask:
     """An app with ``Span`` (``spans``), and with ``bind_url`` a bind ``other`` holding
-    ``Note`` (``notes``); ``arn`` and ``body`` are the columns a model change adds."""
+    ``Note`` (``notes``); ``arn`` and ``body`` are the columns a model change adds;
+    ``config`` goes into ``app.config``."""
     app = Flask("fmapp", root_path=str(root))
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config.update(config or {})
     if bind_url is not None:
         app.config["SQLALCHEMY_BINDS"] = {"other": bind_url}
     db = SQLAlchemy(metadata=sa.MetaData(naming_convention=NAMING_CONVENTION))
@@ -323,6 +328,11 @@ def test_multidb_project_reports_every_database(
         f"[other] {first} (head)",
     ]
     assert [s.up_to_date for s in api.status(app=app)] == [True, True]
+    headings = [x for x in ok(invoke(app, "current", "-v")).output.splitlines() if "Current" in x]
+    assert headings == [
+        f"[{name}] Current revision(s) for {sa.make_url(url).render_as_string()}:"
+        for name, url in (("default", database_url), ("other", other_url))
+    ]
 
     # --bind cannot narrow a run of that env.py; the downgrade's data check covers the
     # bind, whose tables its downgrade_other() drops.
@@ -337,6 +347,85 @@ def test_multidb_project_reports_every_database(
     assert "[other] table notes: 1 row" in result.output
     assert "nothing was reverted" in result.output
     assert (_versions(app), _versions(app, "other")) == ([first], [first])
+
+
+# --- What the commands print -------------------------------------------------------------
+
+
+def _unordered(text: str) -> str:
+    """``text`` with the revisions after each branch point in order: Alembic lists
+    them in the order of a set, which changes from one run to the next."""
+    text = re.sub(
+        r"^Branches into: (.*)$",
+        lambda found: "Branches into: " + ", ".join(sorted(found.group(1).split(", "))),
+        text,
+        flags=re.MULTILINE,
+    )
+    parts = re.split(r"((?:^ +-> .*\n)+)", text, flags=re.MULTILINE)
+    return "".join("".join(sorted(p.splitlines(True))) if "-> " in p[:40] else p for p in parts)
+
+
+def test_revision_listings_print_as_under_flask_migrate(
+    build: Build, database_url: str, tmp_path: Path
+) -> None:
+    # Scripts parse this output (`flask db current | grep -q '(head)'`): flask_schemaops
+    # prints what Flask-Migrate (that is, Alembic) prints, for a linear history, then
+    # at a branch point, then at a merge with a branch label.
+    fm = build(flask_migrate.Migrate, tmp_path, database_url)
+
+    @fm.extensions["migrate"].migrate.configure
+    def print_here(config: Any) -> Any:
+        config.stdout = sys.stdout  # Alembic's default: the sys.stdout of its import
+        return config
+
+    app = build(compat.Migrate, tmp_path, database_url)
+    commands = [
+        ("current",),
+        ("current", "-v"),
+        ("heads",),
+        ("heads", "-v"),
+        ("history",),
+        ("history", "-i"),
+        ("history", "-v"),
+        ("branches",),
+        ("branches", "-v"),
+        ("show", "r2"),
+    ]
+    ok(invoke(fm, "init"))
+    ok(invoke(fm, "revision", "-m", "one", "--rev-id", "r1"))
+    ok(invoke(fm, "revision", "-m", "two", "--rev-id", "r2"))
+    ok(invoke(fm, "upgrade", "r1"))
+    steps = [
+        [],
+        [
+            ("revision", "-m", "alpha", "--rev-id", "a1", "--branch-label", "alpha"),
+            ("revision", "-m", "beta", "--rev-id", "b1", "--head", "r2", "--splice"),
+            ("upgrade", "r2"),
+        ],
+        [("upgrade", "heads"), ("merge", "-m", "join", "--rev-id", "m1", "a1", "b1"), ("upgrade",)],
+    ]
+    printed = {}
+    for step in steps:
+        for args in step:
+            ok(invoke(fm, *args))
+        for command in commands:
+            expected = ok(invoke(fm, *command)).stdout
+            assert _unordered(ok(invoke(app, *command)).stdout) == _unordered(expected), command
+            printed[" ".join(command)] = expected
+
+    # What that is, at the merge.
+    assert printed["current"] == "m1 (head) (mergepoint)\n"
+    assert printed["heads"] == "m1 (alpha) (head)\n"
+    assert printed["history -i"].startswith(
+        "a1, b1 -> m1 (alpha) (head) (current) (mergepoint), join\n"
+    )
+    assert _unordered(printed["branches"]) == "r2 (branchpoint)\n   -> a1 (alpha)\n   -> b1\n\n"
+    assert "\nBranches into: " in printed["branches -v"]
+    assert "Merges: a1, b1\n" in printed["current -v"]
+    heading = printed["current -v"].splitlines()[0]
+    assert heading == f"Current revision(s) for {sa.make_url(database_url).render_as_string()}:"
+    password = sa.make_url(database_url).password
+    assert not password or (password not in heading and ":***@" in heading)
 
 
 # --- The Migrate object ------------------------------------------------------------------
@@ -364,6 +453,7 @@ def test_migrate_takes_flask_migrates_arguments(build_sqlite: Build, tmp_path: P
         "version_table": "fm_versions",
         "user_opt": 1,
     }
+    assert config.migrate.alembic_ctx_kwargs == config.configure_args
     config.configure_args["mutated"] = True  # Flask-Migrate's env.py does this
     assert "mutated" not in config.configure_args
     settings = get_state(app).settings
@@ -398,11 +488,38 @@ def test_migrate_takes_flask_migrates_arguments(build_sqlite: Build, tmp_path: P
         alembic_config = migrate.get_config(opts=["autogenerate"])
     assert alembic_config.cmd_opts.autogenerate is True
     assert seen[-1] == str(tmp_path / "migrations")
+    seen.clear()
+    assert migrate.call_configure_callbacks(alembic_config) is alembic_config
+    assert seen == [str(tmp_path / "migrations")]
+    assert migrate.alembic_ctx_kwargs == {"compare_type": False, "render_as_batch": False, "a": 2}
 
     # As with Flask-Migrate, no db: nothing registered until init_app.
     bare = Flask("bare", root_path=str(tmp_path))
     compat.Migrate(bare)
     assert "migrate" not in bare.extensions
+
+
+def test_alembic_commands_print_through_get_config(
+    build: Build, database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = _flask_migrate_project(build, tmp_path, database_url)
+    app = build(compat.Migrate, tmp_path, database_url)
+    migrate = app.extensions["migrate"].migrate
+    capsys.readouterr()
+    with app.app_context():
+        alembic.command.current(migrate.get_config())
+        alembic.command.heads(migrate.get_config())
+        alembic.command.history(migrate.get_config())
+        assert capsys.readouterr().out == (
+            f"{first} (head)\n{first} (head)\n<base> -> {first} (head), initial\n"
+        )
+        alembic.command.revision(migrate.get_config(), message="by hand", rev_id="hand1")
+    [script] = tmp_path.glob("migrations/versions/hand1_*.py")
+    assert capsys.readouterr().out == f"Generating {script} ...  done\n"
+    # flask_schemaops's own commands keep Alembic quiet and print their own report.
+    result = ok(invoke(app, "revision", "-m", "more"))
+    [script] = tmp_path.glob("migrations/versions/*_more.py")
+    assert result.output == f"Wrote {script}\n"
 
 
 def test_relative_directory_is_resolved_against_the_working_directory(
@@ -487,7 +604,7 @@ def test_module_functions(
         compat.branches()
         assert capsys.readouterr().out.splitlines()[-3:] == [
             f"{second} (head)",
-            f"{first} -> {second} (head, current), add arn",
+            f"{first} -> {second} (head) (current), add arn",
             f"<base> -> {first}, initial",
         ]
         compat.show(revision=first)
@@ -527,6 +644,93 @@ def test_module_functions(
     assert message.startswith("Error: Working outside of application context")
 
 
+def test_init_takes_flask_migrates_template_options(
+    build_sqlite: Build,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    url, other = (f"sqlite:///{tmp_path / name}" for name in ("app.db", "other.db"))
+    app = build_sqlite(compat.Migrate, tmp_path, url, bind_url=other)
+    monkeypatch.chdir(tmp_path)
+    note = "Each database has a history of its own here: versions/ for the default one,"
+    assert "--multidb" in ok(invoke(app, "init", "--help")).output
+    listed = ok(invoke(app, "list-templates")).output
+    assert re.search(
+        r"^flask-multidb +Flask-Migrate's name; makes the flask template", listed, re.M
+    )
+
+    # Flask-Migrate's multi-database options make flask_schemaops's layout, and say so.
+    for folder, options in (("a", ["--multidb"]), ("b", ["-t", "flask-multidb"]), ("c", [])):
+        result = ok(invoke(app, "init", "-d", folder, *options))
+        assert (note in result.output) == bool(options)
+        assert (tmp_path / folder / "env.py").read_text() == TEMPLATE_ENV.read_text()
+        assert (tmp_path / folder / "binds" / "other").is_dir()
+    for name in ("aioflask", "aioflask-multidb"):
+        result = invoke(app, "init", "-d", "d", "-t", name)
+        assert result.exit_code == 1
+        assert f"Error: flask-schemaops has no {name!r} template" in result.output
+        assert not (tmp_path / "d").exists()
+
+    with app.app_context():
+        compat.init(directory="e", multidb=True)
+        assert note in capsys.readouterr().out
+        assert (tmp_path / "e" / "binds" / "other").is_dir()
+        message = _fails(lambda: compat.init(directory="f", template="aioflask"))
+        assert message.startswith("Error: flask-schemaops has no 'aioflask' template")
+        compat.list_templates()
+        assert "\nflask-multidb - Flask-Migrate's name" in capsys.readouterr().out
+
+
+def test_scripted_downgrade_that_drops_rows_needs_yes(
+    build: Build, database_url: str, tmp_path: Path
+) -> None:
+    first = _flask_migrate_project(build, tmp_path, database_url)
+    app = build(compat.Migrate, tmp_path, database_url, arn=True)
+    ok(invoke(app, "migrate", "-m", "add arn"))
+    ok(invoke(app, "upgrade"))
+    with _engine(app).begin() as connection:
+        connection.execute(sa.text("INSERT INTO spans (name, arn) VALUES ('a', 'x')"))
+
+    # Flask-Migrate reverted it; without a terminal it is refused now, unless --yes.
+    result = invoke(app, "downgrade")
+    assert result.exit_code == 1
+    assert "Error: nothing was reverted: the downgrade would lose 1 row(s)" in result.output
+    assert "`flask db downgrade -1 --yes`" in result.output
+    assert "arn" in {c[0] for c in _schema(app)["spans"]}
+    ok(invoke(app, "downgrade", "--yes"))
+    assert _versions(app) == [first]
+    assert "arn" not in {c[0] for c in _schema(app)["spans"]}
+
+
+def test_installing_adds_no_flask_command() -> None:
+    # `flask db` comes from Migrate(app, db) on each app, not from the installation.
+    commands = importlib.metadata.entry_points(group="flask.commands")
+    assert [c.value for c in commands if c.value.startswith("flask_schemaops")] == []
+
+
+def test_hints_name_the_command_group(build_sqlite: Build, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    _flask_migrate_project(build_sqlite, tmp_path, url)
+    app = build_sqlite(compat.Migrate, tmp_path, url, arn=True, command="database")
+    runner = app.test_cli_runner()
+
+    result = runner.invoke(args=["database", "upgrade", "nosuch"])
+    assert result.exit_code == 1
+    assert "See `flask database history` for the revisions there are." in result.output
+    result = runner.invoke(args=["database", "check"])
+    assert 'Generate a revision: flask database revision --autogenerate -m "..."' in result.output
+    result = runner.invoke(args=["database", "convert-env"])
+    assert "env.py was not changed. Run `flask database convert-env --yes`" in result.output
+    with app.app_context():
+        message = _fails(lambda: compat.upgrade(revision="nosuch"))
+    assert "See `flask database history`" in message
+
+    app = build_sqlite(compat.Migrate, tmp_path, url, config={"SCHEMAOPS_COMMAND": "schema"})
+    result = app.test_cli_runner().invoke(args=["schema", "upgrade", "nosuch"])
+    assert "See `flask schema history`" in result.output
+
+
 # --- convert-env ---------------------------------------------------------------------------
 
 
@@ -547,6 +751,8 @@ def test_convert_env_swaps_a_flask_migrate_env(
     assert "\n+from flask_schemaops import environment\n" in preview.diff
     assert env.read_text() == theirs and not backup.exists()
 
+    summary = r"^  convert-env +Replace env.py with flask_schemaops's, keeping a backup.$"
+    assert re.search(summary, ok(invoke(app, "--help")).output, re.MULTILINE)
     result = ok(invoke(app, "convert-env"))  # not interactive: shows, does not write
     assert result.output.startswith(preview.diff)
     assert "env.py was not changed. Run `flask db convert-env --yes`" in result.output
@@ -604,3 +810,47 @@ def test_convert_env_refuses_a_multidb_directory(build_sqlite: Build, tmp_path: 
     assert "upgrade_<bind>()" in result.output
     assert "Keep this env.py" in result.output
     assert _files(tmp_path / "migrations") == before
+
+
+def test_multidb_directory_started_over_as_the_docs_say(
+    build: Build,
+    database_url: str,
+    other_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A package layout: the app in myapp/, commands run from the project, where
+    # Flask-Migrate put migrations/.
+    package = tmp_path / "myapp"
+    package.mkdir()
+    monkeypatch.chdir(tmp_path)
+    options: dict[str, Any] = {"bind_url": other_url, "directory": "migrations"}
+    _flask_migrate_project(build, package, database_url, "--multidb", **options)
+    assert (tmp_path / "migrations" / "env.py").is_file()
+
+    app = build(compat.Migrate, package, database_url, **options)
+    ok(invoke(app, "init", "-d", "migrations-v2"))
+    ok(invoke(app, "-d", "migrations-v2", "revision", "-m", "baseline", "--bind", "default"))
+    ok(invoke(app, "-d", "migrations-v2", "revision", "-m", "baseline", "--bind", "other"))
+    ok(invoke(app, "-d", "migrations-v2", "stamp", "--purge", "head"))
+    folder = tmp_path / "migrations-v2"
+    baselines = [
+        next(folder.glob(f"{versions}/*_baseline.py")).name.split("_")[0]
+        for versions in ("versions", "binds/other")
+    ]
+    assert [_versions(app), _versions(app, "other")] == [[b] for b in baselines]
+
+    # Then SCHEMAOPS_DIRECTORY points at it, relative to the working directory as -d is.
+    config = {"SCHEMAOPS_DIRECTORY": "migrations-v2"}
+    app = build(compat.Migrate, package, database_url, body=True, config=config, **options)
+    assert app.extensions["migrate"].directory == str(folder)
+    assert ok(invoke(app, "current")).output.splitlines() == [
+        f"[default] {baselines[0]} (head)",
+        f"[other] {baselines[1]} (head)",
+    ]
+    ok(invoke(app, "migrate", "-m", "add body"))
+    [script] = folder.glob("binds/other/*_add_body.py")
+    ok(invoke(app, "upgrade"))
+    assert "body" in {c[0] for c in _schema(app, "other")["notes"]}
+    assert _versions(app, "other") == [script.name.split("_")[0]]
+    assert _versions(app) == [baselines[0]]

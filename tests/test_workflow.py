@@ -197,15 +197,22 @@ def test_inspection_commands(make_app: App) -> None:
     assert sorted(invoke(app, "heads").output.split("\n")[:2]) == sorted(
         [f"{left} (left) (head)", f"{right} (head)"]
     )
-    assert invoke(app, "branches").output.strip() == f"{base} (branchpoint)"
+    # As Alembic prints them: the branch point, then each revision that follows it.
+    first, *after, blank = invoke(app, "branches").output.split("\n")[:-1]
+    assert first == f"{base} (branchpoint)" and blank == ""
+    indent = " " * len(base)
+    assert sorted(after) == sorted(
+        [f"{indent} -> {left} (left) (head)", f"{indent} -> {right} (head)"]
+    )
     shown = invoke(app, "show", left).output
-    assert shown.startswith(f"Rev: {left} (left) (head)\nParent: {base}\n")
-    assert "Branch names: left" in shown
+    assert shown.startswith(f"Rev: {left} (head)\nParent: {base}\nBranch names: left\n")
 
     result = invoke(app, "merge", "-m", "join")
     assert result.exit_code == 0, result.output
     merged = _revision_id(result.output)
-    assert invoke(app, "heads").output.strip() == f"{merged} (left) (head, mergepoint)"
+    assert invoke(app, "heads").output == f"{merged} (left) (head)\n"
+    history = invoke(app, "history").output
+    assert f" -> {merged} (left) (head) (mergepoint), join\n" in history
     assert invoke(app, "upgrade").exit_code == 0
     assert invoke(app, "check").exit_code == 1  # the model has no revision yet
     assert invoke(app, "stamp", "base").exit_code == 0
