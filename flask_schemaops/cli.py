@@ -12,6 +12,7 @@ import gc
 import json
 import re
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -122,6 +123,14 @@ def db(
     atexit.register(gc.freeze)
     ctx.meta[OPTIONS_KEY] = Options(directory, x_args, verbose - quiet, traceback)
     ctx.call_on_close(_api().configure_logging(verbose - quiet))
+    if verbose - quiet < 1:  # a Python warning (e.g. Alembic's) as one line, without its source
+        shown = warnings.showwarning
+        warnings.showwarning = _show_warning
+        ctx.call_on_close(lambda: setattr(warnings, "showwarning", shown))
+
+
+def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
+    _echo(f"Warning: {message}", fg="yellow", err=True)
 
 
 def command(
@@ -441,7 +450,10 @@ def _revision_options(function: Callable[..., Any]) -> Callable[..., Any]:
         [
             click.option("-m", "--message", help="What the revision does."),
             click.option(
-                "--sql", is_flag=True, help="Write SQL instead of a script (no autogenerate)."
+                "--sql",
+                is_flag=True,
+                help="Run env.py offline while writing the script; only with"
+                " revision_environment = true in alembic.ini.",
             ),
             click.option(
                 "--head", default="head", show_default=True, help="The revision to build on."

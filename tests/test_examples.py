@@ -59,3 +59,28 @@ def test_multidb_example(
     assert _tables(database_url) == {"alembic_version", "account"}
     output = _flask(project, env, "db", "status", expect=1)
     assert "Pending:  1 revision(s)" in output.split("[audit]")[1]
+
+
+def test_python_warnings_print_as_one_line(tmp_path: Path) -> None:
+    """Alembic warns through Python's warnings: under `flask db` that is one line, not
+    a source path and a line of Alembic's code."""
+    project = tmp_path / "quickstart"
+    shutil.copytree(EXAMPLES / "quickstart", project, ignore=shutil.ignore_patterns("instance"))
+    _flask(project, {}, "db", "revision", "-m", "a", "--rev-id", "a1")
+    _flask(
+        project,
+        {},
+        "db",
+        "revision",
+        "-m",
+        "b",
+        "--rev-id",
+        "b1",
+        "--head",
+        "0001_baseline",
+        "--splice",
+    )
+    _flask(project, {}, "db", "upgrade", "heads")
+    output = _flask(project, {}, "db", "downgrade", "-1")
+    assert "Warning: downgrade -1 from multiple heads is ambiguous" in output
+    assert "UserWarning" not in output and ".py:" not in output
