@@ -314,6 +314,15 @@ def edit(
 # --- Running migrations ----------------------------------------------------------
 
 
+def _require_target(revision: str, sql: bool) -> None:
+    """A range names a script to write, not a database's move: offline only."""
+    if ":" in revision and not sql:
+        raise RevisionError(
+            f"{revision!r} is a range, which only --sql takes (start:end of the SQL script)."
+            " To move the database, name the revision to reach, e.g. the part after the colon."
+        )
+
+
 def upgrade(
     revision: str = "head",
     *,
@@ -336,6 +345,7 @@ def upgrade(
     lock (``lock``, ``lock_timeout``: default from the settings) serialises
     concurrent upgraders; ``on_wait`` is called when this one has to wait.
     """
+    _require_target(revision, sql)
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
 
     def run(s: Session) -> list[Run]:
@@ -377,6 +387,7 @@ def downgrade(
     arguments are those of :func:`upgrade`."""
     from alembic import command
 
+    _require_target(revision, sql)
     if sql and ":" not in revision:
         revision = f"head:{revision}"  # offline, there is no database to start from
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
@@ -789,6 +800,8 @@ def downgrade_preview(
     the tables and columns dropped by the ``downgrade()`` of each revision about to be
     reverted (read from the scripts), with the rows they hold now. Nothing changes."""
     from .lint import dropped_by_downgrade
+
+    _require_target(revision, sql=False)
 
     def preview(s: Session) -> tuple[list[Revision], list[Loss]]:
         from alembic.script.revision import RangeNotAncestorError

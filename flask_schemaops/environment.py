@@ -238,7 +238,10 @@ class _Progress:
         now = time.perf_counter()
         done = Step(
             kind=kind,
-            revision=step.up_revision_id,
+            # A stamp records where it moved the database; a migration, its revision.
+            revision=(", ".join(step.destination_revision_ids) or "<base>")
+            if step.is_stamp
+            else step.up_revision_id,
             from_revisions=tuple(step.source_revision_ids),
             to_revisions=tuple(step.destination_revision_ids),
             message=(script.doc if script is not None else "") or "",

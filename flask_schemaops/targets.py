@@ -95,6 +95,12 @@ def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError
     detail = redact(detail, url_secrets(url)).splitlines()[0] if detail else type(exc).__name__
     where = masked_url(url)
     lowered = detail.lower()
+    if "access denied" in lowered and "to database" in lowered:  # MySQL's 1044: logged in
+        return DatabaseUnavailableError(
+            f"The database at {where} refused user {url.username!r} access to the database:"
+            f" {detail}\nGrant the user access to it (GRANT ... ON <database>.*), or check the"
+            " database name in the URL."
+        )
     if "password" in lowered or "access denied" in lowered or "authentication" in lowered:
         return DatabaseUnavailableError(
             f"The database at {where} refused the login for user {url.username!r}: {detail}\n"

@@ -396,6 +396,12 @@ def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     assert all(r[3] == socket.gethostname() and r[5] >= 0 and r[6] is not None for r in rows)
     assert "nowhere" in rows[-1][4] and rows[0][4] is None
 
+    # A stamp records where it moved the database.
+    assert invoke(app, "stamp", "base").exit_code == 0
+    assert invoke(app, "stamp", "b1").exit_code == 0
+    rows = execute(app, "SELECT revision, direction FROM schemaops_audit ORDER BY id")
+    assert rows[-2:] == [("<base>", "stamp"), ("b1", "stamp")]
+
 
 # --- The guard in the deploy example, run as users run it ------------------------------
 

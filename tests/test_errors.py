@@ -228,6 +228,8 @@ def test_errors_outside_a_revision_are_not_reported_as_one(
     cases = [
         (("upgrade", "+5"), "there are not that many revisions"),
         (("downgrade", "r2", "--yes"), "Cannot downgrade to 'r2': it is not below"),
+        (("upgrade", "r1:r2"), "'r1:r2' is a range, which only --sql takes"),
+        (("downgrade", "r1:base"), "'r1:base' is a range, which only --sql takes"),
     ]
     for args, phrase in cases:
         result = failed(invoke(app, *args), phrase, secrets=(password(database_url),))
@@ -351,6 +353,24 @@ def test_wrong_password_in_the_query(
             "Check the user name and password",
             secrets=("bad-pw-9", database_server.password),
         )
+
+
+@pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
+def test_no_access_to_the_database(
+    make_app: MakeApp, database_server: Server, database_url: str
+) -> None:
+    """MariaDB's error 1044: the login worked, the database is not granted."""
+    with database_server._admin() as admin:
+        admin.execute(sa.text("CREATE USER IF NOT EXISTS 'nogrant'@'%' IDENTIFIED BY 'ng-pw-77'"))
+    url = sa.make_url(database_url).set(username="nogrant", password="ng-pw-77")
+    app = make_app(url=url.render_as_string(hide_password=False))
+    start(app)
+    failed(
+        invoke(app, "upgrade"),
+        "refused user 'nogrant' access to the database",
+        "Grant the user access to it",
+        secrets=("ng-pw-77",),
+    )
 
 
 @SERVERS
