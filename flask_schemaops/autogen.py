@@ -680,7 +680,9 @@ def _unnamed_message(constraint: sa.Constraint, table: str, *, in_new_table: boo
         "the database names it, so the revision that drops or changes it one day renders"
         " drop_constraint(None, ...), which fails at its upgrade or downgrade"
         if in_new_table
-        else "this revision's downgrade renders drop_constraint(None, ...), which fails"
+        else "this revision fails: in batch mode (render_as_batch, as for SQLite) its upgrade"
+        ' stops with "Constraint must have a name", and its downgrade renders'
+        " drop_constraint(None, ...), which fails on every database"
     )
     return (
         f"Unnamed {kind} on {table} {what}: the MetaData has no naming convention for it,"
