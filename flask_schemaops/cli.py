@@ -737,8 +737,9 @@ def convert_env(options: Options, yes: bool) -> None:
         " process_revision_directives, ...) over to the hooks section of the new one."
         " alembic.ini, script.py.mako and the revisions were left as they are: new"
         " revisions keep the layout of your script.py.mako (flask_schemaops's own is"
-        " in flask_schemaops/templates/flask/). Plain `alembic` now needs"
-        " `flask_app = package:app` in alembic.ini, or FLASK_APP."
+        " in flask_schemaops/templates/flask/). For plain `alembic`, add to the [alembic]"
+        " section of alembic.ini: `script_location = %(here)s`, `prepend_sys_path ="
+        " %(here)s/..` and `flask_app = package:app` (or set FLASK_APP)."
     )
 
 
