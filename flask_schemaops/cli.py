@@ -124,13 +124,13 @@ def db(
     ctx.meta[OPTIONS_KEY] = Options(directory, x_args, verbose - quiet, traceback)
     ctx.call_on_close(_api().configure_logging(verbose - quiet))
     if verbose - quiet < 1:  # a Python warning (e.g. Alembic's) as one line, without its source
-        shown = warnings.showwarning
-        warnings.showwarning = _show_warning
-        ctx.call_on_close(lambda: setattr(warnings, "showwarning", shown))
+        formatted = warnings.formatwarning
+        warnings.formatwarning = _format_warning
+        ctx.call_on_close(lambda: setattr(warnings, "formatwarning", formatted))
 
 
-def _show_warning(message: Warning | str, *_: Any, **__: Any) -> None:
-    _echo(f"Warning: {message}", fg="yellow", err=True)
+def _format_warning(message: Warning | str, *_: Any, **__: Any) -> str:
+    return f"Warning: {message}\n"
 
 
 def command(
