@@ -1058,7 +1058,7 @@ def test_a_project_that_does_not_use_the_plugin_runs_as_without_it(
 
 def test_the_example_projects_tests_pass(server_url: str, tmp_path: Path) -> None:
     """examples/testing: 20 app tests on per-test databases built by 50 revisions,
-    and 5 tests of the migrations."""
+    and 6 tests of the migrations."""
     env = {**os.environ, "SCHEMAOPS_TEST_DATABASE_URL": server_url}
     env.pop("PYTEST_ADDOPTS", None)
     done = subprocess.run(
@@ -1072,5 +1072,5 @@ def test_the_example_projects_tests_pass(server_url: str, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED ")]
     assert len([line for line in passed if "tests/test_shop.py::" in line]) == 20
-    assert len([line for line in passed if "tests/test_migrations.py::" in line]) == 5
-    assert " 25 passed in " in done.stdout.splitlines()[-1], done.stdout
+    assert len([line for line in passed if "tests/test_migrations.py::" in line]) == 6
+    assert " 26 passed in " in done.stdout.splitlines()[-1], done.stdout
