@@ -89,8 +89,11 @@ def connect(engine: sa.Engine) -> Iterator[sa.Connection]:
         yield connection
 
 
-def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError:
-    """The error for a database that cannot be reached or refused the login."""
+def unavailable(
+    url: sa.URL, exc: sa.exc.DBAPIError, setting: str = "SQLALCHEMY_DATABASE_URI"
+) -> DatabaseUnavailableError:
+    """The error for a database that cannot be reached or refused the login;
+    ``setting`` names where the URL comes from."""
     detail = str(exc.orig or exc).strip()
     detail = redact(detail, url_secrets(url)).splitlines()[0] if detail else type(exc).__name__
     where = masked_url(url)
@@ -104,7 +107,7 @@ def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError
     if "password" in lowered or "access denied" in lowered or "authentication" in lowered:
         return DatabaseUnavailableError(
             f"The database at {where} refused the login for user {url.username!r}: {detail}\n"
-            "Check the user name and password in SQLALCHEMY_DATABASE_URI."
+            f"Check the user name and password in {setting}."
         )
     check = (
         "Check that the directory of the database file exists and is writable"
@@ -112,8 +115,7 @@ def unavailable(url: sa.URL, exc: sa.exc.DBAPIError) -> DatabaseUnavailableError
         else "Check that the server is running"
     )
     return DatabaseUnavailableError(
-        f"Cannot connect to the database at {where}: {detail}\n"
-        f"{check} and that SQLALCHEMY_DATABASE_URI is right."
+        f"Cannot connect to the database at {where}: {detail}\n{check} and that {setting} is right."
     )
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ from servers import Server
 # Imported here, so the in-process pytester runs find them loaded: pytester unloads
 # the modules a run imports; SQLAlchemy warns when its dialects load twice, and a
 # second psycopg no longer matches the errors its compiled part raises.
-import flask_schemaops.testing.checks  # noqa: F401
+import flask_schemaops.testing.checks
+from flask_schemaops.targets import masked_url
 from flask_schemaops.testing.databases import backend_for
 
 pytest_plugins = ["pytester"]
@@ -126,6 +128,13 @@ FAULTS = {
             "  proj.extra: Extra (line 4)",
         ],
     ),
+    "unknown rule in a lint setting": (
+        "lint",
+        [
+            "lint_disable names an unknown rule 'SO999'. Rules are SO101 to SO121, or their"
+            " names (e.g. 'not-null-without-default')."
+        ],
+    ),
 }
 
 
@@ -158,6 +167,14 @@ def write_project(root: Path, url: str, *, fault: str | None = None, ini: str = 
             """
         )
     )
+    if fault == "unknown rule in a lint setting":
+        init = package / "__init__.py"
+        init.write_text(
+            init.read_text().replace(
+                "    db.init_app(app)\n",
+                "    app.config['SCHEMAOPS_LINT_DISABLE'] = 'SO999'\n    db.init_app(app)\n",
+            )
+        )
     size = (
         "    size = db.Column(db.Integer)\n" if fault == "model differs from its migration" else ""
     )
@@ -198,7 +215,7 @@ def write_revision(
     folder: Path,
     name: str,
     revision: str,
-    down: str | None,
+    down: str | tuple[str, ...] | None,
     message: str,
     upgrade: str,
     downgrade: str,
@@ -207,7 +224,7 @@ def write_revision(
         SCRIPT.format(
             message=message,
             revision=revision,
-            down=down or "",
+            down=", ".join(down) if isinstance(down, tuple) else down or "",
             down_revision=down,
             upgrade=upgrade,
             downgrade=downgrade,
@@ -275,8 +292,10 @@ def test_each_planted_fault_is_caught_by_its_check(
     write_project(pytester.path, server_url, fault=fault, ini=f"schemaops_checks = {check}\n")
     result = pytester.runpytest("-v")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*conftest.py::test_migrations_* FAILED*", *expected])
+    name = flask_schemaops.testing.checks.CHECKS[check].__name__
+    result.stdout.fnmatch_lines([f"*conftest.py::{name} FAILED*", f"_* {name} _*", *expected])
     assert "Traceback" not in result.stdout.str()
+    assert "During handling" not in result.stdout.str()
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
@@ -324,6 +343,63 @@ def test_changed_since_checks_only_the_changed_revisions(
         ["*Revision r2 ('add price', migrations/versions/r2_price.py): its downgrade leaves*"]
     )
     assert "Revision r1 " not in result.stdout.str()
+
+
+# Two branches from r3, and the revision that merges them.
+BRANCHES = [
+    (
+        "r4a_tags",
+        "r4a",
+        "r3",
+        "create tags",
+        "op.create_table('tags', sa.Column('id', sa.Integer(), primary_key=True))",
+        "op.drop_table('tags')",
+    ),
+    (
+        "r4b_colour",
+        "r4b",
+        "r3",
+        "add colour",
+        "op.add_column('items', sa.Column('colour', sa.String(10), nullable=True))",
+        "op.drop_column('items', 'colour')",
+    ),
+    (
+        "r5_merge",
+        "r5",
+        ("r4a", "r4b"),
+        "merge, with a table",
+        "op.create_table('merged', sa.Column('id', sa.Integer(), primary_key=True))",
+        "op.drop_table('merged')",
+    ),
+]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"], indirect=True)
+def test_the_stairway_and_no_trace_walk_a_branched_and_merged_history(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url, ini="schemaops_checks = stairway no_trace\n")
+    versions = pytester.path / "proj" / "migrations" / "versions"
+    for entry in BRANCHES:
+        write_revision(versions, *entry)
+    pytester.runpytest().assert_outcomes(passed=2)
+
+    # r4b's downgrade keeps its column: the checks blame r4b, and only r4b.
+    write_revision(versions, *BRANCHES[1][:5], "pass")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "Revision r4b ('add colour', migrations/versions/r4b_colour.py): the upgrade after"
+            " its downgrade failed:",
+            "Revision r4b ('add colour', migrations/versions/r4b_colour.py): its downgrade"
+            " leaves a trace. After the upgrade and the downgrade, the schema differs from"
+            " before the upgrade:",
+            "  column items.colour is left over",
+        ]
+    )
+    output = result.stdout.str()
+    assert "Revision r4a " not in output and "Revision r5 " not in output, output
 
 
 # --- Fixtures ---------------------------------------------------------------------------
@@ -388,7 +464,11 @@ def state():
         "items": rows("SELECT * FROM items ORDER BY id"),
         "tags": rows("SELECT * FROM tags ORDER BY id"),
         "kinds": rows("SELECT * FROM kinds ORDER BY id"),
-        "sequences": rows("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1"),
+        # Each sequence as the next nextval() sees it.
+        "sequences": [
+            rows(f"SELECT '{name}', last_value, is_called FROM {name}")
+            for [name] in rows("SELECT sequencename FROM pg_sequences ORDER BY 1")
+        ],
         "comments": rows("SELECT objoid, description FROM pg_description WHERE objoid >= 16384"),
         "schemas": rows("SELECT nspname FROM pg_namespace ORDER BY 1"),
         "settings": rows(
@@ -427,6 +507,10 @@ def test_rows(app):
 
 def test_sequence(app):
     run("SELECT nextval('items_id_seq')")
+
+
+def test_sequence_set_back(app):
+    run("SELECT setval('items_id_seq', 50, false)")
 
 
 def test_left_open(app):
@@ -483,6 +567,7 @@ RESETTABLE = {
     "nothing": True,
     "rows": True,
     "sequence": True,
+    "sequence_set_back": True,
     "left_open": True,
     "seed_row_changed": False,  # kinds has rows in the template
     "seed_row_deleted": False,
@@ -545,6 +630,42 @@ def test_a_used_clone_is_reset_only_when_that_is_sound(
     assert _names(server_url, "", pytester.path) == []
 
 
+@pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
+def test_a_mariadb_clone_goes_on_from_the_templates_sequences(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url)
+    write_revision(
+        pytester.path / "proj" / "migrations" / "versions",
+        "r4_numbers",
+        "r4",
+        "r3",
+        "invoice and order numbers",
+        "op.execute('CREATE SEQUENCE invoice_numbers START WITH 100 NOCACHE')\n"
+        "    op.execute('CREATE SEQUENCE order_numbers START WITH 100')\n"
+        "    op.execute('SELECT NEXTVAL(invoice_numbers), NEXTVAL(order_numbers)')",
+        "op.execute('DROP SEQUENCE order_numbers')\n"
+        "    op.execute('DROP SEQUENCE invoice_numbers')",
+    )
+    pytester.makepyfile(
+        test_numbers="""
+        import sqlalchemy as sa
+        from proj.models import db
+
+        def test_numbers(app):
+            invoice, order = db.session.execute(
+                sa.text("SELECT NEXTVAL(invoice_numbers), NEXTVAL(order_numbers)")
+            ).one()
+            assert invoice == 101
+            # MariaDB does not write down what it hands out of a sequence's cache (1000
+            # numbers): the clone starts after the cached ones, as the template would
+            # after a restart of the server.
+            assert order == 1100
+        """
+    )
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
 def test_a_kept_template_is_reused_until_a_script_changes(
     pytester: pytest.Pytester, server_url: str, tmp_path: Path
 ) -> None:
@@ -582,16 +703,116 @@ def test_a_kept_template_is_reused_until_a_script_changes(
     assert rebuilt != template
 
 
+# Each test changes the schema, so that the next tests' databases are new clones of
+# the template. The first waits until told to go on.
+WAITING_TESTS = """
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from proj.models import db
+
+
+@pytest.fixture(autouse=True)
+def change_the_schema(app):
+    yield
+    db.session.execute(sa.text("CREATE TABLE scratch (x integer)"))
+    db.session.commit()
+
+
+def test_waits(app):
+    Path("started").touch()
+    deadline = time.monotonic() + 120
+    while not Path("go-on").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_two(app):
+    pass
+
+
+def test_three(app):
+    pass
+
+
+def test_four(app):
+    pass
+"""
+
+
+def test_a_kept_template_in_use_by_another_session_is_not_dropped(
+    server_url: str, tmp_path: Path
+) -> None:
+    """Two work trees of a project, with other scripts, keep their templates on one
+    server under one prefix."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    for root in (first, second):
+        root.mkdir()
+        write_project(root, server_url, ini="schemaops_keep_template = true\n")
+    (first / "test_app.py").write_text(WAITING_TESTS)
+    (second / "test_app.py").write_text("def test_it(app):\n    pass\n")
+    write_revision(
+        second / "proj" / "migrations" / "versions", "r4", "r4", "r3", "r4", "pass", "pass"
+    )
+    command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_ADDOPTS"}
+
+    def run(root: Path) -> str:
+        done = subprocess.run(
+            command, cwd=root, env=env, capture_output=True, text=True, timeout=300
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    running = subprocess.Popen(
+        command, cwd=first, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not (first / "started").exists():
+            assert running.poll() is None and time.monotonic() < deadline, running.stdout
+            time.sleep(0.05)
+        [template] = _names(server_url, "_tpl_", tmp_path)
+        run(second)  # while the first session runs
+        assert template in _names(server_url, "_tpl_", tmp_path)
+        (first / "go-on").touch()
+        output, _ = running.communicate(timeout=300)
+    finally:
+        running.kill()
+    assert running.returncode == 0, output
+    assert "4 passed" in output, output
+
+    # Once no session keeps it, the next session of the other scripts drops it.
+    run(second)
+    assert template not in _names(server_url, "_tpl_", tmp_path)
+    assert len(_names(server_url, "_tpl_", tmp_path)) == 1
+
+
 def test_the_migration_runner(pytester: pytest.Pytester, server_url: str) -> None:
     write_project(pytester.path, server_url)
     pytester.makepyfile(
         test_runner="""
+        import pytest
+        from flask_schemaops.errors import ConfigurationError
+
         def test_walk(schemaops_migrations):
             m = schemaops_migrations
             assert m.current() is None
             assert m.revisions() == ["r1", "r2", "r3"]
             m.insert("items", [{"id": 1, "name": "a"}, {"id": 2, "name": "b"}], revision="r1")
             assert m.current() == "r1"
+            # A key that is no column at this revision, in the one row or in any row.
+            with pytest.raises(ConfigurationError) as caught:
+                m.insert("items", {"id": 3, "name": "c", "price": 5})
+            assert str(caught.value) == (
+                "Table 'items' of database 'default' at revision r1 has no column price; its"
+                " columns are id, name. Insert the rows at a revision that has those columns,"
+                " or leave the keys out."
+            )
+            with pytest.raises(ConfigurationError, match="has no column nmae, prize;"):
+                m.insert("items", [{"id": 3, "name": "c"}, {"id": 4, "nmae": "d", "prize": 1}])
+            assert len(m.rows("items")) == 2
             assert m.step_up() == "r2"  # the data migration fills price
             assert m.rows("items") == [
                 {"id": 1, "name": "a", "price": 0},
@@ -609,22 +830,155 @@ def test_the_migration_runner(pytester: pytest.Pytester, server_url: str) -> Non
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
-def test_an_app_that_ignores_the_test_config_is_refused(
+def test_an_app_that_ignores_the_test_config_is_refused_before_its_database_is_touched(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url, ini="schemaops_checks = upgrade\n")
+    init = pytester.path / "proj" / "__init__.py"
+    init.write_text(init.read_text().replace("app.config.update(config or {})", "pass"))
+    pytester.makepyfile(
+        test_app="def test_app(app):\n    pass\n\n\n"
+        "def test_runner(schemaops_migrations):\n    pass\n"
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=3)
+    message = (
+        "The app's database is sqlite:///*/instance/never-used.db, not the test database"
+        " sqlite:///*/databases/proj.db. Build the app from the config the plugin gives"
+        " (create_app(schemaops_database.config)), applied before db.init_app."
+    )
+    result.stdout.fnmatch_lines([message, message, message])
+    assert "During handling" not in result.stdout.str()
+    # The database the app would have used instead: never migrated, not even created.
+    assert not (pytester.path / "instance" / "never-used.db").exists()
+
+
+# A test on a migrated database, one on empty ones, and (from the ini file) a check.
+EVERY_KIND = """
+def test_app(app):
+    pass
+
+
+def test_runner(schemaops_migrations):
+    pass
+"""
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
+@pytest.mark.parametrize("setting", ["--schemaops-url", "SCHEMAOPS_TEST_DATABASE_URL"])
+def test_a_refused_login_fails_each_test_in_two_lines_without_the_password(
+    pytester: pytest.Pytester, server_url: str, monkeypatch: pytest.MonkeyPatch, setting: str
+) -> None:
+    write_project(pytester.path, server_url, ini="schemaops_checks = upgrade\n")
+    pytester.makepyfile(test_app=EVERY_KIND)
+    url = sa.make_url(server_url).set(password="wrong-pw-4711")
+    wrong = url.render_as_string(hide_password=False)
+    if setting.startswith("--"):
+        result = pytester.runpytest(f"{setting}={wrong}")
+    else:
+        monkeypatch.setenv(setting, wrong)
+        result = pytester.runpytest()
+    result.assert_outcomes(errors=3)
+    lines = [
+        f"The database at {masked_url(url)} refused the login for user {url.username!r}: *",
+        f"Check the user name and password in {setting}.",
+    ]
+    result.stdout.fnmatch_lines(lines * 3, consecutive=False)
+    output = result.stdout.str()
+    assert "wrong-pw-4711" not in output
+    assert "Traceback" not in output and "During handling" not in output
+    # Each error: its header and the two lines.
+    start = next(i for i, line in enumerate(result.outlines) if " ERRORS " in line)
+    end = next(i for i, line in enumerate(result.outlines) if " short test summary " in line)
+    assert end - start - 1 == 3 * 3, output
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_failing_factory_shows_its_traceback_without_the_password(
     pytester: pytest.Pytester, server_url: str
 ) -> None:
     write_project(pytester.path, server_url)
     init = pytester.path / "proj" / "__init__.py"
-    init.write_text(init.read_text().replace("app.config.update(config or {})", "pass"))
-    pytester.makepyfile(test_app="def test_it(app):\n    pass\n")
-    result = pytester.runpytest()
-    result.assert_outcomes(errors=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*The app's database is sqlite:///*/instance/never-used.db, not the test database"
-            " sqlite:///*/databases/proj_*.db. Build the app from the config the plugin gives"
-            " (create_app(schemaops_database.config)), applied before db.init_app."
-        ]
+    init.write_text(
+        init.read_text().replace(
+            "    db.init_app(app)\n", "    raise RuntimeError('no mail server')\n"
+        )
     )
+    pytester.makepyfile(test_app="def test_app(app):\n    pass\n")
+    password = sa.make_url(server_url).password
+    assert password
+    for options in ((), ("--tb=long", "--showlocals")):
+        result = pytester.runpytest(*options)
+        result.assert_outcomes(errors=1)
+        result.stdout.fnmatch_lines(
+            ["config = {*'SQLALCHEMY_DATABASE_URI': '*:***@*", "E * RuntimeError: no mail server"]
+        )
+        assert password not in result.stdout.str()
+
+
+@pytest.fixture
+def limited(database_server: Server, server_url: str) -> Iterator[tuple[str, sa.Engine]]:
+    """``server_url`` for a user who may log in but not create databases, and an
+    engine of the server's administrator."""
+    user = f"plg_lim_{uuid.uuid4().hex[:8]}"
+    url = sa.make_url(server_url)
+    postgresql = database_server.dialect == "postgresql"
+    admin = sa.create_engine(
+        url.set(database="postgres" if postgresql else "mysql"), isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as c:
+        c.exec_driver_sql(
+            f"CREATE ROLE {user} LOGIN PASSWORD 'limited-pw'"
+            if postgresql
+            else f"CREATE USER '{user}'@'%%' IDENTIFIED BY 'limited-pw'"
+        )
+    try:
+        yield url.set(username=user, password="limited-pw").render_as_string(False), admin
+    finally:
+        with admin.connect() as c:
+            if postgresql:
+                for (name,) in c.exec_driver_sql(
+                    f"SELECT datname FROM pg_database WHERE datdba = '{user}'::regrole"
+                ).all():
+                    c.exec_driver_sql(f'DROP DATABASE "{name}" WITH (FORCE)')
+                c.exec_driver_sql(f"DROP ROLE {user}")
+            else:
+                c.exec_driver_sql(f"DROP USER '{user}'@'%%'")
+        admin.dispose()
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
+def test_a_user_who_may_not_create_databases_is_told_what_to_grant(
+    pytester: pytest.Pytester, limited: tuple[str, sa.Engine], database_server: Server
+) -> None:
+    url, admin = limited
+    write_project(pytester.path, url, ini="schemaops_checks = upgrade\n")
+    pytester.makepyfile(test_app=EVERY_KIND)
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=3)
+    parsed = sa.make_url(url)
+    base, user = parsed.database, parsed.username
+    if database_server.dialect == "postgresql":
+        grant = f'ALTER ROLE "{user}" CREATEDB;'
+        detail = "permission denied to create database"
+        what = "let the user create databases. As a superuser"
+    else:
+        pattern = (base or "").replace("_", "\\_") + "\\_%"  # _ matches any character
+        grant = f"GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{user}'@'%';"
+        detail = f"(1044, \"Access denied for user '{user}'@'%' to database '{base}_*'\")"
+        what = f"whose names start with {base}_. As an administrator"
+    lines = [
+        f"The test database user may not create the database {base}_* on {masked_url(parsed)}"
+        f" (schemaops_url in pytest.ini): {detail}",
+        f"The pytest plugin creates* {what}, run: {grant}",
+    ]
+    result.stdout.fnmatch_lines(lines * 3)
+    assert "Traceback" not in result.stdout.str()
+
+    # The statement, run as told, is all the user needs.
+    with admin.connect() as c:
+        c.exec_driver_sql(grant.replace("%", "%%"))
+    pytester.runpytest().assert_outcomes(passed=3)
 
 
 def test_without_schemaops_app_the_fixtures_say_what_to_set(pytester: pytest.Pytester) -> None:
@@ -704,7 +1058,7 @@ def test_a_project_that_does_not_use_the_plugin_runs_as_without_it(
 
 def test_the_example_projects_tests_pass(server_url: str, tmp_path: Path) -> None:
     """examples/testing: 20 app tests on per-test databases built by 50 revisions,
-    and 5 tests of the migrations."""
+    and 6 tests of the migrations."""
     env = {**os.environ, "SCHEMAOPS_TEST_DATABASE_URL": server_url}
     env.pop("PYTEST_ADDOPTS", None)
     done = subprocess.run(
@@ -718,5 +1072,5 @@ def test_the_example_projects_tests_pass(server_url: str, tmp_path: Path) -> Non
     assert done.returncode == 0, done.stdout + done.stderr
     passed = [line for line in done.stdout.splitlines() if line.startswith("PASSED ")]
     assert len([line for line in passed if "tests/test_shop.py::" in line]) == 20
-    assert len([line for line in passed if "tests/test_migrations.py::" in line]) == 5
-    assert " 25 passed in " in done.stdout.splitlines()[-1], done.stdout
+    assert len([line for line in passed if "tests/test_migrations.py::" in line]) == 6
+    assert " 26 passed in " in done.stdout.splitlines()[-1], done.stdout

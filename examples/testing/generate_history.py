@@ -103,6 +103,18 @@ INDEXES = [  # (table, column, unique)
 ]
 
 
+def mariadb_key_index(table: str, column: str) -> str:
+    """Downgrade lines for an index on a foreign key column: MariaDB (and MySQL)
+    enforce the key with the index, and dropped the one they made for the key when
+    it was created, so they refuse to drop it until the key has that one back."""
+    return (
+        f"# MariaDB enforces the foreign key on {column} with this index, and dropped\n"
+        "    # the index it made for the key when this one came: make that one again.\n"
+        "    if op.get_bind().dialect.name in ('mysql', 'mariadb'):\n"
+        f"        op.create_index({column!r}, {table!r}, [{column!r}], unique=False)"
+    )
+
+
 def default_history() -> list[Step]:
     """(message, upgrade lines, downgrade lines) for each revision, oldest first:
     each new table is followed by columns added to the tables so far, and by an
@@ -138,13 +150,14 @@ def default_history() -> list[Step]:
             if c in present.get(t, ()):
                 indexes.remove((t, c, unique))
                 ix = f"ix_{t}_{c}"
-                steps.append(
-                    (
-                        f"index {t}.{c}",
-                        [f"op.create_index({ix!r}, {t!r}, [{c!r}], unique={unique})"],
-                        [f"op.drop_index({ix!r}, table_name={t!r})"],
-                    )
-                )
+                create = f"op.create_index({ix!r}, {t!r}, [{c!r}], unique={unique})"
+                downgrade = [f"op.drop_index({ix!r}, table_name={t!r})"]
+                if any(
+                    d.startswith(f"sa.Column({c!r}, sa.Integer(), sa.ForeignKey(")
+                    for d in CREATES[t]
+                ):
+                    downgrade.append(mariadb_key_index(t, c))
+                steps.append((f"index {t}.{c}", [create], downgrade))
                 return
 
     for name, definition in CREATES.items():

@@ -12,14 +12,15 @@ message that names the database, the revision and what differs.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.util
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, TypeVar
 
 import pytest
 
@@ -29,7 +30,7 @@ from ..errors import SchemaOpsError
 from ..extension import get_state
 from ..results import Revision
 from .databases import DEFAULT
-from .plugin import Options
+from .plugin import Options, fail, short
 from .runner import MigrationRunner
 from .schema import differences
 
@@ -44,8 +45,18 @@ __all__ = [
 ]
 
 
-def _fail(message: str) -> NoReturn:
-    pytest.fail(message, pytrace=False)
+Check = TypeVar("Check", bound=Callable[..., None])
+
+
+def _check(function: Check) -> Check:
+    """A ready-made check: an error of flask_schemaops (a database that cannot be
+    reached, a setting that is wrong) fails it with the error's message alone."""
+
+    @functools.wraps(function)
+    def check(*args: Any, **kwargs: Any) -> None:
+        short(lambda: function(*args, **kwargs))
+
+    return check  # type: ignore[return-value]
 
 
 def _where(revision: Revision, runner: MigrationRunner) -> str:
@@ -61,6 +72,7 @@ def _where(revision: Revision, runner: MigrationRunner) -> str:
 # --- 1. One head ------------------------------------------------------------------------
 
 
+@_check
 def test_migrations_single_head(schemaops_migrations: MigrationRunner) -> None:
     """Each revision history has a single head."""
     runner = schemaops_migrations
@@ -71,7 +83,7 @@ def test_migrations_single_head(schemaops_migrations: MigrationRunner) -> None:
             listed = "\n".join(f"  {_where(r, runner)}" for r in heads)
             problems.append(f"The history of database {name!r} has {len(heads)} heads:\n{listed}")
     if problems:
-        _fail(
+        fail(
             "\n".join(problems) + '\nMerge them: `flask db merge -m "merge heads"`, and review'
             " the merge revision."
         )
@@ -80,6 +92,7 @@ def test_migrations_single_head(schemaops_migrations: MigrationRunner) -> None:
 # --- 2. Upgrade from empty -----------------------------------------------------------------
 
 
+@_check
 def test_migrations_upgrade(schemaops_migrations: MigrationRunner) -> None:
     """Every database upgrades from empty to head."""
     runner = schemaops_migrations
@@ -87,11 +100,11 @@ def test_migrations_upgrade(schemaops_migrations: MigrationRunner) -> None:
         try:
             runner.upgrade("heads", name)
         except SchemaOpsError as exc:
-            _fail(f"Upgrading the empty database {name!r} to head failed:\n{exc}")
-        now = {r.revision for r in api.current(binds=[name], app=runner.app)}
+            fail(f"Upgrading the empty database {name!r} to head failed:\n{exc}")
+        now = set(runner.current_revisions(name))
         heads = set(runner.heads(name))
         if now != heads:
-            _fail(
+            fail(
                 f"After upgrading, database {name!r} is at {', '.join(sorted(now)) or 'base'},"
                 f" not at head ({', '.join(sorted(heads))})."
             )
@@ -100,6 +113,7 @@ def test_migrations_upgrade(schemaops_migrations: MigrationRunner) -> None:
 # --- 3. Models match the schema at head ------------------------------------------------
 
 
+@_check
 def test_migrations_models_match(schemaops_migrations: MigrationRunner) -> None:
     """At head, autogenerate finds no difference between the models and the schema
     (honouring ``ignore_tables`` and the comparisons flask_schemaops quiets)."""
@@ -109,7 +123,7 @@ def test_migrations_models_match(schemaops_migrations: MigrationRunner) -> None:
         try:
             runner.upgrade("heads", name)
         except SchemaOpsError as exc:
-            _fail(f"Upgrading the empty database {name!r} to head failed:\n{exc}")
+            fail(f"Upgrading the empty database {name!r} to head failed:\n{exc}")
     problems = []
     for check in api.check(app=runner.app):
         if check.changes:
@@ -120,7 +134,7 @@ def test_migrations_models_match(schemaops_migrations: MigrationRunner) -> None:
                 f" schema the migrations build:\n{changes}"
             )
     if problems:
-        _fail(
+        fail(
             "\n".join(problems) + "\nWrite a revision for the change (`flask db revision"
             " --autogenerate`), or fix the model or the migration that disagrees."
         )
@@ -131,22 +145,56 @@ def test_migrations_models_match(schemaops_migrations: MigrationRunner) -> None:
 
 def _walk(runner: MigrationRunner, options: Options, visit: Callable[[Revision], None]) -> None:
     """``visit`` each revision (each changed one, with ``changed_since``), oldest
-    first, with its database at the revision's parent."""
+    first, with its database at exactly the revision's parents: the revisions they
+    stand on applied, and none of another branch."""
     visited = 0
     for name in runner.names():
         history = runner.history(name)
         chosen = _changed(runner, name, history, options.changed_since)
+        graph = {r.revision: r.down_revisions for r in history}
         for revision in history:
             if chosen is not None and revision.revision not in chosen:
                 continue
-            now = runner.current(name)
-            for parent in revision.down_revisions:
-                if parent != now:
-                    runner.upgrade(parent, name)
+            _step(
+                runner,
+                revision,
+                "move to its parents",
+                functools.partial(_to_parents, runner, revision, graph),
+            )
             visit(revision)
             visited += 1
     if options.changed_since and not visited:
         pytest.skip(f"No revision changed since {options.changed_since}.")
+
+
+def _to_parents(
+    runner: MigrationRunner, revision: Revision, graph: Mapping[str, tuple[str, ...]]
+) -> None:
+    """Put the revision's database at exactly its parents (``graph``: each revision's
+    parents)."""
+    database, parents = revision.target, revision.down_revisions
+    needed = _applied(graph, parents)
+    if _applied(graph, runner.current_revisions(database)) - needed:
+        # Down to the one parent reverts what came after it; base reverts all.
+        runner.downgrade(parents[0] if len(parents) == 1 else "base", database)
+        if _applied(graph, runner.current_revisions(database)) - needed:
+            runner.downgrade("base", database)
+    applied = _applied(graph, runner.current_revisions(database))
+    for parent in parents:
+        if parent not in applied:
+            runner.upgrade(parent, database)
+
+
+def _applied(graph: Mapping[str, tuple[str, ...]], heads: Iterable[str]) -> set[str]:
+    """The revisions a database at ``heads`` has applied: they and their ancestors."""
+    found: set[str] = set()
+    todo = list(heads)
+    while todo:
+        revision = todo.pop()
+        if revision not in found:
+            found.add(revision)
+            todo.extend(graph.get(revision, ()))
+    return found
 
 
 def _step(
@@ -155,7 +203,7 @@ def _step(
     try:
         action()
     except SchemaOpsError as exc:
-        _fail(f"{_where(revision, runner)}: the {phase} failed:\n{exc}")
+        fail(f"{_where(revision, runner)}: the {phase} failed:\n{exc}")
 
 
 def _up(runner: MigrationRunner, revision: Revision) -> Callable[[], Any]:
@@ -163,9 +211,14 @@ def _up(runner: MigrationRunner, revision: Revision) -> Callable[[], Any]:
 
 
 def _down(runner: MigrationRunner, revision: Revision) -> Callable[[], Any]:
-    return lambda: runner.downgrade(f"{revision.revision}-1", revision.target)
+    # From the revision (on its parents), down to one of its parents reverts it
+    # alone: a downgrade reverts what comes after its target, and only the revision
+    # does. "<revision>-1" is ambiguous for a merge.
+    parents = revision.down_revisions
+    return lambda: runner.downgrade(parents[0] if parents else "base", revision.target)
 
 
+@_check
 def test_migrations_stairway(
     schemaops_migrations: MigrationRunner, schemaops_options: Options
 ) -> None:
@@ -180,6 +233,7 @@ def test_migrations_stairway(
     _walk(runner, schemaops_options, visit)
 
 
+@_check
 def test_migrations_downgrade_leaves_no_trace(
     schemaops_migrations: MigrationRunner, schemaops_options: Options
 ) -> None:
@@ -193,7 +247,7 @@ def test_migrations_downgrade_leaves_no_trace(
         found = differences(before, runner.schema(revision.target))
         if found:
             lines = "\n".join(f"  {line}" for line in found)
-            _fail(
+            fail(
                 f"{_where(revision, runner)}: its downgrade leaves a trace. After the upgrade"
                 f" and the downgrade, the schema differs from before the upgrade:\n{lines}\n"
                 "Make downgrade() undo every change upgrade() makes."
@@ -216,7 +270,7 @@ def _changed(
             ["git", *args], cwd=folder, capture_output=True, text=True, check=False
         )
         if done.returncode != 0:
-            _fail(f"Could not list the revisions changed since {ref!r}: {done.stderr.strip()}")
+            fail(f"Could not list the revisions changed since {ref!r}: {done.stderr.strip()}")
         return [line for line in done.stdout.splitlines() if line]
 
     top = Path(git("rev-parse", "--show-toplevel")[0])
@@ -229,6 +283,7 @@ def _changed(
 # --- 6. Lint ----------------------------------------------------------------------------
 
 
+@_check
 def test_migrations_lint(schemaops_migrations: MigrationRunner, schemaops_options: Options) -> None:
     """The migration linter finds nothing at ``schemaops_lint_severity`` (default
     ``error``) or above, on the test database's dialect."""
@@ -237,7 +292,7 @@ def test_migrations_lint(schemaops_migrations: MigrationRunner, schemaops_option
     runner = schemaops_migrations
     floor = schemaops_options.lint_severity
     if floor not in SEVERITY_ORDER:
-        _fail(f"schemaops_lint_severity must be one of {', '.join(SEVERITY_ORDER)}, not {floor!r}.")
+        fail(f"schemaops_lint_severity must be one of {', '.join(SEVERITY_ORDER)}, not {floor!r}.")
     report = api.lint(app=runner.app)
     found = [
         f
@@ -256,7 +311,7 @@ def test_migrations_lint(schemaops_migrations: MigrationRunner, schemaops_option
                 f"  {where}, line {finding.line}: {finding.severity} {finding.rule}"
                 f" ({finding.name}): {finding.message}"
             )
-        _fail(
+        fail(
             f"The migration linter reports {len(found)} finding(s) at {floor} or above:\n"
             + "\n".join(lines)
         )
@@ -275,16 +330,17 @@ print(json.dumps(sorted({m.class_.__module__ for m in db.Model.registry.mappers}
 """
 
 
+@_check
 def test_migrations_models_imported(schemaops_options: Options) -> None:
     """Every module of the app's package that defines models is imported when the
     app is created, so migrations (env.py, autogenerate) see those tables."""
     path = schemaops_options.app
     if not path:
-        _fail("This check needs `schemaops_app = package.module:create_app` in the pytest ini.")
+        fail("This check needs `schemaops_app = package.module:create_app` in the pytest ini.")
     package = schemaops_options.models_package or path.partition(":")[0].split(".")[0]
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
-        _fail(f"Cannot find the package {package!r} (set schemaops_models_package).")
+        fail(f"Cannot find the package {package!r} (set schemaops_models_package).")
     defined: dict[str, list[tuple[str, int]]] = {}
     for location in spec.submodule_search_locations:
         defined.update(model_modules(Path(location), package))
@@ -294,7 +350,7 @@ def test_migrations_models_imported(schemaops_options: Options) -> None:
         [sys.executable, "-c", _IMPORTED, path], capture_output=True, text=True, env=env
     )
     if done.returncode != 0:
-        _fail(f"Creating the app with {path} in a new interpreter failed:\n{done.stderr[-2000:]}")
+        fail(f"Creating the app with {path} in a new interpreter failed:\n{done.stderr[-2000:]}")
     imported = set(json.loads(done.stdout.strip().splitlines()[-1]))
     missing = {m: classes for m, classes in defined.items() if m not in imported}
     if missing:
@@ -302,7 +358,7 @@ def test_migrations_models_imported(schemaops_options: Options) -> None:
             f"  {module}: {', '.join(f'{c} (line {n})' for c, n in classes)}"
             for module, classes in sorted(missing.items())
         )
-        _fail(
+        fail(
             f"Creating the app with {path} does not import these modules, so the migrations"
             " (env.py, autogenerate) do not see their models' tables:\n"
             f"{lines}\nImport them where the app or its models package is set up."

@@ -13,14 +13,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -28,8 +29,8 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from flask import Flask
 
-from ..errors import ConfigurationError, DatabaseError, SchemaOpsError
-from ..targets import masked_url
+from ..errors import ConfigurationError, DatabaseError, SchemaOpsError, redact
+from ..targets import masked_url, unavailable, url_secrets
 
 DEFAULT = "default"
 Isolation = Literal["clone", "rollback"]
@@ -55,10 +56,12 @@ def _random() -> str:
 
 class Backend:
     """Where the plugin creates databases: a server (the URL's host, port, user) or,
-    for SQLite, a folder. Database names start with :attr:`base`."""
+    for SQLite, a folder. Database names start with :attr:`base`. ``source`` says
+    where the URL was set, for error messages."""
 
-    def __init__(self, url: sa.URL) -> None:
+    def __init__(self, url: sa.URL, source: str = "the test database URL") -> None:
         self.url = url
+        self.source = source
         self.base = _base_name(url.database)
 
     @property
@@ -92,6 +95,21 @@ class Backend:
     def names(self, prefix: str) -> list[str]:
         raise NotImplementedError
 
+    # Kept templates outlive their session, and another session (a second work tree
+    # of the project, with other scripts) may use the same server and prefix. Each
+    # session drops the kept templates of other scripts, but only those that no
+    # running session keeps.
+    @contextmanager
+    def keeping(self, name: str) -> Iterator[None]:
+        """Enter before looking at ``name``, a kept template, and leave once it is
+        built: from then until :meth:`close`, :meth:`drop_unused` of another session
+        leaves it alone."""
+        yield
+
+    def drop_unused(self, name: str) -> None:
+        """Drop ``name``, a kept template, unless a running session keeps it."""
+        raise NotImplementedError
+
     def close(self) -> None:
         """Release the connections the backend holds."""
 
@@ -104,10 +122,12 @@ def _base_name(database: str | None) -> str:
 class _ServerBackend(Backend):
     quote_char = '"'
     admin_databases: tuple[str | None, ...] = (None,)
+    user_query = ""  # the user the server knows us as
 
-    def __init__(self, url: sa.URL) -> None:
-        super().__init__(url)
+    def __init__(self, url: sa.URL, source: str = "the test database URL") -> None:
+        super().__init__(url, source)
         self._engine: sa.Engine | None = None
+        self._keeper: sa.Connection | None = None  # holds the locks of keeping()
 
     def quote(self, name: str) -> str:
         q = self.quote_char
@@ -137,27 +157,62 @@ class _ServerBackend(Backend):
             self._engine = engine
             return engine
         assert failure is not None
-        from ..targets import unavailable
-
-        raise unavailable(self.url, failure) from failure
+        raise unavailable(self.url, failure, self.source) from None
 
     def execute(self, sql: str, **params: Any) -> list[Any]:
         with self.admin().connect() as connection:
             result = connection.execute(sa.text(sql), params)
             return list(result) if result.returns_rows else []
 
+    def keeper(self) -> sa.Connection:
+        """The connection that holds this session's locks on kept templates; closed,
+        which releases them, by :meth:`close`."""
+        if self._keeper is None:
+            self._keeper = self.admin().connect()
+        return self._keeper
+
     def close(self) -> None:
+        if self._keeper is not None:
+            with suppress(sa.exc.DBAPIError):
+                self._keeper.close()
+            self._keeper = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
+
+    @contextmanager
+    def creating(self, name: str) -> Iterator[None]:
+        """Around the creation of database ``name``: the server's refusal for want
+        of a privilege becomes an error that says what to grant."""
+        try:
+            yield
+        except sa.exc.DBAPIError as exc:
+            if not self.denied(exc):
+                raise
+            detail = redact(str(exc.orig or exc), url_secrets(self.url)).splitlines()[0]
+            [(user,)] = self.execute(self.user_query)
+            raise DatabaseError(
+                f"The test database user may not create the database {name} on"
+                f" {masked_url(self.url)} ({self.source}): {detail}\n{self.grant(user)}"
+            ) from None
+
+    def denied(self, exc: sa.exc.DBAPIError) -> bool:
+        """Whether ``exc`` is a refusal for want of a privilege."""
+        raise NotImplementedError
+
+    def grant(self, user: str) -> str:
+        """What to run so that ``user`` may create the test databases."""
+        raise NotImplementedError
 
 
 class PostgreSQL(_ServerBackend):
     """``CREATE DATABASE ... TEMPLATE``, which copies the template's files; a used
     clone is put back instead when only rows of tables empty in the template changed."""
 
-    def __init__(self, url: sa.URL) -> None:
-        super().__init__(url)
+    user_query = "SELECT current_user"
+
+    def __init__(self, url: sa.URL, source: str = "the test database URL") -> None:
+        super().__init__(url, source)
         self.admin_databases = (url.database, "postgres", "template1")
         self._marks: dict[str, str] = {}  # clone -> transaction id when handed out
         self._checkers: dict[str, sa.Connection] = {}  # clone -> connection to it
@@ -174,10 +229,20 @@ class PostgreSQL(_ServerBackend):
 
     def create(self, name: str) -> None:
         try:
-            self.execute(f"CREATE DATABASE {self.quote(name)}")
+            with self.creating(name):
+                self.execute(f"CREATE DATABASE {self.quote(name)}")
         except sa.exc.ProgrammingError as exc:
             if "already exists" not in str(exc):
                 raise
+
+    def denied(self, exc: sa.exc.DBAPIError) -> bool:
+        return "permission denied" in str(exc.orig)
+
+    def grant(self, user: str) -> str:
+        return (
+            "The pytest plugin creates and drops its test databases on this server: let the"
+            f" user create databases. As a superuser, run: ALTER ROLE {self.quote(user)} CREATEDB;"
+        )
 
     def drop(self, name: str) -> None:
         checker = self._checkers.pop(name, None)
@@ -195,7 +260,8 @@ class PostgreSQL(_ServerBackend):
         deadline = time.monotonic() + 60
         while True:
             try:
-                self.execute(sql)
+                with self.creating(name):
+                    self.execute(sql)
                 break
             except sa.exc.OperationalError as exc:
                 # Another process (a pytest-xdist worker) is connected to the template
@@ -285,6 +351,30 @@ class PostgreSQL(_ServerBackend):
         )
         return [row[0] for row in rows]
 
+    # A session keeps a template with a shared advisory lock; a session that finds it
+    # stale drops it only if it gets the lock exclusively. (Advisory locks belong to
+    # the database connected to: every session's admin() connects to the same one.)
+    @contextmanager
+    def keeping(self, name: str) -> Iterator[None]:
+        self.keeper().execute(
+            sa.text("SELECT pg_advisory_lock_shared(hashtextextended(:n, 0))"), {"n": name}
+        )
+        yield
+
+    def drop_unused(self, name: str) -> None:
+        with self.admin().connect() as c:
+            key = {"n": name}
+            if not c.execute(
+                sa.text("SELECT pg_try_advisory_lock(hashtextextended(:n, 0))"), key
+            ).scalar():
+                return
+            try:
+                # Without FORCE: a connection from elsewhere keeps it too.
+                with suppress(sa.exc.DBAPIError):
+                    c.execute(sa.text(f"DROP DATABASE IF EXISTS {self.quote(name)}"))
+            finally:
+                c.execute(sa.text("SELECT pg_advisory_unlock(hashtextextended(:n, 0))"), key)
+
 
 # Tables with rows of their own in a PostgreSQL database: its catalogs (but not
 # those shared by all databases) and the user's tables, without TOAST and
@@ -324,9 +414,13 @@ SELECT EXISTS (SELECT 1 FROM pg_database WHERE oid = d.oid AND age(xmin) <= age(
 FROM pg_database d WHERE d.datname = current_database()
 """
 
+# The sequences, and whether each can be read. pg_sequences.last_value is no use:
+# it is NULL both for a sequence never used and for one set back with
+# setval(..., false); the sequence itself holds last_value and is_called.
 _SEQUENCES = """
-SELECT format('%I.%I', schemaname, sequencename), last_value, start_value FROM pg_sequences
-ORDER BY 1
+SELECT format('%I.%I', schemaname, sequencename),
+       has_sequence_privilege(format('%I.%I', schemaname, sequencename), 'SELECT')
+FROM pg_sequences ORDER BY 1
 """
 
 
@@ -339,13 +433,14 @@ class _Baseline:
     catalog: frozenset[str]
     truncate_triggers: frozenset[str]
     referenced_by: dict[str, set[str]]  # a table -> the tables with foreign keys to it
-    sequences: list[tuple[str, int | None, int]]  # name, last value (None: unused), start
+    sequences: list[tuple[str, int, bool]]  # name, last_value, is_called
     survey: str  # one statement: per table, its count and whether it has new rows
 
     @classmethod
     def read(cls, c: sa.Connection) -> _Baseline:
         found = c.execute(sa.text(_TABLES)).all()
-        if not all(access for _, _, _, access, _ in found):
+        sequences = c.execute(sa.text(_SEQUENCES)).all()
+        if not all(access for _, _, _, access, _ in found) or not all(r for _, r in sequences):
             return cls(None, [], frozenset(), frozenset(), {}, [], "")
         names = {oid: name for oid, name, *_ in found}
         tables = [name for _, name, _, access, _ in found if access == "read"]
@@ -372,7 +467,7 @@ class _Baseline:
             frozenset(name for _, name, catalog, *_ in found if catalog),
             frozenset(name for _, name, _, _, trigger in found if trigger),
             referenced_by,
-            [(name, last, start) for name, last, start in c.execute(sa.text(_SEQUENCES))],
+            _sequence_states(c, [name for name, _ in sequences]),
             survey,
         )
 
@@ -410,16 +505,27 @@ class _Baseline:
     def setvals(self, c: sa.Connection) -> list[dict[str, Any]] | None:
         """The ``setval`` arguments that put the sequences back as in the template;
         None if the sequences are not the template's."""
-        now = c.execute(sa.text(_SEQUENCES)).all()
-        if [name for name, *_ in now] != [name for name, *_ in self.sequences]:
+        names = [name for name, _ in c.execute(sa.text(_SEQUENCES))]
+        if names != [name for name, *_ in self.sequences]:
             return None
         return [
-            {"s": name, "v": start, "called": False}
-            if last is None
-            else {"s": name, "v": last, "called": True}
-            for (name, last, start), (_, used, _) in zip(self.sequences, now, strict=True)
-            if used != last
+            {"s": name, "v": last, "called": called}
+            for (name, last, called), now in zip(
+                self.sequences, _sequence_states(c, names), strict=True
+            )
+            if (name, last, called) != now
         ]
+
+
+def _sequence_states(c: sa.Connection, names: list[str]) -> list[tuple[str, int, bool]]:
+    """Each sequence's name, ``last_value`` and ``is_called``: all setval needs."""
+    if not names:
+        return []
+    query = " UNION ALL ".join(
+        f"SELECT {i}, last_value, is_called FROM {name}" for i, name in enumerate(names)
+    )
+    found = {i: (last, called) for i, last, called in c.execute(sa.text(query))}
+    return [(name, *found[i]) for i, name in enumerate(names)]
 
 
 @dataclass(frozen=True)
@@ -432,6 +538,10 @@ class _Replay:
     views: list[str]
     others: list[str]  # triggers and routines
     rows: list[tuple[str, list[str]]]  # the tables that hold rows, with their columns
+    # Each sequence's next value not cached and round (cycle count). SHOW CREATE
+    # SEQUENCE gives neither; a value drawn from the template's cache, which the
+    # server does not write down, counts as drawn: the copy never repeats it.
+    sequences: list[tuple[str, int, int]]
 
 
 class MariaDB(_ServerBackend):
@@ -446,10 +556,16 @@ class MariaDB(_ServerBackend):
     """
 
     quote_char = "`"
+    user_query = "SELECT CURRENT_USER()"
 
-    def __init__(self, url: sa.URL) -> None:
-        super().__init__(url)
+    def __init__(self, url: sa.URL, source: str = "the test database URL") -> None:
+        super().__init__(url, source)
         self._replays: dict[str, _Replay] = {}
+        self._reading = False  # the keeper's transaction is open
+
+    def close(self) -> None:
+        self._reading = False
+        super().close()
 
     def exists(self, name: str) -> bool:
         rows = self.execute(
@@ -458,7 +574,22 @@ class MariaDB(_ServerBackend):
         return bool(rows)
 
     def create(self, name: str) -> None:
-        self.execute(f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}")
+        with self.creating(name):
+            self.execute(f"CREATE DATABASE IF NOT EXISTS {self.quote(name)}")
+
+    def denied(self, exc: sa.exc.DBAPIError) -> bool:
+        # Access denied to a database (1044) or for a command on a table (1142).
+        return bool(exc.orig and exc.orig.args and exc.orig.args[0] in (1044, 1142))
+
+    def grant(self, user: str) -> str:
+        account, _, host = user.rpartition("@")
+        # In a GRANT, _ matches any character: escaped, the pattern is the prefix alone.
+        pattern = self.quote(self.base.replace("_", "\\_") + "\\_%")
+        return (
+            "The pytest plugin creates, migrates and drops test databases whose names start"
+            f" with {self.base}_. As an administrator, run:"
+            f" GRANT ALL PRIVILEGES ON {pattern}.* TO '{account}'@'{host}';"
+        )
 
     def drop(self, name: str) -> None:
         with self.admin().connect() as connection:
@@ -479,7 +610,7 @@ class MariaDB(_ServerBackend):
         replay = self._replays.get(template) or self._read(template)
         self._replays[template] = replay
         target = self.quote(name)
-        with self.admin().connect() as c:
+        with self.admin().connect() as c, self.creating(name):
             c.exec_driver_sql(
                 f"CREATE DATABASE {target} CHARACTER SET {replay.charset}"
                 f" COLLATE {replay.collation}"
@@ -497,6 +628,11 @@ class MariaDB(_ServerBackend):
                     c.exec_driver_sql(
                         f"INSERT INTO {target}.{self.quote(table)} ({names})"
                         f" SELECT {names} FROM {self.quote(template)}.{self.quote(table)}"
+                    )
+                for sequence, value, round_ in replay.sequences:
+                    c.exec_driver_sql(
+                        f"SELECT SETVAL({target}.{self.quote(sequence)}, {int(value)}, 0,"
+                        f" {int(round_)})"
                     )
             finally:
                 c.exec_driver_sql("SET foreign_key_checks = 1")
@@ -520,6 +656,7 @@ class MariaDB(_ServerBackend):
             )
             tables, views, others = [], [], []
             filled: list[tuple[str, list[str]]] = []
+            sequences: list[tuple[str, int, int]] = []
             for table, kind in found:
                 qualified = f"{source}.{self.quote(table)}"
                 if kind == "VIEW":
@@ -530,6 +667,10 @@ class MariaDB(_ServerBackend):
                 word = "SEQUENCE" if kind == "SEQUENCE" else "TABLE"
                 tables.append(rows(f"SHOW CREATE {word} {qualified}")[0][1])
                 if kind == "SEQUENCE":
+                    [(value, round_)] = rows(
+                        f"SELECT next_not_cached_value, cycle_count FROM {qualified}"
+                    )
+                    sequences.append((table, value, round_))
                     continue
                 if rows(f"SELECT 1 FROM {qualified} LIMIT 1"):
                     columns = rows(
@@ -551,11 +692,53 @@ class MariaDB(_ServerBackend):
                 s=template,
             ):
                 others.append(rows(f"SHOW CREATE {kind} {source}.{self.quote(routine)}")[0][2])
-        return _Replay(charset, collation, tables, views, others, filled)
+        return _Replay(charset, collation, tables, views, others, filled, sequences)
 
     def names(self, prefix: str) -> list[str]:
         rows = self.execute("SELECT schema_name FROM information_schema.schemata")
         return [row[0] for row in rows if row[0].startswith(prefix)]
+
+    # MariaDB's named locks are exclusive only. A session keeps a template with a
+    # transaction, open until close(), that has read one of its tables: the metadata
+    # lock it holds makes DROP DATABASE wait, and the dropper waits a second at most.
+    # Until the template is built and read, a named lock held around the building
+    # keeps droppers off.
+    @contextmanager
+    def keeping(self, name: str) -> Iterator[None]:
+        keeper, lock = self.keeper(), {"n": f"schemaops:{name}"}
+        keeper.execute(sa.text("SELECT GET_LOCK(:n, 3600)"), lock)
+        try:
+            yield
+            tables = keeper.execute(
+                sa.text(
+                    "SELECT table_name FROM information_schema.tables"
+                    " WHERE table_schema = :s AND table_type = 'BASE TABLE' LIMIT 1"
+                ),
+                {"s": name},
+            ).all()
+            if tables:
+                if not self._reading:  # autocommit, as admin() is, until told otherwise
+                    keeper.exec_driver_sql("START TRANSACTION")
+                    self._reading = True
+                keeper.exec_driver_sql(
+                    f"SELECT 1 FROM {self.quote(name)}.{self.quote(tables[0][0])} LIMIT 1"
+                ).all()
+        finally:
+            keeper.execute(sa.text("SELECT RELEASE_LOCK(:n)"), lock)
+
+    def drop_unused(self, name: str) -> None:
+        with self.admin().connect() as c:
+            lock = {"n": f"schemaops:{name}"}
+            if c.execute(sa.text("SELECT GET_LOCK(:n, 0)"), lock).scalar() != 1:
+                return
+            try:
+                with suppress(sa.exc.DBAPIError):
+                    c.exec_driver_sql(
+                        f"SET STATEMENT lock_wait_timeout = 1 FOR DROP DATABASE IF EXISTS"
+                        f" {self.quote(name)}"
+                    )
+            finally:
+                c.execute(sa.text("SELECT RELEASE_LOCK(:n)"), lock)
 
 
 def _create_views(connection: sa.Connection, views: list[str]) -> None:
@@ -578,13 +761,14 @@ def _create_views(connection: sa.Connection, views: list[str]) -> None:
 class SQLite(Backend):
     """Database files in one folder; a clone is a copy of the template's file."""
 
-    def __init__(self, url: sa.URL, folder: Path) -> None:
+    def __init__(self, url: sa.URL, folder: Path, source: str = "the test database URL") -> None:
         database = url.database
         if database and database != ":memory:" and not database.startswith("file:"):
             folder = Path(database).resolve().parent
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
-        super().__init__(url)
+        self._kept: list[int] = []  # files with this session's flocks on kept templates
+        super().__init__(url, source)
 
     def path(self, name: str) -> Path:
         return self.folder / f"{name}.db"
@@ -609,20 +793,64 @@ class SQLite(Backend):
     def names(self, prefix: str) -> list[str]:
         return [p.stem for p in self.folder.glob(f"{prefix}*.db")]
 
+    # A session keeps a template with a shared flock on a file next to it; a session
+    # that finds it stale drops it only if it gets the flock exclusively.
+    def _users(self, name: str) -> int:
+        return os.open(f"{self.path(name)}.schemaops-users", os.O_RDWR | os.O_CREAT, 0o644)
 
-def backend_for(url: sa.URL, folder: Path) -> Backend:
-    """The backend for a database URL; ``folder`` holds SQLite files when the URL
-    names none."""
+    @contextmanager
+    def keeping(self, name: str) -> Iterator[None]:
+        import fcntl
+
+        handle = self._users(name)
+        self._kept.append(handle)
+        fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+
+    def drop_unused(self, name: str) -> None:
+        import fcntl
+
+        handle = self._users(name)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.drop(name)
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(handle)
+
+    def close(self) -> None:
+        for handle in self._kept:
+            os.close(handle)
+        self._kept.clear()
+
+
+def parse_url(text: str, source: str | None = None) -> sa.URL:
+    """The URL ``text`` (set in ``source``, e.g. ``--schemaops-url``)."""
+    try:
+        return sa.make_url(text)
+    except sa.exc.ArgumentError:
+        # Not SQLAlchemy's message, which repeats the text, password and all.
+        raise ConfigurationError(
+            f"The test database URL ({source or 'the test database URL'}) is not a database"
+            " URL. Give one like postgresql+psycopg://me:secret@localhost/shop_test."
+        ) from None
+
+
+def backend_for(url: sa.URL, folder: Path, source: str | None = None) -> Backend:
+    """The backend for a database URL set in ``source`` (e.g. ``--schemaops-url``);
+    ``folder`` holds SQLite files when the URL names none."""
     name = url.get_backend_name()
+    where = source or "the test database URL"
     if name == "sqlite":
-        return SQLite(url, folder)
+        return SQLite(url, folder, where)
     if name == "postgresql":
-        return PostgreSQL(url)
+        return PostgreSQL(url, where)
     if name in ("mysql", "mariadb"):
-        return MariaDB(url)
+        return MariaDB(url, where)
     raise ConfigurationError(
-        f"The test database {masked_url(url)} is on {name}; the flask_schemaops pytest plugin"
-        " works with sqlite, postgresql and mysql/mariadb URLs."
+        f"The test database {masked_url(url)} ({where}) is on {name}; the flask_schemaops"
+        " pytest plugin works with sqlite, postgresql and mysql/mariadb URLs."
     )
 
 
@@ -647,37 +875,40 @@ class Suite:
     ``create_app(config)`` must return the app with ``config`` applied before
     Flask-SQLAlchemy is set up. ``url`` is the default database's server (SQLite:
     its file or folder); ``binds`` maps bind names to their servers, and a bind not
-    in it gets its databases on the default one's server.
+    in it gets its databases on the default one's server. ``sources`` says where
+    each URL was set (by ``default`` or bind name), for error messages.
     """
 
     def __init__(
         self,
         create_app: CreateApp,
-        url: str,
-        binds: Mapping[str, str],
+        url: sa.URL,
+        binds: Mapping[str, sa.URL],
         *,
         folder: Path,
         keep_template: bool = False,
+        sources: Mapping[str, str] | None = None,
     ) -> None:
         self.create_app = create_app
         self.keep_template = keep_template
         self.folder = folder
-        try:
-            self.url = sa.make_url(url)
-            bind_urls = {name: sa.make_url(value) for name, value in binds.items()}
-        except sa.exc.ArgumentError as exc:
-            raise ConfigurationError(f"Bad test database URL: {exc}") from exc
-        default = backend_for(self.url, folder)
+        self.url = url
+        sources = sources or {}
+        default = backend_for(url, folder, sources.get(DEFAULT))
+        # The app, only to learn its databases and migrations; checked all the same,
+        # so that a factory that ignores the config is stopped before anything runs.
+        probe_url = default.url_of(default.base)
         probe = self.create_app(
-            {
-                "TESTING": True,
-                "SQLALCHEMY_DATABASE_URI": _render(default.url_of(default.base)),
-                "SCHEMAOPS_ON_START": None,
-            }
+            Config(
+                {"TESTING": True, "SQLALCHEMY_DATABASE_URI": _render(probe_url)},
+                [probe_url],
+                SCHEMAOPS_ON_START=None,
+            )
         )
         try:
             from ..extension import get_state
 
+            check_app(probe, {DEFAULT: probe_url}, binds=False)
             state = get_state(probe)
             self.directory = state.directory
             settings = state.settings
@@ -689,12 +920,12 @@ class Suite:
         self.ignore_tables = settings.ignore_tables
         self.slots = [Slot(DEFAULT, default, default.base)]
         for key in sorted(k for k in keys if k is not None):
-            if key in bind_urls:
-                backend = backend_for(bind_urls[key], folder)
+            if key in binds:
+                backend = backend_for(binds[key], folder, sources.get(key))
                 self.slots.append(Slot(key, backend, backend.base))
             else:
                 self.slots.append(Slot(key, default, f"{default.base}_{key}"[:_NAME_ROOM]))
-        unknown = sorted(set(bind_urls) - {s.name for s in self.slots})
+        unknown = sorted(set(binds) - {s.name for s in self.slots})
         if unknown:
             raise ConfigurationError(
                 f"Test database URLs are set for {', '.join(unknown)}, which the app has not"
@@ -711,15 +942,31 @@ class Suite:
         self._ready: Future[dict[str, str]] | None = None
         self._reset: list[dict[str, str]] = []  # used clones made like new again
 
-    # The config of an app on given databases.
-    def config(self, names: Mapping[str, str]) -> dict[str, Any]:
+    # The config of an app on given databases, and the app.
+    def urls(self, names: Mapping[str, str]) -> dict[str, sa.URL]:
+        """The URLs of the databases ``names`` (by slot)."""
+        return {s.name: s.backend.url_of(names[s.name]) for s in self.slots}
+
+    def config(self, names: Mapping[str, str], **extra: Any) -> Config:
         """Flask config that points the app at the databases ``names`` (by slot)."""
-        urls = {s.name: _render(s.backend.url_of(names[s.name])) for s in self.slots}
-        return {
+        urls = self.urls(names)
+        values = {
             "TESTING": True,
-            "SQLALCHEMY_DATABASE_URI": urls[DEFAULT],
-            "SQLALCHEMY_BINDS": {k: v for k, v in urls.items() if k != DEFAULT},
+            "SQLALCHEMY_DATABASE_URI": _render(urls[DEFAULT]),
+            "SQLALCHEMY_BINDS": {k: _render(v) for k, v in urls.items() if k != DEFAULT},
         }
+        return Config(values, urls.values(), **extra)
+
+    def app(self, names: Mapping[str, str], **extra: Any) -> Flask:
+        """The factory's app on the databases ``names``, with ``extra`` config;
+        checked to be on them before anything touches a database."""
+        app = self.create_app(self.config(names, **extra))
+        try:
+            check_app(app, self.urls(names))
+        except SchemaOpsError:
+            dispose(app)
+            raise
+        return app
 
     def _new(self, slot: Slot, kind: str = "") -> str:
         return f"{slot.base}_{kind}{_random()}"
@@ -745,39 +992,45 @@ class Suite:
         for slot in self.slots:
             slot.template = f"{slot.base}{TEMPLATE_MARK}{self.digest}{suffix}"
         names = {s.name: s.template or "" for s in self.slots}
-        existed = all(s.backend.exists(names[s.name]) for s in self.slots)
-        for attempt in (1, 2):
-            for slot in self.slots:
-                slot.backend.create(names[slot.name])
-                if not self.keep_template:
-                    self._databases.append((slot.backend, names[slot.name]))
-            app = self.create_app({**self.config(names), "SCHEMAOPS_ON_START": None})
-            try:
-                if not all(s.up_to_date for s in api.status(app=app)):
-                    api.upgrade(app=app)
-            except SchemaOpsError as exc:
-                if attempt == 1 and existed:  # a kept template from a session that broke off
+        with ExitStack() as kept:
+            if self.keep_template:
+                for slot in self.slots:
+                    kept.enter_context(slot.backend.keeping(names[slot.name]))
+            existed = all(s.backend.exists(names[s.name]) for s in self.slots)
+            for attempt in (1, 2):
+                for slot in self.slots:
+                    slot.backend.create(names[slot.name])
+                    if not self.keep_template:
+                        self._databases.append((slot.backend, names[slot.name]))
+                app = self.app(names, SCHEMAOPS_ON_START=None)
+                try:
+                    if not all(s.up_to_date for s in api.status(app=app)):
+                        api.upgrade(app=app)
+                except SchemaOpsError as exc:
+                    if attempt == 1 and existed:  # kept by a session that broke off
+                        dispose(app)
+                        for slot in self.slots:
+                            slot.backend.drop(names[slot.name])
+                        continue
+                    raise DatabaseError(
+                        "Building the test database template by running the migrations"
+                        f" failed:\n{exc}"
+                    ) from exc
+                finally:
                     dispose(app)
-                    for slot in self.slots:
-                        slot.backend.drop(names[slot.name])
-                    continue
-                raise DatabaseError(
-                    f"Building the test database template by running the migrations failed:\n{exc}"
-                ) from exc
-            finally:
-                dispose(app)
-            break
+                break
         if self.keep_template:
             self._drop_stale()
 
     def _drop_stale(self) -> None:
-        """Kept templates of earlier versions of the scripts."""
+        """Kept templates of other versions of the scripts that no running session
+        keeps (see :meth:`Backend.keeping`)."""
         for slot in self.slots:
             pattern = re.compile(re.escape(slot.base + TEMPLATE_MARK) + "[0-9a-f]{12}")
             for name in slot.backend.names(slot.base + TEMPLATE_MARK):
                 if name != slot.template and pattern.fullmatch(name):
                     with suppress(sa.exc.DBAPIError, OSError):
-                        slot.backend.drop(name)
+                        slot.backend.drop_unused(name)
 
     # --- Per test
     def _clones(self) -> dict[str, str]:
@@ -927,6 +1180,48 @@ def _render(url: sa.URL) -> str:
     return url.render_as_string(hide_password=False)
 
 
+class Config(dict[str, Any]):
+    """Flask config that points an app at test databases: the mapping an app
+    factory receives. Its repr, which pytest shows for the factory's argument in a
+    traceback, masks the passwords of ``urls``."""
+
+    def __init__(self, values: Mapping[str, Any], urls: Iterable[sa.URL], **extra: Any) -> None:
+        super().__init__(values, **extra)
+        self._masks = {_render(url): masked_url(url) for url in urls}
+
+    def __repr__(self) -> str:
+        def shown(value: Any) -> Any:
+            if isinstance(value, dict):
+                return {k: shown(v) for k, v in value.items()}
+            return self._masks.get(value, value) if isinstance(value, str) else value
+
+        return repr(shown(dict(self)))
+
+
+def check_app(app: Flask, urls: Mapping[str, sa.URL], *, binds: bool = True) -> None:
+    """Raise unless each database of ``app`` (``default`` or a bind name) is the one
+    ``urls`` gives for it; with ``binds=False``, only the default one is checked.
+    It reads the app's engines, so it comes before anything touches a database."""
+    db = app.extensions.get("sqlalchemy")
+    if db is None:
+        raise ConfigurationError(
+            f"The app {app.name!r} has no Flask-SQLAlchemy extension to point at the"
+            " test databases."
+        )
+    for key, engine in _app_engines(db, app).items():
+        if key is not None and not binds:
+            continue
+        wanted = urls.get(DEFAULT if key is None else key)
+        if wanted is None or not _same_database(engine.url, wanted):
+            what = "database" if key is None else f"bind {key!r}"
+            expected = masked_url(wanted) if wanted is not None else "none (unknown bind)"
+            raise ConfigurationError(
+                f"The app's {what} is {masked_url(engine.url)}, not the test database"
+                f" {expected}. Build the app from the config the plugin gives"
+                " (create_app(schemaops_database.config)), applied before db.init_app."
+            )
+
+
 def dispose(app: Flask) -> None:
     """Close the pooled connections of ``app``'s engines."""
     db = app.extensions.get("sqlalchemy")
@@ -961,13 +1256,12 @@ class Databases:
     _attached: list[tuple[Flask, tuple[Any, Any]]] = field(default_factory=list, repr=False)
 
     @property
-    def config(self) -> dict[str, Any]:
+    def config(self) -> Config:
         """``TESTING``, ``SQLALCHEMY_DATABASE_URI`` and ``SQLALCHEMY_BINDS`` for an app
         factory (and, on empty databases, no ``SCHEMAOPS_ON_START`` guard)."""
-        config = self.suite.config(self.names)
         if self.mode == "empty":
-            config["SCHEMAOPS_ON_START"] = None
-        return config
+            return self.suite.config(self.names, SCHEMAOPS_ON_START=None)
+        return self.suite.config(self.names)
 
     def url_of(self, database: str = DEFAULT) -> sa.URL:
         """The URL of one database (``default`` or a bind name)."""
@@ -997,24 +1291,9 @@ class Databases:
         transaction, so ``commit()`` and ``rollback()`` in the test behave). The
         app's engines stay as they are: what goes through them directly is neither
         seen by the session nor rolled back. Undone after the test."""
-        db = app.extensions.get("sqlalchemy")
-        if db is None:
-            raise ConfigurationError(
-                f"The app {app.name!r} has no Flask-SQLAlchemy extension to point at the"
-                " test databases."
-            )
+        check_app(app, self.suite.urls(self.names))
+        db = app.extensions["sqlalchemy"]
         engines = _app_engines(db, app)
-        for key, engine in engines.items():
-            name = DEFAULT if key is None else key
-            wanted = self.url_of(name) if name in self.names else None
-            if wanted is None or not _same_database(engine.url, wanted):
-                what = "database" if key is None else f"bind {key!r}"
-                expected = masked_url(wanted) if wanted is not None else "none (unknown bind)"
-                raise ConfigurationError(
-                    f"The app's {what} is {masked_url(engine.url)}, not the test database"
-                    f" {expected}. Build the app from the config the plugin gives"
-                    " (create_app(schemaops_database.config)), applied before db.init_app."
-                )
         factory = db.session.session_factory
         saved = (factory.class_, factory.kw.get("join_transaction_mode", _UNSET))
         if self.mode == "rollback":

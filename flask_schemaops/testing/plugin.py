@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
@@ -41,11 +41,17 @@ CHECK_NAMES = (
 
 @dataclass(frozen=True)
 class Options:
-    """The plugin's options: command line, then environment, then ini file."""
+    """The plugin's options: command line, then environment, then ini file.
+
+    The URLs are left out of the repr, which pytest shows in tracebacks: they may
+    hold passwords."""
 
     app: str | None = None
-    url: str | None = None
-    binds: dict[str, str] = field(default_factory=dict)
+    url: str | None = field(default=None, repr=False)
+    binds: dict[str, str] = field(default_factory=dict, repr=False)
+    # Where each URL was set (e.g. ``--schemaops-url``), by database: ``default``
+    # or a bind name; error messages name it.
+    sources: dict[str, str] = field(default_factory=dict)
     isolation: str = "clone"
     keep_template: bool = False
     checks: tuple[str, ...] = ()
@@ -116,18 +122,33 @@ def _read(config: pytest.Config) -> Options:
     def ini(name: str) -> Any:
         return config.getini(name)
 
+    in_ini = f"in {config.inipath.name}" if config.inipath else "in the pytest configuration"
+    sources: dict[str, str] = {}
     binds: dict[str, str] = {}
-    sources = [
-        ini("schemaops_binds"),
-        os.environ.get(BINDS_VARIABLE, "").replace(",", " ").split(),
-        config.getoption("schemaops_bind") or [],
-    ]
-    for source in sources:
-        for item in source:
+    for where, items in (
+        (f"schemaops_binds {in_ini}", ini("schemaops_binds")),
+        (BINDS_VARIABLE, os.environ.get(BINDS_VARIABLE, "").replace(",", " ").split()),
+        ("--schemaops-bind", config.getoption("schemaops_bind") or []),
+    ):
+        for item in items:
             name, sep, url = item.partition("=")
             if not sep or not name.strip() or not url.strip():
-                raise pytest.UsageError(f"A schemaops bind must be NAME=URL, not {item!r}.")
+                # Not echoed: the item may hold a password.
+                raise pytest.UsageError(
+                    f"A schemaops bind ({where}) must be NAME=URL, e.g."
+                    " audit=postgresql+psycopg://me:secret@localhost/audit_test."
+                )
             binds[name.strip()] = url.strip()
+            sources[name.strip()] = where
+    url = None
+    for where, value in (
+        ("--schemaops-url", config.getoption("schemaops_url")),
+        (URL_VARIABLE, os.environ.get(URL_VARIABLE)),
+        (f"schemaops_url {in_ini}", ini("schemaops_url")),
+    ):
+        if value:
+            url, sources["default"] = value, where
+            break
     isolation = config.getoption("schemaops_isolation") or ini("schemaops_isolation") or "clone"
     if isolation not in ("clone", "rollback"):
         raise pytest.UsageError(
@@ -145,11 +166,9 @@ def _read(config: pytest.Config) -> Options:
     keep = config.getoption("schemaops_keep_template")
     return Options(
         app=config.getoption("schemaops_app") or ini("schemaops_app") or None,
-        url=config.getoption("schemaops_url")
-        or os.environ.get(URL_VARIABLE)
-        or ini("schemaops_url")
-        or None,
+        url=url,
         binds=binds,
+        sources=sources,
         isolation=isolation,
         keep_template=bool(ini("schemaops_keep_template") if keep is None else keep),
         checks=checks,
@@ -191,7 +210,17 @@ class ChecksFile(pytest.File):
 
         for name in options(self.config).checks:
             function = checks.CHECKS[name]
-            yield pytest.Function.from_parent(self, name=function.__name__, callobj=function)
+            yield Check.from_parent(self, name=function.__name__, callobj=function)
+
+
+class Check(pytest.Function):
+    """A ready-made check, collected from the pytest configuration."""
+
+    def reportinfo(self) -> tuple[Any, int | None, str]:
+        # Reports head a failure with the check's name, as for a test in a module
+        # (pytest would otherwise join the names of the folders above).
+        path, line, _ = super().reportinfo()
+        return path, line, self.name
 
 
 _CHECKS_ATTACHED = pytest.StashKey[bool]()
@@ -220,6 +249,29 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         )
 
 
+# --- Failing -------------------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    """Fail the test with ``message`` alone: no traceback, and no exception it was
+    handling shown before it."""
+    __tracebackhide__ = True
+    raise pytest.fail.Exception(message, pytrace=False) from None
+
+
+def short(action: Callable[[], T]) -> T:
+    """``action()``; an error of flask_schemaops fails the test with its message."""
+    __tracebackhide__ = True
+    from ..errors import SchemaOpsError
+
+    try:
+        return action()
+    except SchemaOpsError as exc:
+        fail(str(exc))
+
+
 # --- Fixtures ------------------------------------------------------------------------
 
 
@@ -239,11 +291,10 @@ def schemaops_create_app(schemaops_options: Options) -> Callable[[Mapping[str, A
     """
     path = schemaops_options.app
     if not path:
-        pytest.fail(
+        fail(
             "The flask_schemaops fixtures need the app: set `schemaops_app ="
             " package.module:create_app` in the pytest configuration, or override the"
-            " `schemaops_create_app` fixture in conftest.py.",
-            pytrace=False,
+            " `schemaops_create_app` fixture in conftest.py."
         )
     return _factory(path)
 
@@ -253,18 +304,19 @@ def _factory(path: str) -> Callable[[Mapping[str, Any]], Flask]:
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        pytest.fail(f"schemaops_app = {path}: cannot import {module_name}: {exc}", pytrace=False)
+        fail(f"schemaops_app = {path}: cannot import {module_name}: {exc}")
     factory = getattr(module, attribute or "create_app", None)
     if not callable(factory) or not _takes_one_argument(factory):
-        pytest.fail(
+        fail(
             f"schemaops_app = {path} must name an app factory that takes a config mapping"
             " (def create_app(config=None): ... app.config.update(config or {}) before"
-            " db.init_app(app)); or override the `schemaops_create_app` fixture.",
-            pytrace=False,
+            " db.init_app(app)); or override the `schemaops_create_app` fixture."
         )
 
     def create(config: Mapping[str, Any]) -> Flask:
-        return factory(dict(config))  # type: ignore[no-any-return]
+        # The mapping itself: its repr, shown in a traceback of the factory, masks
+        # the passwords.
+        return factory(config)  # type: ignore[no-any-return]
 
     return create
 
@@ -288,8 +340,7 @@ def schemaops_suite(
     pytestconfig: pytest.Config,
 ) -> Iterator[Suite]:
     """The session's test databases: the template, built once by the migrations."""
-    from ..errors import SchemaOpsError
-    from .databases import Suite
+    from .databases import Suite, parse_url
 
     cache = getattr(pytestconfig, "cache", None)
     folder = (
@@ -297,16 +348,20 @@ def schemaops_suite(
         if cache is not None and schemaops_options.keep_template
         else tmp_path_factory.mktemp("schemaops")
     )
-    try:
-        suite = Suite(
+    sources = schemaops_options.sources
+    suite = short(
+        lambda: Suite(
             schemaops_create_app,
-            schemaops_options.url or "sqlite://",
-            schemaops_options.binds,
+            parse_url(schemaops_options.url or "sqlite://", sources.get("default")),
+            {
+                name: parse_url(url, sources.get(name))
+                for name, url in schemaops_options.binds.items()
+            },
             folder=Path(folder),
             keep_template=schemaops_options.keep_template,
+            sources=sources,
         )
-    except SchemaOpsError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    )
     try:
         yield suite
     finally:
@@ -320,19 +375,14 @@ def schemaops_database(
     """This test's databases, at head: a clone of the template, or (rollback mode) a
     shared copy inside a transaction rolled back after the test. The mode is
     ``schemaops_isolation``, or ``@pytest.mark.schemaops(isolation=...)``."""
-    from ..errors import SchemaOpsError
-
     mode = schemaops_options.isolation
     for marker in request.node.iter_markers("schemaops"):
         mode = marker.kwargs.get("isolation", marker.args[0] if marker.args else mode)
         break
     if mode not in ("clone", "rollback"):
-        pytest.fail(f"schemaops isolation must be clone or rollback, not {mode!r}.", False)
+        fail(f"schemaops isolation must be clone or rollback, not {mode!r}.")
     manager = schemaops_suite.clone() if mode == "clone" else schemaops_suite.rollback()
-    try:
-        databases = manager.__enter__()
-    except SchemaOpsError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    databases = short(manager.__enter__)
     try:
         yield databases
     finally:
@@ -349,12 +399,7 @@ def schemaops_app(
 
 
 def _attach(databases: Databases, create_app: Callable[[Mapping[str, Any]], Flask]) -> Flask:
-    from ..errors import SchemaOpsError
-
-    try:
-        return databases.attach(create_app(databases.config))
-    except SchemaOpsError as exc:
-        pytest.fail(str(exc), pytrace=False)
+    return short(lambda: databases.attach(create_app(databases.config)))
 
 
 @pytest.fixture
@@ -365,5 +410,9 @@ def schemaops_migrations(
     databases: upgrade and downgrade, step by step, insert rows as of a revision."""
     from .runner import MigrationRunner
 
-    with schemaops_suite.empty() as databases:
+    manager = schemaops_suite.empty()
+    databases = short(manager.__enter__)
+    try:
         yield MigrationRunner(_attach(databases, schemaops_create_app), databases)
+    finally:
+        manager.__exit__(None, None, None)

@@ -57,12 +57,17 @@ class MigrationRunner:
 
     def current(self, database: str = DEFAULT) -> str | None:
         """The revision the database is at; None at base."""
-        found = [r.revision for r in api.current(binds=[database], app=self.app)]
+        found = self.current_revisions(database)
         if len(found) > 1:
             raise RevisionError(
                 f"The test database {database!r} is at several revisions ({', '.join(found)})."
             )
         return found[0] if found else None
+
+    def current_revisions(self, database: str = DEFAULT) -> list[str]:
+        """The revisions the database is at: several on a branched history, none at
+        base."""
+        return [r.revision for r in api.current(binds=[database], app=self.app)]
 
     # --- Moving
     def upgrade(self, revision: str = "head", database: str = DEFAULT) -> list[Step]:
@@ -106,14 +111,25 @@ class MigrationRunner:
     ) -> None:
         """Insert ``rows`` into ``table`` as the schema stands now (first upgrading or
         downgrading to ``revision`` when given): the table is read from the database,
-        not from the models, which may have moved on."""
+        not from the models, which may have moved on. A key that is not a column of
+        the table then is an error."""
         if revision is not None:
             self.goto(revision, database)
-        items = [rows] if isinstance(rows, Mapping) else list(rows)
-        with self.engine(database).begin() as connection:
+        items = [dict(rows)] if isinstance(rows, Mapping) else [dict(row) for row in rows]
+        with self.engine(database).connect() as connection:
             found = sa.Table(table, sa.MetaData(), autoload_with=connection)
-            if items:
-                connection.execute(found.insert(), [dict(item) for item in items])
+        unknown = {key for item in items for key in item} - set(found.columns.keys())
+        if unknown:
+            at = ", ".join(self.current_revisions(database)) or "base"
+            raise ConfigurationError(
+                f"Table {table!r} of database {database!r} at revision {at} has no column"
+                f" {', '.join(sorted(unknown))}; its columns are"
+                f" {', '.join(found.columns.keys())}. Insert the rows at a revision that has"
+                " those columns, or leave the keys out."
+            )
+        if items:
+            with self.engine(database).begin() as connection:
+                connection.execute(found.insert(), items)
 
     def rows(self, table: str, database: str = DEFAULT) -> list[dict[str, Any]]:
         """Every row of ``table``, as dicts, in primary key order."""

@@ -1,9 +1,10 @@
-"""The migrations themselves: four of the ready-made checks, and a data migration."""
+"""The migrations themselves: five of the ready-made checks, and a data migration."""
 
 from flask_schemaops.testing.checks import (  # noqa: F401
     test_migrations_models_imported,
     test_migrations_models_match,
     test_migrations_single_head,
+    test_migrations_stairway,
     test_migrations_upgrade,
 )
 

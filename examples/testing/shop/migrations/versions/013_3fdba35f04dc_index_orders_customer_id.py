@@ -18,4 +18,8 @@ def upgrade():
 
 
 def downgrade():
+    # MariaDB enforces the foreign key on customer_id with this index, and dropped
+    # the index it made for the key when this one came: make that one again.
+    if op.get_bind().dialect.name in ('mysql', 'mariadb'):
+        op.create_index('customer_id', 'orders', ['customer_id'], unique=False)
     op.drop_index('ix_orders_customer_id', table_name='orders')
