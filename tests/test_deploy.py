@@ -433,6 +433,7 @@ def _in(cwd: Path, url: str, *command: str, **env: str) -> subprocess.CompletedP
 
 
 CREATE_APP = (sys.executable, "-c", "import deployapp; deployapp.create_app()")
+FLASK_DB = ("flask", "--app", "deployapp", "db")
 
 
 def _versions(url: str) -> list[str]:
@@ -593,16 +594,7 @@ def test_optional_settings_from_the_environment(deploy: Path, database_url: str)
             SCHEMAOPS_AUDIT_TABLE=none,
         )
         assert started.returncode == 0, (none, started.stderr)
-    upgrade = _in(
-        deploy,
-        database_url,
-        "flask",
-        "--app",
-        "deployapp",
-        "db",
-        "upgrade",
-        SCHEMAOPS_AUDIT_TABLE="NULL",
-    )
+    upgrade = _in(deploy, database_url, *FLASK_DB, "upgrade", SCHEMAOPS_AUDIT_TABLE="NULL")
     assert upgrade.returncode == 0, upgrade.stderr
     engine = sa.create_engine(database_url)
     try:
@@ -611,16 +603,7 @@ def test_optional_settings_from_the_environment(deploy: Path, database_url: str)
         engine.dispose()
 
     # A wrong value: one line, no traceback, from `flask` and from `alembic`.
-    wrong = _in(
-        deploy,
-        database_url,
-        "flask",
-        "--app",
-        "deployapp",
-        "db",
-        "current",
-        SCHEMAOPS_ON_START="sometimes",
-    )
+    wrong = _in(deploy, database_url, *FLASK_DB, "current", SCHEMAOPS_ON_START="sometimes")
     assert wrong.returncode == 1
     assert wrong.stderr == (
         "Error: SCHEMAOPS_ON_START must be None or one of 'check', 'warn', 'wait', 'upgrade',"
