@@ -23,6 +23,7 @@ from servers import Server
 # the modules a run imports; SQLAlchemy warns when its dialects load twice, and a
 # second psycopg no longer matches the errors its compiled part raises.
 import flask_schemaops.testing.checks
+from flask_schemaops.lint.rules import RULES
 from flask_schemaops.targets import masked_url
 from flask_schemaops.testing.databases import backend_for
 
@@ -131,8 +132,8 @@ FAULTS = {
     "unknown rule in a lint setting": (
         "lint",
         [
-            "lint_disable names an unknown rule 'SO999'. Rules are SO101 to SO121, or their"
-            " names (e.g. 'not-null-without-default')."
+            f"lint_disable names an unknown rule 'SO999'. Rules are SO101 to {max(RULES)}, or"
+            " their names (e.g. 'not-null-without-default')."
         ],
     ),
 }
