@@ -352,7 +352,7 @@ def _progress(options: Options) -> Callable[[Step], None]:
 
 def _report_runs(options: Options, runs: list[Run], verb: str) -> None:
     for run in runs:
-        where = _label(run.target, len(runs) > 1)
+        where = _label(run.target, len(runs) > 1 or run.target != "default")
         if run.sql is not None:
             click.echo(run.sql, nl=False)
         elif run.steps:
@@ -864,7 +864,7 @@ def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
         _echo("Nothing was reverted.")
         sys.exit(1)
     _echo(
-        f"Error: nothing was reverted: the downgrade would lose {preview.rows_lost} row(s) and"
+        "Error: nothing was reverted: the downgrade would lose the data listed above and"
         " there is no terminal to confirm it. Back the data up if you need it, then run"
         f" `flask db downgrade {revision} --yes` (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False).",
         fg="red",

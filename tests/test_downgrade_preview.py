@@ -75,8 +75,8 @@ def test_rows_lost_need_yes_without_a_terminal(
         f"  table invoices: 3 rows (revision {revision}, {script}:{_drop_line(script)})\n"
     ) in result.output
     assert (
-        "Error: nothing was reverted: the downgrade would lose 3 row(s) and there is no"
-        " terminal to confirm it." in result.output
+        "Error: nothing was reverted: the downgrade would lose the data listed above and"
+        " there is no terminal to confirm it." in result.output
     )
     assert "`flask db downgrade -1 --yes` (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False)" in (
         result.output
@@ -118,7 +118,7 @@ def test_dropped_columns_count_their_values(
     result = invoke(app, "downgrade", "-1")
     assert result.exit_code == 1
     assert "  column spans.arn: 2 values (revision " in result.output
-    assert "lose 2 row(s)" in result.output
+    assert "lose the data listed above" in result.output
     assert "arn" in columns(app, "spans")
 
 

@@ -62,7 +62,8 @@ def test_each_database_has_its_own_history(
     assert report["up_to_date"] is True
     assert [d["target"] for d in report["databases"]] == ["default", "users", "audit"]
 
-    _ok(invoke(app, "downgrade", "--bind", "audit", "base"))
+    output = _ok(invoke(app, "downgrade", "--bind", "audit", "base"))
+    assert "[audit] 1 revision reverted" in output
     assert tables(app, "audit") == {"alembic_version"}
     assert tables(app, "users") == {"alembic_version", "users_items"}
     result = invoke(app, "status")
