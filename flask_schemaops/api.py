@@ -421,6 +421,9 @@ def stamp(
     """Record ``revisions`` in the version table without running any migration."""
     from alembic import command
 
+    for revision in revisions:
+        _require_target(revision, sql)
+
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
         found = p.each(

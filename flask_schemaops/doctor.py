@@ -50,6 +50,7 @@ class _Exam:
         self.engine = session.target.engine
         self.dialect = self.engine.dialect.name
         self.problems: list[Problem] = []
+        self.invalid: list[Any] = []  # PostgreSQL INVALID indexes, read once
         self.noise: list[str] = []
         self.skipped: list[str] = []
 
@@ -102,6 +103,7 @@ class _Exam:
             current = current_heads(self.state, connection) if versioned else ()
             tables = scratch.user_tables(connection, self.settings)
             connection.rollback()
+            self.invalid = self.read_invalid_indexes(connection)
             leftovers = [n for n in names if n.startswith(LEFTOVER_PREFIX)]
             script = self.load_history()
             if script is not None:
@@ -109,8 +111,8 @@ class _Exam:
             elif not any(p.check == "scripts" for p in self.problems):
                 self.no_history(tables)
             self.leftovers(connection, leftovers, names)
+            self.invalid_indexes()
             if self.dialect == "postgresql":
-                self.invalid_indexes(connection)
                 self.unused_enums(connection)
         return Diagnosis(
             target=self.session.name,
@@ -327,7 +329,12 @@ class _Exam:
         if not objects:
             return
         inspector = sa.inspect(connection)
-        there = [o for o in objects if _exists(inspector, o)]
+        invalid = {index.lower() for _, index, _, _ in self.invalid}  # reported on their own
+        there = [
+            o
+            for o in objects
+            if _exists(inspector, o) and not (o.kind == "index" and o.name.lower() in invalid)
+        ]
         connection.rollback()
         if not there:
             return
@@ -448,7 +455,26 @@ class _Exam:
             return f"sqlite3 {url.database} '{sql}'"
         return sql
 
-    def invalid_indexes(self, connection: sa.Connection) -> None:
+    def invalid_indexes(self) -> None:
+        for schema, index, table, definition in self.invalid:
+            qualified = self.quote(index, schema)
+            self.add(
+                "invalid-index",
+                f"The index {index} on {table} is INVALID: queries never use it, yet every"
+                " write still updates it.",
+                ["pg_index.indisvalid is false", f"definition: {definition}"],
+                f"REINDEX INDEX CONCURRENTLY {qualified}; (or DROP INDEX CONCURRENTLY"
+                f" {qualified}; and run the revision that creates it again)",
+                cause="A CREATE INDEX CONCURRENTLY failed (e.g. duplicate values for a unique"
+                " index) or was interrupted; PostgreSQL keeps the half-built index. (An index"
+                " being built right now looks the same.)",
+                severity="warning",
+            )
+
+    def read_invalid_indexes(self, connection: sa.Connection) -> list[Any]:
+        """PostgreSQL's INVALID indexes: (schema, index, table, definition)."""
+        if self.dialect != "postgresql":
+            return []
         rows = connection.execute(
             sa.text(
                 "SELECT n.nspname, c.relname, t.relname, pg_get_indexdef(c.oid)"
@@ -463,20 +489,7 @@ class _Exam:
             )
         ).all()
         connection.rollback()
-        for schema, index, table, definition in rows:
-            qualified = self.quote(index, schema)
-            self.add(
-                "invalid-index",
-                f"The index {index} on {table} is INVALID: queries never use it, yet every"
-                " write still updates it.",
-                ["pg_index.indisvalid is false", f"definition: {definition}"],
-                f"REINDEX INDEX CONCURRENTLY {qualified}; (or DROP INDEX CONCURRENTLY"
-                f" {qualified}; and run the revision that creates it again)",
-                cause="A CREATE INDEX CONCURRENTLY failed (e.g. duplicate values for a unique"
-                " index) or was interrupted; PostgreSQL keeps the half-built index. (An index"
-                " being built right now looks the same.)",
-                severity="warning",
-            )
+        return list(rows)
 
     def unused_enums(self, connection: sa.Connection) -> None:
         rows = connection.execute(

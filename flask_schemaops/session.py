@@ -249,8 +249,12 @@ class Session:
                 raise self.failure(exc, steps) from exc
             seconds = time.perf_counter() - started
             after = [x.current() for x in sessions]
-        if self.project.ours:  # the steps say where this run began, after any wait
-            before[0] = steps[0].from_revisions if steps else after[0]
+        if self.project.ours and steps:  # the steps say where this run began, after any
+            before[0] = steps[0].from_revisions  # wait, and, with -x or --tag, what moved
+            if self.project.env_arguments:
+                after[0] = steps[-1].to_revisions
+        elif self.project.ours and command != "stamp":  # a waiter found the work done
+            before[0] = after[0]
         return [
             Run(x.name, x.target.url, tuple(steps) if x is self else (), b, a, seconds)
             for x, b, a in zip(sessions, before, after, strict=True)
@@ -413,12 +417,15 @@ class Session:
             return
         for script in self.script.walk_revisions():
             name = relative_path(script.path, self.project.directory)
-            if rev_id == script.revision:
+            if rev_id is not None and rev_id in (script.revision, *script.branch_labels):
                 raise RevisionError(
                     f"Revision id {rev_id!r} is already used by {name}. Choose another"
                     " --rev-id, or leave it out for a generated one."
                 )
-            if branch_label in script.branch_labels:
+            if branch_label is not None and branch_label in (
+                script.revision,
+                *script.branch_labels,
+            ):
                 raise RevisionError(
                     f"Branch label {branch_label!r} is already used by {name}. Choose another"
                     " --branch-label."
@@ -561,6 +568,8 @@ def open_project(
                     autogenerate=autogenerate,
                 )
                 project.sessions.append(Session(project, target, make_config))
+            for each in project.sessions:  # a broken graph is an error before any work
+                each.headers()
             if not project.ours and project.sessions and is_multidb_directory(folder):
                 [primary] = project.sessions
                 primary.siblings = [Session(project, t, make_config) for t in targets[1:]]

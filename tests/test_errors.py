@@ -165,7 +165,15 @@ def test_broken_revision_graph(make_app: MakeApp, database_url: str) -> None:
     versions = script(app, "r2").parent
     copy = versions / "r2_other_branch.py"
     copy.write_text(script(app, "r2").read_text(encoding="utf-8"), encoding="utf-8")
-    for args in (("status",), ("upgrade",), ("heads",), ("history",)):
+    for args in (
+        ("status",),
+        ("upgrade",),
+        ("heads",),
+        ("history",),
+        ("upgrade", "r2"),
+        ("downgrade", "base", "--yes"),
+        ("stamp", "r1"),
+    ):
         failed(
             invoke(app, *args),
             "Two scripts in",
@@ -174,7 +182,7 @@ def test_broken_revision_graph(make_app: MakeApp, database_url: str) -> None:
         )
     copy.unlink()
     edit(script(app, "r2"), "down_revision = 'r1'", "down_revision = 'r0'")
-    for args in (("status",), ("upgrade",)):
+    for args in (("status",), ("upgrade",), ("downgrade", "base", "--yes"), ("stamp", "head")):
         failed(
             invoke(app, *args),
             "r2_revision_r2.py (revision 'r2') has down_revision 'r0', a revision no script has",
@@ -196,6 +204,8 @@ def test_taken_revision_id_or_label_writes_nothing(make_app: MakeApp) -> None:
         "Branch label 'feature' is already used",
     )
     failed(invoke(app, "merge", "-m", "m", "--rev-id", "r2", "r1", "r2"), "already used")
+    failed(invoke(app, "revision", "-m", "x", "--rev-id", "feature"), "'feature' is already used")
+    failed(invoke(app, "revision", "-m", "x", "--branch-label", "r1"), "'r1' is already used")
     assert sorted(versions.glob("*.py")) == before
     ok(invoke(app, "upgrade"))
     ok(invoke(app, "status"))
@@ -230,6 +240,7 @@ def test_errors_outside_a_revision_are_not_reported_as_one(
         (("downgrade", "r2", "--yes"), "Cannot downgrade to 'r2': it is not below"),
         (("upgrade", "r1:r2"), "'r1:r2' is a range, which only --sql takes"),
         (("downgrade", "r1:base"), "'r1:base' is a range, which only --sql takes"),
+        (("stamp", "r1:r2"), "'r1:r2' is a range, which only --sql takes"),
     ]
     for args, phrase in cases:
         result = failed(invoke(app, *args), phrase, secrets=(password(database_url),))
@@ -278,6 +289,10 @@ def test_a_failure_in_autocommit_block_is_not_called_rolled_back(
         "INVALID index",
         secrets=(password(database_url),),
     )
+    # doctor names the INVALID index; a stamp would not mend it, so no "partly applied".
+    doctor = invoke(app, "doctor").output
+    assert "The index ix_people_name on people is INVALID" in doctor
+    assert "partly applied" not in doctor
 
 
 @pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)

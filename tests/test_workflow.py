@@ -181,10 +181,16 @@ def test_x_arguments_and_tag_reach_env_py_when_the_database_is_at_head(
         given = ["-x", f"url={url}"] if how == "x" else ["--tag", url]
         result = invoke(app, "upgrade", *given)
         assert result.exit_code == 0, result.output
+        assert f"the database is now at {head}." in result.output  # the one env.py moved
         engine = sa.create_engine(url)
         with engine.connect() as c:
             assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
         engine.dispose()
+    result = invoke(app, "stamp", "--purge", "base")
+    assert f"The database moved from {head} to <base>." in result.output, result.output
+    # The report is about the database env.py moved, not the app's (left at base).
+    result = invoke(app, "upgrade", "-x", f"url={another_database('tenant_3')}")
+    assert "1 revision applied in" in result.output and f"now at {head}." in result.output
 
 
 def test_inspection_commands(make_app: App) -> None:
