@@ -147,17 +147,27 @@ def init(
 def _render_ini(template: Path, destination: Path, app: Flask, import_path: str | None) -> None:
     from mako.template import Template as Mako
 
+    options = _plain_alembic(app, import_path, destination.parent)
+    text = Mako(filename=str(template)).render(
+        flask_app=options["flask_app"], sys_path=options["prepend_sys_path"]
+    )
+    destination.write_text(text, encoding="utf-8")
+
+
+def _plain_alembic(app: Flask, import_path: str | None, folder: Path) -> dict[str, str]:
+    """The ``[alembic]`` options with which plain ``alembic``, run in ``folder``, loads
+    ``app`` (``import_path`` as given to ``flask --app``)."""
     module, _, attribute = (import_path or "").partition(":")
     if not module or module.endswith(".py") or "/" in module or os.sep in module:
         module = "" if app.import_name == "__main__" else app.import_name
     reference = module + (f":{attribute}" if module and attribute else "")
     root = _import_root(module) or Path(app.root_path)
-    relative = os.path.relpath(root, destination.parent)
-    text = Mako(filename=str(template)).render(
-        flask_app=reference,
-        sys_path="%(here)s" if relative == "." else f"%(here)s{os.sep}{relative}",
-    )
-    destination.write_text(text, encoding="utf-8")
+    relative = os.path.relpath(root, folder)
+    return {
+        "script_location": "%(here)s",
+        "prepend_sys_path": "%(here)s" if relative == "." else f"%(here)s{os.sep}{relative}",
+        "flask_app": reference,
+    }
 
 
 def _import_root(module: str) -> Path | None:
@@ -627,13 +637,16 @@ def convert_env(
     app: Flask | None = None,
     *,
     write: bool = False,
+    app_import_path: str | None = None,
 ) -> EnvConversion:
     """The unified diff from the directory's env.py (e.g. Flask-Migrate's) to
     flask_schemaops's; with ``write``, put ours in place and keep the old one as
     ``env.py.flask-migrate``.
 
-    Only env.py changes: alembic.ini, script.py.mako and the revisions stay. A
-    Flask-Migrate ``--multidb`` directory is refused, and so is an existing backup.
+    Only env.py changes: alembic.ini, script.py.mako and the revisions stay; the
+    result lists the ``alembic.ini`` lines plain ``alembic`` then needs
+    (``app_import_path`` as given to ``flask --app``). A Flask-Migrate ``--multidb``
+    directory is refused, and so is an existing backup.
     """
     import difflib
 
@@ -668,8 +681,18 @@ def convert_env(
             tofile=f"{env} (flask_schemaops)",
         )
     )
+    import configparser
+
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.read(folder / "alembic.ini", encoding="utf-8")
+    wanted = _plain_alembic(state.app, app_import_path, folder)
+    missing = tuple(
+        f"{key} = {value}"
+        for key, value in wanted.items()
+        if value and not ini.has_option("alembic", key)
+    )
     if not write:
-        return EnvConversion(env=env, backup=backup, diff=diff)
+        return EnvConversion(env=env, backup=backup, diff=diff, ini_lines=missing)
     try:
         with backup.open("xb") as kept:  # "x": an earlier backup is never overwritten
             kept.write(env.read_bytes())
@@ -679,7 +702,7 @@ def convert_env(
             " changed. Move that file elsewhere or delete it, then convert again."
         ) from None
     env.write_text(new, encoding="utf-8")
-    return EnvConversion(env=env, backup=backup, diff=diff, written=True)
+    return EnvConversion(env=env, backup=backup, diff=diff, ini_lines=missing, written=True)
 
 
 def health(*, app: Flask | None = None) -> Health:

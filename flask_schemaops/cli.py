@@ -728,7 +728,10 @@ def convert_env(options: Options, yes: bool) -> None:
     if not yes and not (_interactive() and click.confirm("Write the new env.py?")):
         options.say("env.py was not changed. Run `flask db convert-env --yes` to write it.")
         return
-    conversion = api.convert_env(options.directory, write=True)
+    info = click.get_current_context().find_object(ScriptInfo)
+    conversion = api.convert_env(
+        options.directory, write=True, app_import_path=info.app_import_path if info else None
+    )
     options.say(
         f"Wrote {conversion.env}; the old one is kept as {conversion.backup.name}.", fg="green"
     )
@@ -737,10 +740,12 @@ def convert_env(options: Options, yes: bool) -> None:
         " process_revision_directives, ...) over to the hooks section of the new one."
         " alembic.ini, script.py.mako and the revisions were left as they are: new"
         " revisions keep the layout of your script.py.mako (flask_schemaops's own is"
-        " in flask_schemaops/templates/flask/). For plain `alembic`, add to the [alembic]"
-        " section of alembic.ini: `script_location = %(here)s`, `prepend_sys_path ="
-        " %(here)s/..` and `flask_app = package:app` (or set FLASK_APP)."
+        " in flask_schemaops/templates/flask/)."
     )
+    if conversion.ini_lines:
+        options.say("For plain `alembic`, add to the [alembic] section of alembic.ini:")
+        for line in conversion.ini_lines:
+            options.say(f"    {line}")
 
 
 # --- Reviewing migrations ------------------------------------------------------------------
@@ -847,6 +852,7 @@ def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
     if not preview.rows_lost:
         return
     several = len({loss.target for loss in preview.losses}) > 1
+    several = several or any(loss.target != "default" for loss in preview.losses)
     _echo("This downgrade drops data:", fg="yellow", bold=True)
     for loss in preview.losses:
         if loss.rows:

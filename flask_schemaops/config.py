@@ -43,6 +43,21 @@ def uses_our_environment(directory: Path) -> bool:
         return True
 
 
+def version_table_in_env(directory: Path) -> str | None:
+    """The version-table option (``version_table``, ``version_table_schema``) that
+    env.py passes to a call itself, if any."""
+    import ast
+
+    try:
+        tree = ast.parse((directory / "env.py").read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg in ("version_table", "version_table_schema"):
+            return node.arg
+    return None
+
+
 def is_multidb_directory(directory: Path) -> bool:
     """Whether ``directory`` was made by Flask-Migrate's ``init --multidb``: one history
     whose env.py runs every revision on every database, through the scripts'

@@ -109,6 +109,8 @@ class EnvConversion:
     env: Path  # the env.py
     backup: Path  # where the old env.py is kept when written
     diff: str  # unified diff from the current env.py to ours; empty when it is ours already
+    # What the [alembic] section of alembic.ini lacks for plain `alembic` to load the app.
+    ini_lines: tuple[str, ...] = ()
     written: bool = False
 
     @property

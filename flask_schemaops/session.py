@@ -32,6 +32,7 @@ from .config import (
     moves_versions,
     require_environment,
     uses_our_environment,
+    version_table_in_env,
     versions_directory,
 )
 from .errors import (
@@ -554,6 +555,13 @@ def open_project(
             # An env.py of another tool (e.g. Flask-Migrate's) handles its databases
             # itself: one session runs it, and with --multidb it migrates the binds too.
             chosen = _select(targets, binds)
+            if not project.ours and (option := version_table_in_env(folder)):
+                raise ConfigurationError(
+                    f"{folder / 'env.py'} passes {option}= to context.configure() itself."
+                    f" flask-schemaops reads the version table without running env.py: move"
+                    f" the option to Migrate({option}=...) (or SCHEMAOPS_{option.upper()})"
+                    " and take it out of env.py, which receives it from there."
+                )
             if not project.ours:
                 chosen = _whole_run(
                     targets, chosen if binds else None, is_multidb_directory(folder)
@@ -588,11 +596,16 @@ def _whole_run(targets: list[Target], chosen: list[Target] | None, multidb: bool
     (``chosen``) cannot narrow that."""
     scope = targets if multidb else targets[:1]
     if chosen is not None and {t.name for t in chosen} != {t.name for t in scope}:
+        way = (
+            "start a directory with one history per database (see 'Moving from"
+            " Flask-Migrate' in the docs)"
+            if multidb
+            else "replace env.py with `flask db convert-env`"
+        )
         raise ConfigurationError(
             "--bind cannot narrow a run of this migrations directory: its env.py (not"
             f" flask-schemaops's) works on {', '.join(t.name for t in scope)} together."
-            " Leave out --bind, or replace env.py with `flask db convert-env` to work on"
-            " one database at a time."
+            f" Leave out --bind, or, to work on one database at a time, {way}."
         )
     return targets[:1]
 

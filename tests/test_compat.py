@@ -431,6 +431,35 @@ def test_revision_listings_print_as_under_flask_migrate(
 # --- The Migrate object ------------------------------------------------------------------
 
 
+def test_a_version_table_named_in_flask_migrates_env_py(
+    build_sqlite: Build, tmp_path: Path
+) -> None:
+    """status, the guard and the lock read the version table from the settings: a
+    name only env.py knows is refused, and the fix the error gives works."""
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    app = build_sqlite(flask_migrate.Migrate, tmp_path, url)
+    ok(invoke(app, "init"))
+    env = tmp_path / "migrations" / "env.py"
+    theirs = env.read_text()
+    env.write_text(
+        theirs.replace("connection=connection,", "connection=connection, version_table='fm_v',")
+    )
+    ok(invoke(app, "migrate", "-m", "initial"))
+    ok(invoke(app, "upgrade"))
+    [revision] = _versions(app, table="fm_v")
+
+    app = build_sqlite(compat.Migrate, tmp_path, url)
+    for command in ("status", "upgrade"):
+        result = invoke(app, command)
+        assert result.exit_code != 0
+        assert "passes version_table= to context.configure() itself" in result.output
+        assert "move the option to Migrate(version_table=...)" in result.output
+    env.write_text(theirs)
+    app = build_sqlite(compat.Migrate, tmp_path, url, version_table="fm_v")
+    assert "Up to date." in ok(invoke(app, "status")).output
+    assert f"already at {revision}" in ok(invoke(app, "upgrade")).output
+
+
 def test_migrate_takes_flask_migrates_arguments(build_sqlite: Build, tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     options = {"version_table": "fm_versions", "compare_server_default": True, "user_opt": 1}
@@ -764,6 +793,9 @@ def test_convert_env_swaps_a_flask_migrate_env(
     result = ok(app.test_cli_runner().invoke(args=["db", "convert-env"], input="y\n"))
     assert f"Wrote {env}; the old one is kept as env.py.flask-migrate." in result.output
     assert "script.py.mako" in result.output
+    assert "For plain `alembic`, add to the [alembic] section of alembic.ini:" in result.output
+    assert "\n    script_location = %(here)s\n    prepend_sys_path = %(here)s" in result.output
+    assert f"\n    flask_app = {app.import_name}\n" in result.output
     assert env.read_text() == TEMPLATE_ENV.read_text()
     assert backup.read_text() == theirs
     assert "already runs through flask_schemaops" in ok(invoke(app, "convert-env")).output
