@@ -813,6 +813,8 @@ def test_the_migration_runner(pytester: pytest.Pytester, server_url: str) -> Non
             )
             with pytest.raises(ConfigurationError, match="has no column nmae, prize;"):
                 m.insert("items", [{"id": 3, "name": "c"}, {"id": 4, "nmae": "d", "prize": 1}])
+            with pytest.raises(ConfigurationError, match="at revision r1 has no table 'notes'"):
+                m.insert("notes", {"id": 1})
             assert len(m.rows("items")) == 2
             assert m.step_up() == "r2"  # the data migration fills price
             assert m.rows("items") == [

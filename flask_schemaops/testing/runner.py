@@ -116,11 +116,18 @@ class MigrationRunner:
         if revision is not None:
             self.goto(revision, database)
         items = [dict(rows)] if isinstance(rows, Mapping) else [dict(row) for row in rows]
+        at = ", ".join(self.current_revisions(database)) or "base"
         with self.engine(database).connect() as connection:
-            found = sa.Table(table, sa.MetaData(), autoload_with=connection)
+            try:
+                found = sa.Table(table, sa.MetaData(), autoload_with=connection)
+            except sa.exc.NoSuchTableError:
+                tables = ", ".join(sorted(sa.inspect(connection).get_table_names())) or "none"
+                raise ConfigurationError(
+                    f"Database {database!r} at revision {at} has no table {table!r}; its"
+                    f" tables are {tables}. Insert the rows at a revision that has the table."
+                ) from None
         unknown = {key for item in items for key in item} - set(found.columns.keys())
         if unknown:
-            at = ", ".join(self.current_revisions(database)) or "base"
             raise ConfigurationError(
                 f"Table {table!r} of database {database!r} at revision {at} has no column"
                 f" {', '.join(sorted(unknown))}; its columns are"
