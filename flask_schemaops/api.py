@@ -753,7 +753,9 @@ def lint(
     missing = [str(x) for x in paths if not Path(x).exists()]
     if missing:
         raise DirectoryError(f"Nothing to lint at {', '.join(missing)}: no such file or folder.")
-    with open_project(app, directory, (since,) if since else (), binds=binds) as p:
+    with open_project(
+        app, directory, (since,) if since else (), binds=binds, whole_history=False
+    ) as p:
         settings = p.state.settings
         modules = _app_modules(p.state.app)
         given = [Path(x).resolve() for x in paths]

@@ -541,8 +541,13 @@ def open_project(
     binds: Sequence[str] | None = None,
     x_args: Sequence[str] = (),
     autogenerate: bool = False,
+    whole_history: bool = True,
 ) -> Iterator[Project]:
-    """The project of ``app`` with a session per database in ``binds`` (default: all)."""
+    """The project of ``app`` with a session per database in ``binds`` (default: all).
+
+    A broken revision graph (two scripts with one id, a parent no script has) is an
+    error before any work, unless the caller reads scripts one by one
+    (``whole_history=False``: the linter)."""
     state = get_state(app)
     folder = state.resolve_directory(directory)
     targets = all_targets(state.app)
@@ -576,7 +581,7 @@ def open_project(
                     autogenerate=autogenerate,
                 )
                 project.sessions.append(Session(project, target, make_config))
-            for each in project.sessions:  # a broken graph is an error before any work
+            for each in project.sessions if whole_history else ():
                 each.headers()
             if not project.ours and project.sessions and is_multidb_directory(folder):
                 [primary] = project.sessions
