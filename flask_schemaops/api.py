@@ -93,14 +93,28 @@ __all__ = [
 # --- Scaffolding -------------------------------------------------------------
 
 
+# Flask-Migrate's template names. Its multi-database template becomes ours, which
+# serves several databases with a history each; its aioflask ones have no equivalent.
+MULTIDB_TEMPLATE = "flask-multidb"
+ASYNC_TEMPLATES = ("aioflask", "aioflask-multidb")
+
+
 def list_templates() -> list[Template]:
-    """The templates ``init`` can use, with the first line of each README."""
+    """The templates ``init`` can use, with the first line of each README; then
+    Flask-Migrate's name for several databases."""
     found = []
     for folder in sorted(TEMPLATES.iterdir()):
         readme = folder / "README"
         if readme.is_file():
             first = readme.read_text(encoding="utf-8").strip().splitlines()[0]
             found.append(Template(name=folder.name, description=first))
+    found.append(
+        Template(
+            name=MULTIDB_TEMPLATE,
+            description="Flask-Migrate's name; makes the flask template, which serves"
+            " several databases with a history each.",
+        )
+    )
     return found
 
 
@@ -117,9 +131,15 @@ def init(
     ``app_import_path`` (as given to ``flask --app``) is written to alembic.ini so
     plain ``alembic`` can load the app.
     """
+    if template in ASYNC_TEMPLATES:
+        raise ConfigurationError(
+            f"flask-schemaops has no {template!r} template: it migrates through the engines"
+            " of Flask-SQLAlchemy, which are not async, and aioflask's env.py needs an async"
+            " one. For a Flask-SQLAlchemy app, use the flask template (the default)."
+        )
     state = get_state(app)
     target = state.resolve_directory(directory)
-    source = TEMPLATES / template
+    source = TEMPLATES / ("flask" if template == MULTIDB_TEMPLATE else template)
     if not (source / "env.py").is_file():
         names = ", ".join(t.name for t in list_templates())
         raise ConfigurationError(f"Unknown template {template!r}. Available: {names}.")

@@ -374,10 +374,6 @@ def _report_runs(options: Options, runs: list[Run], verb: str) -> None:
 # --- Commands ---------------------------------------------------------------------------
 
 
-# Flask-Migrate's template names. Its multi-database template becomes ours, which
-# serves several databases with a history each; its aioflask ones have no equivalent.
-MULTIDB_TEMPLATE = "flask-multidb"
-ASYNC_TEMPLATES = ("aioflask", "aioflask-multidb")
 MULTIDB_NOTE = (
     "Each database has a history of its own here: versions/ for the default one,"
     " binds/<name>/ for each bind. Flask-Migrate's --multidb layout, one history for"
@@ -385,37 +381,11 @@ MULTIDB_NOTE = (
 )
 
 
-def _templates() -> list[tuple[str, str]]:
-    """The names ``init -t`` takes, with a description of each."""
-    found = [(t.name, t.description) for t in _api().list_templates()]
-    found.append(
-        (
-            MULTIDB_TEMPLATE,
-            "Flask-Migrate's name; makes the flask template, which serves"
-            " several databases with a history each.",
-        )
-    )
-    return found
-
-
-def _template(name: str) -> str:
-    """The template ``init -t name`` makes, for flask_schemaops's and Flask-Migrate's names."""
-    if name in ASYNC_TEMPLATES:
-        from .errors import ConfigurationError
-
-        raise ConfigurationError(
-            f"flask-schemaops has no {name!r} template: it migrates through the engines of"
-            " Flask-SQLAlchemy, which are not async, and aioflask's env.py needs an async"
-            " one. For a Flask-SQLAlchemy app, use the flask template (the default)."
-        )
-    return "flask" if name == MULTIDB_TEMPLATE else name
-
-
 @command("list-templates", binds=False)
 def list_templates(options: Options) -> None:
     """List the templates `init` can use."""
-    for name, description in _templates():
-        click.echo(f"{name:<14} {description}")
+    for found in _api().list_templates():
+        click.echo(f"{found.name:<14} {found.description}")
 
 
 @command(binds=False)
@@ -432,12 +402,12 @@ def init(options: Options, template: str, package: bool, multidb: bool) -> None:
     info = click.get_current_context().find_object(ScriptInfo)
     path = _api().init(
         options.directory,
-        template=_template(template),
+        template=template,
         package=package,
         app_import_path=info.app_import_path if info else None,
     )
     options.say(f"Created {path}.")
-    if multidb or template == MULTIDB_TEMPLATE:
+    if multidb or template == _api().MULTIDB_TEMPLATE:
         options.say(MULTIDB_NOTE)
     options.say(
         'Next: `flask db revision --autogenerate -m "Initial baseline"`, review the file'

@@ -333,11 +333,9 @@ def _run(name: str, verb: str, **kwargs: Any) -> None:
 @_exits
 def list_templates() -> None:
     """Print the templates ``init`` can use, Flask-Migrate's names among them."""
-    from .cli import _templates
-
     click.echo("Available templates:\n")
-    for name, description in _templates():
-        click.echo(f"{name} - {description}")
+    for found in api.list_templates():
+        click.echo(f"{found.name} - {found.description}")
 
 
 @_exits
@@ -351,11 +349,11 @@ def init(
     history for each database. ``multidb`` and the template ``flask-multidb`` make
     that same layout (saying so), not Flask-Migrate's shared history; the aioflask
     templates are an error."""
-    from .cli import MULTIDB_NOTE, MULTIDB_TEMPLATE, _template
+    from .cli import MULTIDB_NOTE
 
-    path = api.init(directory, template=_template(template or "flask"), package=package)
+    path = api.init(directory, template=template or "flask", package=package)
     click.echo(f"Created {path}.")
-    if multidb or template == MULTIDB_TEMPLATE:
+    if multidb or template == api.MULTIDB_TEMPLATE:
         click.echo(MULTIDB_NOTE)
 
 
