@@ -100,7 +100,7 @@ def test_init_refuses_a_directory_that_is_not_empty(tmp_path: Path, database_url
     assert result.exit_code == 1
     assert "already exists and is not empty" in result.output
     result = invoke(app, "init", "-d", "x", "-t", "nope")
-    assert "Unknown template 'nope'. Available: flask." in result.output
+    assert "Unknown template 'nope'. Available: flask, flask-multidb." in result.output
 
 
 def test_init_with_package_writes_init_files(make_app: App, tmp_path: Path) -> None:

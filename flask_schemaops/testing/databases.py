@@ -1060,9 +1060,13 @@ class Suite:
         self._drop(names)
 
     def _drop(self, names: Mapping[str, str], slots: list[Slot] | None = None) -> None:
+        """Drop a test's databases; one that cannot be dropped now (a connection still
+        on its way out) is tried again when the session ends."""
         for slot in self.slots if slots is None else slots:
-            with suppress(sa.exc.DBAPIError, OSError):
+            try:
                 slot.backend.drop(names[slot.name])
+            except (sa.exc.DBAPIError, OSError):
+                self._databases.append((slot.backend, names[slot.name]))
 
     @contextmanager
     def clone(self) -> Iterator[Databases]:
