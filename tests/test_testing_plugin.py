@@ -631,6 +631,67 @@ def test_a_used_clone_is_reset_only_when_that_is_sound(
     assert _names(server_url, "", pytester.path) == []
 
 
+# The test leaves dead rows in a table that autovacuum takes up at once and goes
+# through slowly, and ends once an autovacuum worker is in its clone. A user who is
+# no superuser sees that worker's session without its type.
+AUTOVACUUM_TEST = r"""
+import time
+
+import sqlalchemy as sa
+from proj.models import db
+
+
+def test_vacuumed(app):
+    with db.engine.begin() as c:
+        c.execute(sa.text(
+            "CREATE TABLE bulk (x integer, pad text) WITH (autovacuum_vacuum_threshold = 0,"
+            " autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_cost_delay = 100,"
+            " autovacuum_vacuum_cost_limit = 1)"
+        ))
+        c.execute(sa.text(
+            "INSERT INTO bulk SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g"
+        ))
+        c.execute(sa.text("DELETE FROM bulk"))
+    db.engine.dispose()  # a session hands its statistics to autovacuum when it ends
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with db.engine.connect() as c:
+            if c.execute(sa.text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND backend_type IS DISTINCT FROM 'client backend'"
+            )).scalar():
+                return
+        time.sleep(0.1)
+    raise AssertionError("no autovacuum worker came to the clone")
+"""
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_clone_autovacuum_works_in_is_dropped_for_a_user_who_is_no_superuser(
+    pytester: pytest.Pytester, database_server: Server, owner_url: str
+) -> None:
+    # DROP DATABASE ... WITH (FORCE) refuses such a user when an autovacuum worker
+    # is in the database; the clone was left behind.
+    admin = sa.create_engine(database_server.url("postgres"), isolation_level="AUTOCOMMIT")
+
+    def naptime(statement: str) -> None:  # how often autovacuum visits each database
+        with admin.connect() as c:
+            c.exec_driver_sql(statement)
+            c.exec_driver_sql("SELECT pg_reload_conf()")
+
+    naptime("ALTER SYSTEM SET autovacuum_naptime = 1")
+    try:
+        write_project(pytester.path, owner_url)
+        pytester.makepyfile(test_vacuum=AUTOVACUUM_TEST)
+        result = pytester.runpytest()
+    finally:
+        naptime("ALTER SYSTEM RESET autovacuum_naptime")
+        admin.dispose()
+    result.assert_outcomes(passed=1)
+    assert "Could not drop" not in result.stdout.str()
+    assert _names(owner_url, "", pytester.path) == []
+
+
 @pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
 def test_a_mariadb_clone_goes_on_from_the_templates_sequences(
     pytester: pytest.Pytester, server_url: str

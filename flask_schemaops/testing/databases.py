@@ -250,7 +250,11 @@ class PostgreSQL(_ServerBackend):
             with suppress(sa.exc.DBAPIError):
                 checker.close()
         self._marks.pop(name, None)
-        self.execute(f"DROP DATABASE IF EXISTS {self.quote(name)} WITH (FORCE)")
+        # Not WITH (FORCE): for a user who is no superuser, it refuses to end an
+        # autovacuum worker that happens to be in the database. A plain DROP ends
+        # those itself, and waits (up to 5 seconds) for the sessions ended here.
+        self._end_sessions(name)
+        self.execute(f"DROP DATABASE IF EXISTS {self.quote(name)}")
 
     def clone(self, template: str, name: str) -> None:
         sql = f"CREATE DATABASE {self.quote(name)} TEMPLATE {self.quote(template)}"
@@ -323,23 +327,26 @@ class PostgreSQL(_ServerBackend):
             self._checkers[name] = engine.connect()
         return self._checkers[name]
 
+    def _end_sessions(self, name: str, but: int = 0) -> int:
+        """End the client sessions on ``name`` but the one of backend ``but``
+        (aborting whatever they left open); how many there were."""
+        [(ended,)] = self.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = :n AND pid <> :but AND backend_type = 'client backend'",
+            n=name,
+            but=but,
+        )
+        return int(ended)
+
     def _alone(self, name: str, checker: sa.Connection) -> bool:
-        """End every other session on ``name`` (aborting whatever they left open)
-        and wait until they are gone; False if some would not go, or a prepared
-        transaction waits there."""
+        """End every other session on ``name`` and wait until they are gone; False
+        if some would not go, or a prepared transaction waits there."""
         pid = checker.execute(sa.text("SELECT pg_backend_pid()")).scalar()
         deadline = time.monotonic() + 10
         while True:
-            [(others, prepared)] = self.execute(
-                "SELECT (SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                "        WHERE datname = :n AND pid <> :pid AND backend_type = 'client backend'),"
-                " (SELECT count(*) FROM pg_prepared_xacts WHERE database = :n)",
-                n=name,
-                pid=pid,
-            )
-            if prepared:
+            if self.execute("SELECT 1 FROM pg_prepared_xacts WHERE database = :n", n=name):
                 return False
-            if not others:
+            if not self._end_sessions(name, pid or 0):
                 return True
             if time.monotonic() > deadline:
                 return False
