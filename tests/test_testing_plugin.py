@@ -692,6 +692,39 @@ def test_a_clone_autovacuum_works_in_is_dropped_for_a_user_who_is_no_superuser(
     assert _names(owner_url, "", pytester.path) == []
 
 
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_clone_that_cannot_be_dropped_is_named_in_a_warning(
+    pytester: pytest.Pytester, database_server: Server, owner_url: str
+) -> None:
+    # A superuser's session, which the role that owns the clone may not end.
+    superuser = sa.make_url(database_server.url("postgres"))
+    write_project(pytester.path, owner_url)
+    pytester.makepyfile(
+        test_left=f"""
+        import sqlalchemy as sa
+        from proj.models import db
+
+        LEFT = []
+
+        def test_left(app):
+            url = sa.make_url({superuser.render_as_string(hide_password=False)!r})
+            engine = sa.create_engine(url.set(database=db.engine.url.database))
+            LEFT.append(engine.connect())
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=1, warnings=1)
+    [left] = _names(owner_url, "_", pytester.path)
+    result.stdout.fnmatch_lines(
+        [
+            "*UserWarning: Could not drop the test database"
+            f' {masked_url(sa.make_url(owner_url).set(database=left))}: database "{left}" is'
+            " being accessed by other users",
+            "  Drop it once nothing is connected to it.",
+        ]
+    )
+
+
 @pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
 def test_a_mariadb_clone_goes_on_from_the_templates_sequences(
     pytester: pytest.Pytester, server_url: str

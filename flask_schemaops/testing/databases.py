@@ -1067,8 +1067,9 @@ class Suite:
         self._drop(names)
 
     def _drop(self, names: Mapping[str, str], slots: list[Slot] | None = None) -> None:
-        """Drop a test's databases; one that cannot be dropped now (a connection still
-        on its way out) is tried again when the session ends."""
+        """Drop a test's databases; one that cannot be dropped now (a session the user
+        may not end is on it) is tried again when the session ends, from where a
+        failure can be reported."""
         for slot in self.slots if slots is None else slots:
             try:
                 slot.backend.drop(names[slot.name])
@@ -1155,7 +1156,14 @@ class Suite:
             try:
                 backend.drop(name)
             except (sa.exc.DBAPIError, OSError) as exc:
-                warnings.warn(f"Could not drop the test database {name}: {exc}", stacklevel=1)
+                url = backend.url_of(name)
+                detail = str(exc.orig or exc) if isinstance(exc, sa.exc.DBAPIError) else str(exc)
+                warnings.warn(
+                    f"Could not drop the test database {masked_url(url)}:"
+                    f" {redact(detail, url_secrets(url)).splitlines()[0]}\n"
+                    "Drop it once nothing is connected to it.",
+                    stacklevel=1,
+                )
         for slot in self.slots:
             slot.backend.close()
 
