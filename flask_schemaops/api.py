@@ -824,6 +824,7 @@ def lint(
                 app_modules=modules,
                 histories=[s.versions] if s.versions.is_dir() else [],
                 target=s.name,
+                naming_convention=s.target.metadata.naming_convention,
             )
 
         reports = [r for r in p.each(check) if r is not None]
@@ -933,6 +934,7 @@ def _lint_new(s: Session, scripts: Sequence[Any]) -> tuple[tuple[Any, ...], tupl
             fail_on=settings.lint_fail_on,
             app_modules=_app_modules(s.project.state.app),
             target=s.name,
+            naming_convention=s.target.metadata.naming_convention,
         )
     except SchemaOpsError as exc:
         return (), (f"The new revision was not linted: {exc}",)

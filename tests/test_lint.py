@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from apps import execute, invoke
+from apps import NAMING_CONVENTION, execute, invoke
 from flask import Flask
 
 from flask_schemaops import api
@@ -286,6 +286,31 @@ CASES: dict[str, list[tuple[str, str]]] = {
             'op.drop_column("spans", "a")  # schemaops: ignore[SO103] unused since release 4',
         ),
     ],
+    "SO123": [
+        (
+            'op.create_foreign_key(None, "spans", "owners", ["owner_id"], ["id"])',
+            'op.create_foreign_key(op.f("fk_spans_owner_id_owners"), "spans", "owners",'
+            ' ["owner_id"], ["id"])',
+        ),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])',
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_foreign_key("fk_spans_owner_id_owners", "owners",'
+            ' ["owner_id"], ["id"])',
+        ),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_unique_constraint(None, ["name"])',
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_unique_constraint("uq_spans_name", ["name"])',
+        ),
+        (
+            'op.create_check_constraint(constraint_name=None, table_name="spans",'
+            ' condition="size > 0")',
+            'op.create_check_constraint("ck_spans_size", "spans", "size > 0")',
+        ),
+    ],
 }
 
 
@@ -381,6 +406,13 @@ def test_messages_say_what_the_script_does_not_name(tmp_path: Path) -> None:
             " product is checked while writes to both tables are blocked.",
         ),
         (
+            "SO123",
+            "A foreign key on product is added without a name in upgrade(): the database"
+            " makes one up, each kind of database its own, so no revision can drop it by a"
+            " name that holds everywhere (autogenerate writes drop_constraint(None, ...),"
+            " which fails).",
+        ),
+        (
             "SO109",
             "An unnamed index on spans is created without CONCURRENTLY: writes to spans"
             " are blocked while it builds.",
@@ -391,6 +423,63 @@ def test_messages_say_what_the_script_does_not_name(tmp_path: Path) -> None:
         ' op.execute("ALTER TABLE product VALIDATE CONSTRAINT <constraint>").'
     )
     assert not [f for f in found if "?" in f.message + f.fix]
+
+
+_UNNAMED = _upgrade(
+    'with op.batch_alter_table("spans") as batch_op:\n'
+    '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])\n'
+    '        batch_op.create_check_constraint(None, "size > 0")'
+)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unnamed_constraints_by_database(tmp_path: Path, dialect: str | None) -> None:
+    found = [f for f in lint(tmp_path, _UNNAMED, dialect) if f.rule == "SO123"]
+    assert [(f.line, f.severity) for f in found] == [
+        (14, "error" if dialect == "sqlite" else "warning"),
+        (15, "error" if dialect == "sqlite" else "warning"),
+    ]
+    foreign, check = (f.message.split(" See ")[0] for f in found)
+    if dialect == "sqlite":
+        assert foreign == (
+            "A foreign key on spans is added without a name in upgrade(): SQLite adds a"
+            ' constraint only in batch mode, which refuses one without a name ("Constraint'
+            ' must have a name"), so the revision fails.'
+        )
+    else:
+        assert foreign == (
+            "A foreign key on spans is added without a name in upgrade(): the database makes"
+            " one up, each kind of database its own, so no revision can drop it by a name"
+            " that holds everywhere (autogenerate writes drop_constraint(None, ...), which"
+            " fails)." + (" On SQLite, batch mode refuses it outright." if dialect is None else "")
+        )
+    assert check.startswith("A check constraint on spans is added without a name in upgrade():")
+    assert found[0].fix == (
+        'Name it: batch_op.create_foreign_key(op.f("fk_spans_owner_id_owners"), ...), or give'
+        ' the models\' MetaData a naming_convention with a "fk" entry, which names it when'
+        " it runs."
+    )
+    assert found[1].fix.startswith(
+        'Name it: batch_op.create_check_constraint(op.f("ck_spans_size")'
+    )
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unnamed_constraints_and_the_naming_convention(tmp_path: Path, dialect: str | None) -> None:
+    """A convention names the foreign key; the usual check constraint convention takes
+    the constraint's own name, so an unnamed check fails on every database."""
+    found = lint(tmp_path, _UNNAMED, dialect, naming_convention=NAMING_CONVENTION)
+    [check] = [f for f in found if f.rule == "SO123"]
+    assert (check.line, check.severity) == (15, "error")
+    assert check.message.split(" See ")[0] == (
+        "A check constraint on spans is added without a name in upgrade(): the MetaData's"
+        " naming convention for it (ck_%(table_name)s_%(constraint_name)s) takes the"
+        " constraint's own name, so the operation fails on every database."
+    )
+    assert check.fix == 'Name it: batch_op.create_check_constraint(op.f("ck_spans_size"), ...).'
+    by_class = {sa.ForeignKeyConstraint: "fk_%(table_name)s_%(column_0_name)s"}
+    found = lint(tmp_path, _UNNAMED, dialect, naming_convention=by_class)
+    assert [f.line for f in found if f.rule == "SO123"] == [15]
 
 
 def test_postgresql_rules_need_a_postgresql_target(tmp_path: Path) -> None:
@@ -789,6 +878,78 @@ def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
     assert result.exit_code == 1 and ": SO103 error: spans.a is dropped" in result.output
     result = invoke(app, "lint", "migrations/versions/nothing.py")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+_OWNERS = '''"""owners and spans"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("owners", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table(
+        "spans",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("owner_id", sa.Integer()),
+    )
+
+
+def downgrade():
+    op.drop_table("spans")
+    op.drop_table("owners")
+'''
+
+
+def test_an_unnamed_foreign_key_on_each_database(
+    make_app: App, another_database: Callable[[str], str], tmp_path: Path, dialect: str
+) -> None:
+    """What SO123 says happens: SQLite refuses the batch operation, PostgreSQL and
+    MariaDB make a name up; with a naming convention the linter is quiet and every
+    database gets the convention's name."""
+    body = _upgrade(
+        'with op.batch_alter_table("spans") as batch_op:\n'
+        '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])'
+    )
+    made_up = {"postgresql": "spans_owner_id_fkey", "mysql": "spans_ibfk_1"}
+    for convention in (None, NAMING_CONVENTION):
+        root = tmp_path / ("named" if convention else "unnamed")
+        app = make_app(root=root, url=another_database(root.name), naming_convention=convention)
+        assert invoke(app, "init").exit_code == 0
+        versions = root / "migrations" / "versions"
+        (versions / "r1_owners.py").write_text(_OWNERS, encoding="utf-8")
+        write(versions, body, name="r2_owner_fk.py")
+
+        result = invoke(app, "lint")
+        upgrade = invoke(app, "upgrade")
+        with app.app_context():
+            engine = app.extensions["sqlalchemy"].engines[None]
+            names = [fk["name"] for fk in sa.inspect(engine).get_foreign_keys("spans")]
+        if convention is not None:
+            assert "SO123" not in result.output, result.output
+            assert upgrade.exit_code == 0, upgrade.output
+            assert names == ["fk_spans_owner_id_owners"]
+        elif dialect == "sqlite":
+            assert result.exit_code == 1, result.output
+            assert (
+                "r2_owner_fk.py:14: SO123 error: A foreign key on spans is added without a name"
+                " in upgrade(): SQLite adds a constraint only in batch mode, which refuses one"
+                ' without a name ("Constraint must have a name"), so the revision fails.'
+            ) in result.output
+            assert upgrade.exit_code == 1
+            assert "ValueError: Constraint must have a name" in upgrade.output
+            assert names == []
+        else:
+            assert result.exit_code == 0, result.output
+            assert (
+                "r2_owner_fk.py:14: SO123 warning: A foreign key on spans is added without a"
+                " name in upgrade(): the database makes one up"
+            ) in result.output
+            assert upgrade.exit_code == 0, upgrade.output
+            assert names == [made_up[dialect]]
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)

@@ -253,6 +253,13 @@ _CATALOGUE = (
         "Write the id (SO103) or the name (drop-column) of a rule from the rules"
         " reference, or remove the comment.",
     ),
+    Rule(
+        "SO123",
+        "unnamed-constraint",
+        "warning",
+        "{what} is added without a name in {function}(): {consequence}",
+        'Name it: {call}(op.f("{example}"), ...){convention}.',
+    ),
 )
 
 RULES: dict[str, Rule] = {rule.id: rule for rule in _CATALOGUE}
