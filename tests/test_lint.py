@@ -711,7 +711,44 @@ def test_data_changes_without_where(tmp_path: Path, sql: str, detail: str | None
         assert f"`: {detail} in one transaction. See " in finding.message
 
 
-# --- No false positives -------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("sql", "found"),
+    [
+        ("UPDATE spans SET note = 'a;b' WHERE id = 1", []),
+        ("UPDATE spans SET note = 'it''s; fine', \"a;b\" = 1 WHERE id = 1", []),
+        ("COMMENT ON TABLE spans IS 'x; DELETE FROM spans'", []),
+        ("UPDATE spans SET a = 1 WHERE id = 1; -- ; DELETE FROM spans", []),
+        ("UPDATE spans SET a = 1 /* ; /* nested; */ DELETE FROM spans; */ WHERE id = 1", []),
+        (
+            "DO $$ BEGIN PERFORM 1; END $$; DELETE FROM spans",
+            [
+                ("SO119", "info", "`DO $$ BEGIN PERFORM 1; END $$`"),
+                ("SO119", "warning", "`DELETE FROM spans`: DELETE without WHERE"),
+            ],
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;"
+            " DROP TABLE spans",
+            [
+                ("SO104", "warning", "Table spans is dropped"),
+                (
+                    "SO119",
+                    "info",
+                    "`CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql`",
+                ),
+            ],
+        ),
+    ],
+)
+def test_raw_sql_is_split_where_statements_end(
+    tmp_path: Path, sql: str, found: list[tuple[str, str, str]]
+) -> None:
+    """A ";" in a string, a quoted name, a comment or a dollar-quoted body ends no
+    statement, and a statement after a dollar-quoted body is checked."""
+    findings = lint(tmp_path, _upgrade(f"op.execute({sql!r})"))
+    assert [(f.rule, f.severity) for f in findings] == [(r, s) for r, s, _ in found]
+    for finding, (_, _, text) in zip(findings, found, strict=True):
+        assert text in finding.message
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
