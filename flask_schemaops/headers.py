@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -167,32 +168,59 @@ def _parse(path: str) -> Header | None:
             tree = ast.parse(file.read(), path)
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None  # let Alembic load it and report the problem
-    values: dict[str, object] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name) and target.id in FIELDS:
-                    try:
-                        values[target.id] = ast.literal_eval(node.value) if node.value else None
-                    except ValueError:
-                        return None
-    revision = values.get("revision")
-    if not isinstance(revision, str):
+    values = {name: value for name, (value, _) in fields(tree).items()}
+    if ... in values.values():
         return None
-    down = values.get("down_revision")
-    if down is None:
-        parents: tuple[str, ...] = ()
-    elif isinstance(down, str):
-        parents = (down,)
-    elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
-        parents = tuple(down)
-    else:
+    revision = values.get("revision")
+    parents = ids(values.get("down_revision"))
+    if not isinstance(revision, str) or parents is None:
         return None
     doc = (ast.get_docstring(tree) or "").strip()
     labelled = bool(values.get("branch_labels") or values.get("depends_on"))
     message = doc.split("\n\n")[0].strip()
     return Header(revision, parents, message, path, doc, labelled)
+
+
+def assignments(body: Iterable[ast.stmt]) -> Iterator[tuple[str, ast.expr, ast.stmt]]:
+    """Each name that a statement of ``body`` assigns, with the value and the statement:
+    ``name = value``, ``a = b = value`` and the annotated ``name: str = value`` that
+    Alembic's newer templates write (an annotation without a value assigns nothing)."""
+    for node in body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                yield target.id, value, node
+
+
+def fields(tree: ast.Module) -> dict[str, tuple[object, int]]:
+    """The header fields (:data:`FIELDS`) a script assigns at module level: each one's
+    value and line, the last assignment winning; ``...`` for a value that is not a
+    plain literal."""
+    found: dict[str, tuple[object, int]] = {}
+    for name, value, node in assignments(tree.body):
+        if name in FIELDS:
+            try:
+                found[name] = (ast.literal_eval(value), node.lineno)
+            except (ValueError, TypeError):
+                found[name] = (..., node.lineno)
+    return found
+
+
+def ids(value: object) -> tuple[str, ...] | None:
+    """A ``down_revision`` literal (None, a string, or a list or tuple of them) as a
+    tuple; None when it is not one."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
 
 
 def line(headers: dict[str, Header]) -> list[Header] | None:

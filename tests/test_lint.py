@@ -16,7 +16,7 @@ from apps import NAMING_CONVENTION, execute, invoke
 from flask import Flask
 
 from flask_schemaops import api
-from flask_schemaops.errors import ConfigurationError
+from flask_schemaops.errors import ConfigurationError, ScriptError
 from flask_schemaops.lint import DOCS_URL, RULES, Finding, lint_paths
 
 App = Callable[..., Flask]
@@ -539,6 +539,34 @@ def test_branches_on_the_dialect(tmp_path: Path) -> None:
     assert len(lint(tmp_path, body, None)) == 2  # unknown database: every branch
 
 
+def test_branches_on_a_name_bound_to_the_dialect(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            is_pg = op.get_bind().dialect.name == "postgresql"
+            dialect = op.get_context().dialect
+            if is_pg:
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_a", "spans", ["a"], postgresql_concurrently=True)
+            else:
+                op.create_index("ix_a", "spans", ["a"])
+            if not is_pg and dialect.name != "sqlite":
+                op.drop_column("spans", "b")
+            _drop(is_pg)
+
+
+        def _drop(postgresql):
+            if postgresql:
+                op.drop_column("spans", "c")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    assert [f.message.split(" is ")[0] for f in lint(tmp_path, body, "postgresql")] == ["spans.c"]
+    assert [f.message.split(" is ")[0] for f in lint(tmp_path, body, "mysql")] == ["spans.b"]
+    assert lint(tmp_path, body, "sqlite") == []
+
+
 def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
     body = """
         TABLE = "spans"
@@ -557,6 +585,75 @@ def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
     """
     [finding] = lint(tmp_path, body)
     assert finding.rule == "SO103" and finding.message.startswith("A column of spans is dropped")
+
+
+def test_sql_run_through_the_migrations_connection_in_any_form(tmp_path: Path) -> None:
+    """A helper's parameter, a Session or a session factory bound to the connection,
+    op.get_context().connection, names bound to them (annotated too): the SQL they run
+    is read. A helper handed something else runs nothing the linter sees."""
+    body = """
+        def _purge(connection, table):
+            connection.execute(sa.text("DELETE FROM spans"))
+
+
+        def _log(cursor):
+            cursor.execute("DELETE FROM audit")
+
+
+        def upgrade():
+            _purge(op.get_bind(), "spans")
+            sa.orm.Session(bind=op.get_bind()).execute(sa.text("DELETE FROM owners"))
+            op.get_context().connection.execute(sa.text("TRUNCATE audit"))
+            context = op.get_context()
+            bind: sa.Connection = context.bind
+            with sa.orm.Session(bind) as session:
+                session.execute(sa.text("UPDATE spans SET name = 'x'"))
+            factory = sa.orm.sessionmaker(bind=bind.execution_options(isolation_level="AUTOCOMMIT"))
+            factory().execute(sa.text("DELETE FROM tags"))
+            _purge(connection=bind, table="spans")
+            _log(print)
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    deletes = "without WHERE deletes every row of"
+    assert [
+        (f.line, f.rule, f.severity, f.message.split(" See ")[0]) for f in lint(tmp_path, body)
+    ] == [
+        (
+            13,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM spans`: DELETE {deletes} spans in one transaction.",
+        ),
+        (
+            13,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM spans`: DELETE {deletes} spans in one transaction.",
+        ),
+        (
+            22,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM owners`: DELETE {deletes} owners in one transaction.",
+        ),
+        (23, "SO119", "warning", "Raw SQL `TRUNCATE audit`: TRUNCATE deletes every row of audit."),
+        (
+            27,
+            "SO119",
+            "warning",
+            "Raw SQL `UPDATE spans SET name = 'x'`: UPDATE without WHERE rewrites every row of"
+            " spans in one transaction.",
+        ),
+        (
+            29,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM tags`: DELETE {deletes} tags in one transaction.",
+        ),
+    ]
 
 
 def test_suppression_comments(tmp_path: Path) -> None:
@@ -671,6 +768,37 @@ def test_multiple_heads(tmp_path: Path) -> None:
     assert lint_paths([folder], histories=[folder]).findings == ()
 
 
+def test_annotated_headers_and_constants(tmp_path: Path) -> None:
+    """The header style of Alembic's newer templates: ``revision: str = ...``."""
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    base = "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    for name, parent in (("a", None), ("b", "a"), ("c", "a")):
+        (folder / f"{name}_x.py").write_text(
+            "from typing import Sequence, Union\n\n"
+            f'revision: str = "{name}"\n'
+            f"down_revision: Union[str, Sequence[str], None] = {parent!r}\n\n{base}"
+        )
+    [finding] = lint_paths([folder], histories=[folder]).findings
+    assert finding.rule == "SO121" and finding.line == 4
+    assert "has 2 heads (b, c)" in finding.message
+
+    body = """
+        TABLE: str = "spans"
+
+
+        def upgrade():
+            column: str = "arn"
+            op.drop_column(TABLE, column)
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    [finding] = lint(tmp_path, body)
+    assert finding.message.startswith("spans.arn is dropped:")
+
+
 @pytest.mark.parametrize(
     ("sql", "detail"),
     [
@@ -749,6 +877,20 @@ def test_raw_sql_is_split_where_statements_end(
     assert [(f.rule, f.severity) for f in findings] == [(r, s) for r, s, _ in found]
     for finding, (_, _, text) in zip(findings, found, strict=True):
         assert text in finding.message
+
+
+def test_a_script_that_python_cannot_read(tmp_path: Path) -> None:
+    path = write(tmp_path, _upgrade('op.drop_column("spans", "a")'))
+    path.write_text(path.read_text().replace("op.drop_column", "op.drop_column\0"))
+    with pytest.raises(ScriptError) as error:
+        lint_paths([path])
+    assert str(error.value) == (
+        f"{path} has a syntax error on line 13: source code string cannot contain null"
+        " bytes. Fix it, then lint again."
+    )
+
+
+# --- No false positives -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
