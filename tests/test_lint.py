@@ -727,6 +727,79 @@ def test_a_suppression_comment_naming_no_rule(tmp_path: Path) -> None:
     assert report.suppressed == 1 and report.findings[0].severity == "warning"
 
 
+def test_a_suppression_comment_above_upgrade_covers_the_file(tmp_path: Path) -> None:
+    body = """
+        def _helper():
+            pass
+
+
+        # schemaops: ignore[SO103] columns unused since release 4
+        def upgrade():
+            op.drop_column("spans", "a")
+            op.drop_column("spans", "b")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    report = lint_paths([write(tmp_path, body)], dialect="postgresql")
+    assert report.findings == () and report.suppressed == 2
+
+
+def test_suppression_comments_that_cover_nothing(tmp_path: Path) -> None:
+    """A comment without a rule, or where it covers no line of code, is reported: it
+    would read as a reviewed exception while the finding stays."""
+    body = """
+        def upgrade():
+            # schemaops: ignore[SO104] on its own line
+            op.drop_table("archive")
+            op.drop_column("spans", "a")  # schemaops: ignore
+            op.drop_column("spans", "b")  # schemaops: ignore[]
+            op.drop_column(
+                "spans",
+                # schemaops: ignore[SO103] inside the call: its lines
+                "c",
+            )
+
+
+        # schemaops: ignore[SO123] below upgrade()
+        def downgrade():
+            raise NotImplementedError
+    """
+    report = lint_paths([write(tmp_path, body)], dialect="postgresql")
+    fix = (
+        "Name each rule by its id (SO103) or its name (drop-column), at the end of the line"
+        " of the finding, or on a line of its own above def upgrade() for the whole file;"
+        " or remove the comment."
+    )
+    assert [
+        (f.line, f.rule, f.message.split(" See ")[0])
+        for f in report.findings
+        if f.rule == "SO122" and f.fix == fix
+    ] == [
+        (
+            13,
+            "SO122",
+            "The suppression comment is on a line of its own inside a function:"
+            " it suppresses nothing.",
+        ),
+        (15, "SO122", "The suppression comment names no rule: it suppresses nothing."),
+        (16, "SO122", "The suppression comment names no rule: it suppresses nothing."),
+        (
+            24,
+            "SO122",
+            "The suppression comment is on a line of its own below def upgrade():"
+            " it suppresses nothing.",
+        ),
+    ]
+    assert [(f.line, f.rule) for f in report.findings if f.rule != "SO122"] == [
+        (14, "SO104"),
+        (15, "SO103"),
+        (16, "SO103"),
+    ]
+    assert report.suppressed == 1
+
+
 def test_settings_disable_regrade_and_threshold(tmp_path: Path) -> None:
     path = write(
         tmp_path,

@@ -51,7 +51,8 @@ _PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 _TABLE_PARAMETERS = ("table_name", "source_table", "old_table_name")
 
-_SUPPRESS = re.compile(r"#\s*schemaops:\s*ignore\[([^\]]*)\]", re.IGNORECASE)
+# `# schemaops: ignore[SO103, drop-table] why`; without the brackets it names no rule.
+_SUPPRESS = re.compile(r"#\s*schemaops:\s*ignore\b\s*(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,8 @@ class Script:
     enums: dict[str, ast.Call] = field(default_factory=dict)  # variable -> Enum(...) call
     suppressed_file: set[str] = field(default_factory=set)
     suppressed_lines: dict[int, set[str]] = field(default_factory=dict)
-    unknown_rules: list[tuple[int, str]] = field(default_factory=list)  # (line, as written)
+    # The suppression comments that suppress nothing: (line, what is wrong with it).
+    bad_suppressions: list[tuple[int, str]] = field(default_factory=list)
     error: str | None = None  # the syntax error that stopped the reading
 
     def operations_in(self, function: str, dialect: str | None) -> list[Operation]:
@@ -163,11 +165,7 @@ def read(path: Path) -> Script:
     for name, value, _ in assignments(tree.body):
         _remember(script, name, value)
     script.imports = list(_imports(tree))
-    first_def = min(
-        (n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))),
-        default=10**9,
-    )
-    _suppressions(script, source, first_def)
+    _suppressions(script, source, tree)
     for name in ("upgrade", "downgrade"):
         function = script.functions.get(name)
         if function is None:
@@ -220,14 +218,22 @@ def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
                 yield f"{node.module}.{alias.name}", node.lineno
 
 
-def _suppressions(script: Script, source: str, first_def: int) -> None:
+def _suppressions(script: Script, source: str, tree: ast.Module) -> None:
+    """Read the suppression comments. One at the end of a line of code (or on a line
+    inside the brackets of a call) covers that line; one on a line of its own at the
+    top level, above ``def upgrade()``, covers the whole file. Any other one covers
+    nothing, and so does one that names no rule: both are reported (SO122)."""
     code_lines: set[int] = set()
-    comments: list[tuple[int, str]] = []
+    comments: list[tuple[int, int, str, bool]] = []  # line, column, text, within brackets
+    depth = 0
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT:
-                comments.append((token.start[0], token.string))
-            elif token.type not in (
+                comments.append((*token.start, token.string, depth > 0))
+                continue
+            if token.type == tokenize.OP and token.string in ("(", "[", "{", ")", "]", "}"):
+                depth += 1 if token.string in ("(", "[", "{") else -1
+            if token.type not in (
                 tokenize.NL,
                 tokenize.NEWLINE,
                 tokenize.INDENT,
@@ -237,21 +243,36 @@ def _suppressions(script: Script, source: str, first_def: int) -> None:
                 code_lines.update(range(token.start[0], token.end[0] + 1))
     except (tokenize.TokenError, SyntaxError):
         return
-    for line, text in comments:
+    definitions = {
+        n: (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    upgrade = script.functions.get("upgrade")
+    top = definitions[upgrade][0] if upgrade else len(source.splitlines()) + 1
+    for line, column, text, bracketed in comments:
         match = _SUPPRESS.search(text)
         if not match:
             continue
+        references = [r.strip() for r in (match.group(1) or "").split(",") if r.strip()]
+        if not references:
+            script.bad_suppressions.append((line, "names no rule"))
+            continue
         rules: set[str] = set()
-        for reference in filter(None, (r.strip() for r in match.group(1).split(","))):
+        for reference in references:
             rule = find(reference)
             if rule is None:
-                script.unknown_rules.append((line, reference))
+                script.bad_suppressions.append((line, f"names {reference!r}, which is not a rule"))
             else:
                 rules.add(rule.id)
-        if line not in code_lines and line < first_def:
-            script.suppressed_file |= rules
-        else:
+        inside = column > 0 or any(a <= line <= b for a, b in definitions.values())
+        if line in code_lines or bracketed:
             script.suppressed_lines.setdefault(line, set()).update(rules)
+        elif not inside and line < top:
+            script.suppressed_file |= rules
+        elif rules:
+            where = "inside a function" if inside else "below def upgrade()"
+            script.bad_suppressions.append((line, f"is on a line of its own {where}"))
 
 
 def callee(node: ast.Call) -> str:

@@ -77,7 +77,7 @@ def check(
     hits += _enums(script, dialect)
     hits += _empty_downgrade(script)
     hits += _model_imports(script, app_modules)
-    hits += [Hit("SO122", line, line, {"rule": rule}) for line, rule in script.unknown_rules]
+    hits += [Hit("SO122", n, n, {"problem": problem}) for n, problem in script.bad_suppressions]
     return sorted(hits, key=lambda h: (h.line, h.rule))
 
 
