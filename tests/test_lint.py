@@ -1117,6 +1117,46 @@ def test_pending_since_and_the_database_dialect(
     assert result.exit_code == 2 and "Unknown revision 'nope'" in result.output
 
 
+def test_since_takes_revision_arguments_as_other_commands_do(
+    make_app: App, tmp_path: Path, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--since`` resolves names as Alembic does (head, heads, base, a label, -1) and
+    ``current`` reads the database: ``--since "$(flask db current --bare)"`` works at
+    base, in between and at head."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    for rev_id, label in (("r_one", "first"), ("r_two", None)):
+        labels = ("--branch-label", label) if label else ()
+        assert invoke(app, "revision", "-m", rev_id, "--rev-id", rev_id, *labels).exit_code == 0
+
+    def linted(since: str) -> list[str]:
+        result = invoke(app, "lint", "--since", since)
+        assert result.exit_code == 0, result.output
+        return [Path(f).name.split("_")[1] for f in api.lint(since=since, app=app).files]
+
+    expected = {
+        "head": [],
+        "heads": [],
+        "base": ["one", "two"],
+        "first": ["two"],
+        "first@head": [],
+        "-1": ["two"],
+        "r_o": ["two"],
+        "current": ["one", "two"],
+    }
+    assert {since: linted(since) for since in expected} == expected
+    for target, files in (("r_one", ["two"]), ("head", [])):
+        assert invoke(app, "upgrade", target).exit_code == 0
+        bare = invoke(app, "current", "--bare").output
+        assert linted(bare) == files == linted("current")
+    assert linted("") == ["one", "two"]  # `current --bare` at base prints nothing
+    result = invoke(app, "lint", "--since", "r_")
+    assert result.exit_code == 2
+    assert "Multiple revisions start with 'r_'" in result.output
+    assert "Give more characters of the id" in result.output
+
+
 def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
     app = make_app(lint_disable=("SO999",))
     assert invoke(app, "init").exit_code == 0
