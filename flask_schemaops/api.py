@@ -759,7 +759,8 @@ def lint(
     By default every revision of every database. ``pending``: the revisions not yet
     applied to each database (this connects to them); ``since``: the revisions a
     database at ``since`` would still apply (an id, a label, ``head``, ``base``,
-    ``current``...); ``paths``: these files or folders. The rules
+    ``current``...); ``paths``: these files or folders, each judged alone (the
+    history, which may have several heads, is checked in the other modes). The rules
     follow each database's kind, or ``dialect`` for all (``postgresql``, ``mysql``,
     ``mariadb``, ``sqlite``, ``mssql`` or ``oracle``; another name raises
     ConfigurationError): the PostgreSQL-only rules apply everywhere with
@@ -825,7 +826,9 @@ def lint(
                 severity=settings.lint_severity,
                 fail_on=settings.lint_fail_on,
                 app_modules=modules,
-                histories=[s.versions] if s.versions.is_dir() else [],
+                # Files named by path are judged alone; the history (SO121) is linted
+                # with it, as a whole or from --pending or --since.
+                histories=[s.versions] if s.versions.is_dir() and not paths else [],
                 target=s.name,
                 naming_convention=s.target.metadata.naming_convention,
             )

@@ -1157,6 +1157,28 @@ def test_since_takes_revision_arguments_as_other_commands_do(
     assert "Give more characters of the id" in result.output
 
 
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_a_file_is_linted_alone(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script named by path is judged alone: the history's two heads (SO121) are
+    reported when the history is linted, not against a file."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    versions = tmp_path / "migrations" / "versions"
+    base = "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    for name, parent in (("a", None), ("b", "a"), ("c", "a")):
+        (versions / f"{name}_x.py").write_text(
+            f'revision = "{name}"\ndown_revision = {parent!r}\n\n{base}'
+        )
+    result = invoke(app, "lint", "migrations/versions/b_x.py")
+    assert (result.exit_code, result.output) == (0, "Checked 1 revision script: no findings.\n")
+    result = invoke(app, "lint")
+    assert result.exit_code == 1
+    assert "migrations/versions/c_x.py:2: SO121 error: The history in" in result.output
+
+
 def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
     app = make_app(lint_disable=("SO999",))
     assert invoke(app, "init").exit_code == 0
