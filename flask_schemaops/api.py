@@ -53,6 +53,7 @@ from .session import (
     Session,
     describe_diff,
     open_project,
+    resolve,
     unknown_revision,
 )
 
@@ -756,12 +757,15 @@ def lint(
     database; the scripts are read with ``ast``, never run.
 
     By default every revision of every database. ``pending``: the revisions not yet
-    applied to each database (this connects to them); ``since``: the revisions after
-    ``since``; ``paths``: these files or folders. The rules follow each database's
-    kind, or ``dialect`` for all (``postgresql``, ``mysql``, ``mariadb``, ``sqlite``,
-    ``mssql`` or ``oracle``; another name raises ConfigurationError): the
-    PostgreSQL-only rules apply everywhere with ``dialect="postgresql"``. Disabled
-    rules, severities and the failing threshold come from the ``lint_*`` settings.
+    applied to each database (this connects to them); ``since``: the revisions a
+    database at ``since`` would still apply (an id, a label, ``head``, ``base``,
+    ``current``...); ``paths``: these files or folders, each judged alone (the
+    history, which may have several heads, is checked in the other modes). The rules
+    follow each database's kind, or ``dialect`` for all (``postgresql``, ``mysql``,
+    ``mariadb``, ``sqlite``, ``mssql`` or ``oracle``; another name raises
+    ConfigurationError): the PostgreSQL-only rules apply everywhere with
+    ``dialect="postgresql"``. Disabled rules, severities and the failing threshold
+    come from the ``lint_*`` settings.
     """
     from . import headers
     from .lint import dialect_name, lint_paths, scripts_in
@@ -807,7 +811,7 @@ def lint(
                     raise unknown_revision(unknown[0], s.versions, ())
                 files = [Path(h.path) for h in headers.pending(found, set(now))]
             elif since is not None:
-                after = _after(graph(s), since)
+                after = _after(s, graph(s), since)
                 if after is None:
                     return None
                 files = [Path(h.path) for h in after]
@@ -822,8 +826,11 @@ def lint(
                 severity=settings.lint_severity,
                 fail_on=settings.lint_fail_on,
                 app_modules=modules,
-                histories=[s.versions] if s.versions.is_dir() else [],
+                # Files named by path are judged alone; the history (SO121) is linted
+                # with it, as a whole or from --pending or --since.
+                histories=[s.versions] if s.versions.is_dir() and not paths else [],
                 target=s.name,
+                naming_convention=s.target.metadata.naming_convention,
             )
 
         reports = [r for r in p.each(check) if r is not None]
@@ -933,6 +940,7 @@ def _lint_new(s: Session, scripts: Sequence[Any]) -> tuple[tuple[Any, ...], tupl
             fail_on=settings.lint_fail_on,
             app_modules=_app_modules(s.project.state.app),
             target=s.name,
+            naming_convention=s.target.metadata.naming_convention,
         )
     except SchemaOpsError as exc:
         return (), (f"The new revision was not linted: {exc}",)
@@ -958,29 +966,22 @@ def _within(path: Path, folder: Path) -> bool:
     return True
 
 
-def _after(found: dict[str, Any], since: str) -> list[Any] | None:
-    """The revisions that descend from ``since`` (an id or a unique prefix; ``base``:
-    all), oldest first; None when this history has no such revision."""
+def _after(s: Session, found: dict[str, Any], since: str) -> list[Any] | None:
+    """The revisions a database at ``since`` would still apply, oldest first; None when
+    this history has no such revision. ``since`` is resolved as Alembic does (an id, a
+    label, ``head``, ``base``...), from the headers; ``current`` is where the database
+    is. Several, separated by spaces or lines, name a database at several heads (what
+    ``current --bare`` prints; nothing for one at base)."""
     from . import headers
 
-    if since == "base":
-        return headers.pending(found, set())
-    matches = [r for r in found if r == since] or [r for r in found if r.startswith(since)]
-    if len(matches) != 1:
-        if len(matches) > 1:
-            raise RevisionError(
-                f"{since!r} starts {len(matches)} revision ids ({', '.join(sorted(matches))});"
-                " give more of the id."
-            )
-        return None
-    below = {matches[0]}
-    stack = [matches[0]]
-    while stack:
-        for parent in found[stack.pop()].down_revisions:
-            if parent not in below and parent in found:
-                below.add(parent)
-                stack.append(parent)
-    return headers.pending(found, below)
+    revisions = headers.revision_map(found)
+    at: list[str] = []
+    for name in since.split():
+        ids = s.current() if name == "current" else resolve(revisions, name)
+        if ids is None:
+            return None
+        at.extend(ids)
+    return headers.pending(found, set(at))
 
 
 # --- Adoption and recovery ---------------------------------------------------------------

@@ -749,7 +749,12 @@ def _github(text: str, *, field: bool = False) -> str:
 @command(error_code=2)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--pending", is_flag=True, help="Only the revisions not yet applied to the database.")
-@click.option("--since", metavar="REV", help="Only the revisions after REV.")
+@click.option(
+    "--since",
+    metavar="REV",
+    help="Only the revisions a database at REV would still apply (an id, a label, head,"
+    " base, -1, current...).",
+)
 @click.option(
     "--dialect",
     metavar="NAME",

@@ -15,10 +15,15 @@ from __future__ import annotations
 import ast
 import json
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import RevisionError
+
+if TYPE_CHECKING:
+    from alembic.script.revision import RevisionMap
 
 FIELDS = ("revision", "down_revision", "branch_labels", "depends_on")
 
@@ -30,13 +35,19 @@ class Header:
     message: str
     path: str
     doc: str = ""
-    labelled: bool = False  # declares branch labels or dependencies
+    branch_labels: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+
+    @property
+    def labelled(self) -> bool:
+        """Whether it declares branch labels or dependencies."""
+        return bool(self.branch_labels or self.depends_on)
 
 
 Entry = tuple[int, int, Header | None]  # mtime_ns, size, header (None: not plain literals)
 Cache = dict[str, dict[str, Entry]]  # folder -> file name -> entry
 CACHE_FILE = Path("__pycache__", "schemaops-headers.json")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
@@ -99,10 +110,18 @@ def _load(folder: Path) -> dict[str, Entry]:
                 mtime,
                 size,
                 None
-                if fields is None
-                else Header(fields[0], tuple(fields[1]), fields[2], prefix + name, *fields[3:]),
+                if saved_fields is None
+                else Header(
+                    saved_fields[0],
+                    tuple(saved_fields[1]),
+                    saved_fields[2],
+                    prefix + name,
+                    saved_fields[3],
+                    tuple(saved_fields[4]),
+                    tuple(saved_fields[5]),
+                ),
             )
-            for name, (mtime, size, fields) in saved["scripts"].items()
+            for name, (mtime, size, saved_fields) in saved["scripts"].items()
         }
     except (OSError, ValueError, KeyError, TypeError, IndexError):
         return {}
@@ -116,7 +135,14 @@ def _save(folder: Path, entries: dict[str, Entry]) -> None:
             size,
             None
             if h is None
-            else [h.revision, list(h.down_revisions), h.message, h.doc, h.labelled],
+            else [
+                h.revision,
+                list(h.down_revisions),
+                h.message,
+                h.doc,
+                list(h.branch_labels),
+                list(h.depends_on),
+            ],
         ]
         for name, (mtime, size, h) in entries.items()
     }
@@ -167,32 +193,60 @@ def _parse(path: str) -> Header | None:
             tree = ast.parse(file.read(), path)
     except (OSError, SyntaxError, UnicodeDecodeError):
         return None  # let Alembic load it and report the problem
-    values: dict[str, object] = {}
-    for node in tree.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            for target in targets:
-                if isinstance(target, ast.Name) and target.id in FIELDS:
-                    try:
-                        values[target.id] = ast.literal_eval(node.value) if node.value else None
-                    except ValueError:
-                        return None
-    revision = values.get("revision")
-    if not isinstance(revision, str):
+    values = {name: value for name, (value, _) in fields(tree).items()}
+    if ... in values.values():
         return None
-    down = values.get("down_revision")
-    if down is None:
-        parents: tuple[str, ...] = ()
-    elif isinstance(down, str):
-        parents = (down,)
-    elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
-        parents = tuple(down)
-    else:
+    revision = values.get("revision")
+    parents, labels, dependencies = (
+        ids(values.get(name)) for name in ("down_revision", "branch_labels", "depends_on")
+    )
+    if not isinstance(revision, str) or parents is None or labels is None or dependencies is None:
         return None
     doc = (ast.get_docstring(tree) or "").strip()
-    labelled = bool(values.get("branch_labels") or values.get("depends_on"))
     message = doc.split("\n\n")[0].strip()
-    return Header(revision, parents, message, path, doc, labelled)
+    return Header(revision, parents, message, path, doc, labels, dependencies)
+
+
+def assignments(body: Iterable[ast.stmt]) -> Iterator[tuple[str, ast.expr, ast.stmt]]:
+    """Each name that a statement of ``body`` assigns, with the value and the statement:
+    ``name = value``, ``a = b = value`` and the annotated ``name: str = value`` that
+    Alembic's newer templates write (an annotation without a value assigns nothing)."""
+    for node in body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                yield target.id, value, node
+
+
+def fields(tree: ast.Module) -> dict[str, tuple[object, int]]:
+    """The header fields (:data:`FIELDS`) a script assigns at module level: each one's
+    value and line, the last assignment winning; ``...`` for a value that is not a
+    plain literal."""
+    found: dict[str, tuple[object, int]] = {}
+    for name, value, node in assignments(tree.body):
+        if name in FIELDS:
+            try:
+                found[name] = (ast.literal_eval(value), node.lineno)
+            except (ValueError, TypeError):
+                found[name] = (..., node.lineno)
+    return found
+
+
+def ids(value: object) -> tuple[str, ...] | None:
+    """A header literal (``down_revision``, ``branch_labels``, ``depends_on``: None, a
+    string, or a list or tuple of them) as a tuple; None when it is not one."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
 
 
 def line(headers: dict[str, Header]) -> list[Header] | None:
@@ -216,3 +270,16 @@ def line(headers: dict[str, Header]) -> list[Header] | None:
         parents = headers[revision].down_revisions
         revision = parents[0] if parents else None
     return order if len(order) == len(headers) else None
+
+
+def revision_map(headers: dict[str, Header]) -> RevisionMap:
+    """Alembic's revision map of the scripts whose ``headers`` were read (no script
+    imported), to resolve revision arguments (``head``, a label...) as Alembic does."""
+    from alembic.script.revision import Revision, RevisionMap
+
+    return RevisionMap(
+        lambda: [
+            Revision(h.revision, h.down_revisions, h.depends_on or None, h.branch_labels or None)
+            for h in headers.values()
+        ]
+    )

@@ -60,6 +60,7 @@ from .targets import Target, all_targets, connect, current_heads, unavailable, u
 if TYPE_CHECKING:
     from alembic.config import Config
     from alembic.script import Script, ScriptDirectory
+    from alembic.script.revision import RevisionMap
 
 T = TypeVar("T")
 OnStep = Callable[[Step], None]
@@ -162,19 +163,8 @@ class Session:
             return revision
         for part in re.split(r"[:@]", revision):
             name = re.sub(r"[+-]\d+$", "", part)
-            if not name or _SYMBOLIC.match(name):
-                continue
-            from alembic.script.revision import RevisionError as AlembicRevisionError
-            from alembic.util import CommandError
-
-            try:
-                self.script.get_revisions(name)
-            except (CommandError, AlembicRevisionError) as exc:
-                cause = str(exc.__cause__ or exc)
-                if "Multiple revisions start with" in cause:
-                    raise RevisionError(
-                        f"{cause}\nGive more characters of the id (see `flask db history`)."
-                    ) from None
+            known = not name or _SYMBOLIC.match(name)
+            if not known and resolve(self.script.revision_map, name) is None:
                 return name
         return None
 
@@ -717,6 +707,27 @@ def _privilege_hint(detail: str) -> str:
             " grant it, or run the migrations as a user that has it."
         )
     return ""
+
+
+def resolve(revisions: RevisionMap, name: str) -> tuple[str, ...] | None:
+    """The ids that revision argument ``name`` stands for in ``revisions``, by Alembic's
+    rules: an id or a unique start of one, ``head``, ``heads``, ``base`` (none), a
+    branch label, ``label@head``, ``-2`` (below the heads); None when it names nothing
+    there. A start of several ids is a RevisionError; ``head`` where there are several,
+    Alembic's ``MultipleHeads``."""
+    from alembic.script.revision import ResolutionError, Revision
+
+    try:
+        found = revisions.get_revisions(name)
+    except ResolutionError as exc:
+        if "Multiple revisions start with" in str(exc):
+            raise RevisionError(
+                f"{exc}\nGive more characters of the id (see `flask db history`)."
+            ) from None
+        return None
+    if None in found:  # -n past the first revision
+        return None
+    return tuple(r.revision for r in found if isinstance(r, Revision))  # not "base"
 
 
 def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> SchemaOpsError:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from apps import execute, invoke
+from apps import NAMING_CONVENTION, execute, invoke
 from flask import Flask
 
 from flask_schemaops import api
-from flask_schemaops.errors import ConfigurationError
+from flask_schemaops.errors import ConfigurationError, ScriptError
 from flask_schemaops.lint import DOCS_URL, RULES, Finding, lint_paths
 
 App = Callable[..., Flask]
@@ -286,6 +286,31 @@ CASES: dict[str, list[tuple[str, str]]] = {
             'op.drop_column("spans", "a")  # schemaops: ignore[SO103] unused since release 4',
         ),
     ],
+    "SO123": [
+        (
+            'op.create_foreign_key(None, "spans", "owners", ["owner_id"], ["id"])',
+            'op.create_foreign_key(op.f("fk_spans_owner_id_owners"), "spans", "owners",'
+            ' ["owner_id"], ["id"])',
+        ),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])',
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_foreign_key("fk_spans_owner_id_owners", "owners",'
+            ' ["owner_id"], ["id"])',
+        ),
+        (
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_unique_constraint(None, ["name"])',
+            'with op.batch_alter_table("spans") as batch_op:\n'
+            '        batch_op.create_unique_constraint("uq_spans_name", ["name"])',
+        ),
+        (
+            'op.create_check_constraint(constraint_name=None, table_name="spans",'
+            ' condition="size > 0")',
+            'op.create_check_constraint("ck_spans_size", "spans", "size > 0")',
+        ),
+    ],
 }
 
 
@@ -381,6 +406,13 @@ def test_messages_say_what_the_script_does_not_name(tmp_path: Path) -> None:
             " product is checked while writes to both tables are blocked.",
         ),
         (
+            "SO123",
+            "A foreign key on product is added without a name in upgrade(): the database"
+            " makes one up, each kind of database its own, so no revision can drop it by a"
+            " name that holds everywhere (autogenerate writes drop_constraint(None, ...),"
+            " which fails).",
+        ),
+        (
             "SO109",
             "An unnamed index on spans is created without CONCURRENTLY: writes to spans"
             " are blocked while it builds.",
@@ -391,6 +423,63 @@ def test_messages_say_what_the_script_does_not_name(tmp_path: Path) -> None:
         ' op.execute("ALTER TABLE product VALIDATE CONSTRAINT <constraint>").'
     )
     assert not [f for f in found if "?" in f.message + f.fix]
+
+
+_UNNAMED = _upgrade(
+    'with op.batch_alter_table("spans") as batch_op:\n'
+    '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])\n'
+    '        batch_op.create_check_constraint(None, "size > 0")'
+)
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unnamed_constraints_by_database(tmp_path: Path, dialect: str | None) -> None:
+    found = [f for f in lint(tmp_path, _UNNAMED, dialect) if f.rule == "SO123"]
+    assert [(f.line, f.severity) for f in found] == [
+        (14, "error" if dialect == "sqlite" else "warning"),
+        (15, "error" if dialect == "sqlite" else "warning"),
+    ]
+    foreign, check = (f.message.split(" See ")[0] for f in found)
+    if dialect == "sqlite":
+        assert foreign == (
+            "A foreign key on spans is added without a name in upgrade(): SQLite adds a"
+            ' constraint only in batch mode, which refuses one without a name ("Constraint'
+            ' must have a name"), so the revision fails.'
+        )
+    else:
+        assert foreign == (
+            "A foreign key on spans is added without a name in upgrade(): the database makes"
+            " one up, each kind of database its own, so no revision can drop it by a name"
+            " that holds everywhere (autogenerate writes drop_constraint(None, ...), which"
+            " fails)." + (" On SQLite, batch mode refuses it outright." if dialect is None else "")
+        )
+    assert check.startswith("A check constraint on spans is added without a name in upgrade():")
+    assert found[0].fix == (
+        'Name it: batch_op.create_foreign_key(op.f("fk_spans_owner_id_owners"), ...), or give'
+        ' the models\' MetaData a naming_convention with a "fk" entry, which names it when'
+        " it runs."
+    )
+    assert found[1].fix.startswith(
+        'Name it: batch_op.create_check_constraint(op.f("ck_spans_size")'
+    )
+
+
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_unnamed_constraints_and_the_naming_convention(tmp_path: Path, dialect: str | None) -> None:
+    """A convention names the foreign key; the usual check constraint convention takes
+    the constraint's own name, so an unnamed check fails on every database."""
+    found = lint(tmp_path, _UNNAMED, dialect, naming_convention=NAMING_CONVENTION)
+    [check] = [f for f in found if f.rule == "SO123"]
+    assert (check.line, check.severity) == (15, "error")
+    assert check.message.split(" See ")[0] == (
+        "A check constraint on spans is added without a name in upgrade(): the MetaData's"
+        " naming convention for it (ck_%(table_name)s_%(constraint_name)s) takes the"
+        " constraint's own name, so the operation fails on every database."
+    )
+    assert check.fix == 'Name it: batch_op.create_check_constraint(op.f("ck_spans_size"), ...).'
+    by_class = {sa.ForeignKeyConstraint: "fk_%(table_name)s_%(column_0_name)s"}
+    found = lint(tmp_path, _UNNAMED, dialect, naming_convention=by_class)
+    assert [f.line for f in found if f.rule == "SO123"] == [15]
 
 
 def test_postgresql_rules_need_a_postgresql_target(tmp_path: Path) -> None:
@@ -450,6 +539,34 @@ def test_branches_on_the_dialect(tmp_path: Path) -> None:
     assert len(lint(tmp_path, body, None)) == 2  # unknown database: every branch
 
 
+def test_branches_on_a_name_bound_to_the_dialect(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            is_pg = op.get_bind().dialect.name == "postgresql"
+            dialect = op.get_context().dialect
+            if is_pg:
+                with op.get_context().autocommit_block():
+                    op.create_index("ix_a", "spans", ["a"], postgresql_concurrently=True)
+            else:
+                op.create_index("ix_a", "spans", ["a"])
+            if not is_pg and dialect.name != "sqlite":
+                op.drop_column("spans", "b")
+            _drop(is_pg)
+
+
+        def _drop(postgresql):
+            if postgresql:
+                op.drop_column("spans", "c")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    assert [f.message.split(" is ")[0] for f in lint(tmp_path, body, "postgresql")] == ["spans.c"]
+    assert [f.message.split(" is ")[0] for f in lint(tmp_path, body, "mysql")] == ["spans.b"]
+    assert lint(tmp_path, body, "sqlite") == []
+
+
 def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
     body = """
         TABLE = "spans"
@@ -468,6 +585,75 @@ def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
     """
     [finding] = lint(tmp_path, body)
     assert finding.rule == "SO103" and finding.message.startswith("A column of spans is dropped")
+
+
+def test_sql_run_through_the_migrations_connection_in_any_form(tmp_path: Path) -> None:
+    """A helper's parameter, a Session or a session factory bound to the connection,
+    op.get_context().connection, names bound to them (annotated too): the SQL they run
+    is read. A helper handed something else runs nothing the linter sees."""
+    body = """
+        def _purge(connection, table):
+            connection.execute(sa.text("DELETE FROM spans"))
+
+
+        def _log(cursor):
+            cursor.execute("DELETE FROM audit")
+
+
+        def upgrade():
+            _purge(op.get_bind(), "spans")
+            sa.orm.Session(bind=op.get_bind()).execute(sa.text("DELETE FROM owners"))
+            op.get_context().connection.execute(sa.text("TRUNCATE audit"))
+            context = op.get_context()
+            bind: sa.Connection = context.bind
+            with sa.orm.Session(bind) as session:
+                session.execute(sa.text("UPDATE spans SET name = 'x'"))
+            factory = sa.orm.sessionmaker(bind=bind.execution_options(isolation_level="AUTOCOMMIT"))
+            factory().execute(sa.text("DELETE FROM tags"))
+            _purge(connection=bind, table="spans")
+            _log(print)
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    deletes = "without WHERE deletes every row of"
+    assert [
+        (f.line, f.rule, f.severity, f.message.split(" See ")[0]) for f in lint(tmp_path, body)
+    ] == [
+        (
+            13,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM spans`: DELETE {deletes} spans in one transaction.",
+        ),
+        (
+            13,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM spans`: DELETE {deletes} spans in one transaction.",
+        ),
+        (
+            22,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM owners`: DELETE {deletes} owners in one transaction.",
+        ),
+        (23, "SO119", "warning", "Raw SQL `TRUNCATE audit`: TRUNCATE deletes every row of audit."),
+        (
+            27,
+            "SO119",
+            "warning",
+            "Raw SQL `UPDATE spans SET name = 'x'`: UPDATE without WHERE rewrites every row of"
+            " spans in one transaction.",
+        ),
+        (
+            29,
+            "SO119",
+            "warning",
+            f"Raw SQL `DELETE FROM tags`: DELETE {deletes} tags in one transaction.",
+        ),
+    ]
 
 
 def test_suppression_comments(tmp_path: Path) -> None:
@@ -541,6 +727,79 @@ def test_a_suppression_comment_naming_no_rule(tmp_path: Path) -> None:
     assert report.suppressed == 1 and report.findings[0].severity == "warning"
 
 
+def test_a_suppression_comment_above_upgrade_covers_the_file(tmp_path: Path) -> None:
+    body = """
+        def _helper():
+            pass
+
+
+        # schemaops: ignore[SO103] columns unused since release 4
+        def upgrade():
+            op.drop_column("spans", "a")
+            op.drop_column("spans", "b")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    report = lint_paths([write(tmp_path, body)], dialect="postgresql")
+    assert report.findings == () and report.suppressed == 2
+
+
+def test_suppression_comments_that_cover_nothing(tmp_path: Path) -> None:
+    """A comment without a rule, or where it covers no line of code, is reported: it
+    would read as a reviewed exception while the finding stays."""
+    body = """
+        def upgrade():
+            # schemaops: ignore[SO104] on its own line
+            op.drop_table("archive")
+            op.drop_column("spans", "a")  # schemaops: ignore
+            op.drop_column("spans", "b")  # schemaops: ignore[]
+            op.drop_column(
+                "spans",
+                # schemaops: ignore[SO103] inside the call: its lines
+                "c",
+            )
+
+
+        # schemaops: ignore[SO123] below upgrade()
+        def downgrade():
+            raise NotImplementedError
+    """
+    report = lint_paths([write(tmp_path, body)], dialect="postgresql")
+    fix = (
+        "Name each rule by its id (SO103) or its name (drop-column), at the end of the line"
+        " of the finding, or on a line of its own above def upgrade() for the whole file;"
+        " or remove the comment."
+    )
+    assert [
+        (f.line, f.rule, f.message.split(" See ")[0])
+        for f in report.findings
+        if f.rule == "SO122" and f.fix == fix
+    ] == [
+        (
+            13,
+            "SO122",
+            "The suppression comment is on a line of its own inside a function:"
+            " it suppresses nothing.",
+        ),
+        (15, "SO122", "The suppression comment names no rule: it suppresses nothing."),
+        (16, "SO122", "The suppression comment names no rule: it suppresses nothing."),
+        (
+            24,
+            "SO122",
+            "The suppression comment is on a line of its own below def upgrade():"
+            " it suppresses nothing.",
+        ),
+    ]
+    assert [(f.line, f.rule) for f in report.findings if f.rule != "SO122"] == [
+        (14, "SO104"),
+        (15, "SO103"),
+        (16, "SO103"),
+    ]
+    assert report.suppressed == 1
+
+
 def test_settings_disable_regrade_and_threshold(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -582,6 +841,37 @@ def test_multiple_heads(tmp_path: Path) -> None:
     assert lint_paths([folder], histories=[folder]).findings == ()
 
 
+def test_annotated_headers_and_constants(tmp_path: Path) -> None:
+    """The header style of Alembic's newer templates: ``revision: str = ...``."""
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    base = "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    for name, parent in (("a", None), ("b", "a"), ("c", "a")):
+        (folder / f"{name}_x.py").write_text(
+            "from typing import Sequence, Union\n\n"
+            f'revision: str = "{name}"\n'
+            f"down_revision: Union[str, Sequence[str], None] = {parent!r}\n\n{base}"
+        )
+    [finding] = lint_paths([folder], histories=[folder]).findings
+    assert finding.rule == "SO121" and finding.line == 4
+    assert "has 2 heads (b, c)" in finding.message
+
+    body = """
+        TABLE: str = "spans"
+
+
+        def upgrade():
+            column: str = "arn"
+            op.drop_column(TABLE, column)
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    [finding] = lint(tmp_path, body)
+    assert finding.message.startswith("spans.arn is dropped:")
+
+
 @pytest.mark.parametrize(
     ("sql", "detail"),
     [
@@ -620,6 +910,57 @@ def test_data_changes_without_where(tmp_path: Path, sql: str, detail: str | None
         [finding] = found
         assert (finding.rule, finding.severity) == ("SO119", "warning")
         assert f"`: {detail} in one transaction. See " in finding.message
+
+
+@pytest.mark.parametrize(
+    ("sql", "found"),
+    [
+        ("UPDATE spans SET note = 'a;b' WHERE id = 1", []),
+        ("UPDATE spans SET note = 'it''s; fine', \"a;b\" = 1 WHERE id = 1", []),
+        ("COMMENT ON TABLE spans IS 'x; DELETE FROM spans'", []),
+        ("UPDATE spans SET a = 1 WHERE id = 1; -- ; DELETE FROM spans", []),
+        ("UPDATE spans SET a = 1 /* ; /* nested; */ DELETE FROM spans; */ WHERE id = 1", []),
+        (
+            "DO $$ BEGIN PERFORM 1; END $$; DELETE FROM spans",
+            [
+                ("SO119", "info", "`DO $$ BEGIN PERFORM 1; END $$`"),
+                ("SO119", "warning", "`DELETE FROM spans`: DELETE without WHERE"),
+            ],
+        ),
+        (
+            "CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql;"
+            " DROP TABLE spans",
+            [
+                ("SO104", "warning", "Table spans is dropped"),
+                (
+                    "SO119",
+                    "info",
+                    "`CREATE FUNCTION f() RETURNS int AS $body$ SELECT 1; $body$ LANGUAGE sql`",
+                ),
+            ],
+        ),
+    ],
+)
+def test_raw_sql_is_split_where_statements_end(
+    tmp_path: Path, sql: str, found: list[tuple[str, str, str]]
+) -> None:
+    """A ";" in a string, a quoted name, a comment or a dollar-quoted body ends no
+    statement, and a statement after a dollar-quoted body is checked."""
+    findings = lint(tmp_path, _upgrade(f"op.execute({sql!r})"))
+    assert [(f.rule, f.severity) for f in findings] == [(r, s) for r, s, _ in found]
+    for finding, (_, _, text) in zip(findings, found, strict=True):
+        assert text in finding.message
+
+
+def test_a_script_that_python_cannot_read(tmp_path: Path) -> None:
+    path = write(tmp_path, _upgrade('op.drop_column("spans", "a")'))
+    path.write_text(path.read_text().replace("op.drop_column", "op.drop_column\0"))
+    with pytest.raises(ScriptError) as error:
+        lint_paths([path])
+    assert str(error.value) == (
+        f"{path} has a syntax error on line 13: source code string cannot contain null"
+        " bytes. Fix it, then lint again."
+    )
 
 
 # --- No false positives -------------------------------------------------------------------
@@ -776,6 +1117,68 @@ def test_pending_since_and_the_database_dialect(
     assert result.exit_code == 2 and "Unknown revision 'nope'" in result.output
 
 
+def test_since_takes_revision_arguments_as_other_commands_do(
+    make_app: App, tmp_path: Path, dialect: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--since`` resolves names as Alembic does (head, heads, base, a label, -1) and
+    ``current`` reads the database: ``--since "$(flask db current --bare)"`` works at
+    base, in between and at head."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    for rev_id, label in (("r_one", "first"), ("r_two", None)):
+        labels = ("--branch-label", label) if label else ()
+        assert invoke(app, "revision", "-m", rev_id, "--rev-id", rev_id, *labels).exit_code == 0
+
+    def linted(since: str) -> list[str]:
+        result = invoke(app, "lint", "--since", since)
+        assert result.exit_code == 0, result.output
+        return [Path(f).name.split("_")[1] for f in api.lint(since=since, app=app).files]
+
+    expected = {
+        "head": [],
+        "heads": [],
+        "base": ["one", "two"],
+        "first": ["two"],
+        "first@head": [],
+        "-1": ["two"],
+        "r_o": ["two"],
+        "current": ["one", "two"],
+    }
+    assert {since: linted(since) for since in expected} == expected
+    for target, files in (("r_one", ["two"]), ("head", [])):
+        assert invoke(app, "upgrade", target).exit_code == 0
+        bare = invoke(app, "current", "--bare").output
+        assert linted(bare) == files == linted("current")
+    assert linted("") == ["one", "two"]  # `current --bare` at base prints nothing
+    result = invoke(app, "lint", "--since", "r_")
+    assert result.exit_code == 2
+    assert "Multiple revisions start with 'r_'" in result.output
+    assert "Give more characters of the id" in result.output
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_a_file_is_linted_alone(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A script named by path is judged alone: the history's two heads (SO121) are
+    reported when the history is linted, not against a file."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    versions = tmp_path / "migrations" / "versions"
+    base = "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+    for name, parent in (("a", None), ("b", "a"), ("c", "a")):
+        (versions / f"{name}_x.py").write_text(
+            f'revision = "{name}"\ndown_revision = {parent!r}\n\n{base}'
+        )
+    result = invoke(app, "lint", "migrations/versions/b_x.py")
+    assert (result.exit_code, result.output) == (0, "Checked 1 revision script: no findings.\n")
+    result = invoke(app, "lint")
+    assert result.exit_code == 1
+    assert "migrations/versions/c_x.py:2: SO121 error: The history in" in result.output
+
+
 def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
     app = make_app(lint_disable=("SO999",))
     assert invoke(app, "init").exit_code == 0
@@ -789,6 +1192,78 @@ def test_lint_settings_and_errors(make_app: App, tmp_path: Path) -> None:
     assert result.exit_code == 1 and ": SO103 error: spans.a is dropped" in result.output
     result = invoke(app, "lint", "migrations/versions/nothing.py")
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+_OWNERS = '''"""owners and spans"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("owners", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table(
+        "spans",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("owner_id", sa.Integer()),
+    )
+
+
+def downgrade():
+    op.drop_table("spans")
+    op.drop_table("owners")
+'''
+
+
+def test_an_unnamed_foreign_key_on_each_database(
+    make_app: App, another_database: Callable[[str], str], tmp_path: Path, dialect: str
+) -> None:
+    """What SO123 says happens: SQLite refuses the batch operation, PostgreSQL and
+    MariaDB make a name up; with a naming convention the linter is quiet and every
+    database gets the convention's name."""
+    body = _upgrade(
+        'with op.batch_alter_table("spans") as batch_op:\n'
+        '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])'
+    )
+    made_up = {"postgresql": "spans_owner_id_fkey", "mysql": "spans_ibfk_1"}
+    for convention in (None, NAMING_CONVENTION):
+        root = tmp_path / ("named" if convention else "unnamed")
+        app = make_app(root=root, url=another_database(root.name), naming_convention=convention)
+        assert invoke(app, "init").exit_code == 0
+        versions = root / "migrations" / "versions"
+        (versions / "r1_owners.py").write_text(_OWNERS, encoding="utf-8")
+        write(versions, body, name="r2_owner_fk.py")
+
+        result = invoke(app, "lint")
+        upgrade = invoke(app, "upgrade")
+        with app.app_context():
+            engine = app.extensions["sqlalchemy"].engines[None]
+            names = [fk["name"] for fk in sa.inspect(engine).get_foreign_keys("spans")]
+        if convention is not None:
+            assert "SO123" not in result.output, result.output
+            assert upgrade.exit_code == 0, upgrade.output
+            assert names == ["fk_spans_owner_id_owners"]
+        elif dialect == "sqlite":
+            assert result.exit_code == 1, result.output
+            assert (
+                "r2_owner_fk.py:14: SO123 error: A foreign key on spans is added without a name"
+                " in upgrade(): SQLite adds a constraint only in batch mode, which refuses one"
+                ' without a name ("Constraint must have a name"), so the revision fails.'
+            ) in result.output
+            assert upgrade.exit_code == 1
+            assert "ValueError: Constraint must have a name" in upgrade.output
+            assert names == []
+        else:
+            assert result.exit_code == 0, result.output
+            assert (
+                "r2_owner_fk.py:14: SO123 warning: A foreign key on spans is added without a"
+                " name in upgrade(): the database makes one up"
+            ) in result.output
+            assert upgrade.exit_code == 0, upgrade.output
+            assert names == [made_up[dialect]]
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
 
 from ..errors import ConfigurationError, ScriptError
 from ..results import Finding, LintReport
@@ -50,6 +53,7 @@ def lint_paths(
     app_modules: Iterable[str] = (),
     histories: Iterable[str | Path] = (),
     target: str = "default",
+    naming_convention: Mapping[Any, object] | None = None,
 ) -> LintReport:
     """Lint the revision scripts at ``paths`` (files, or folders of them).
 
@@ -58,7 +62,9 @@ def lint_paths(
     ids or names to skip; ``severity`` re-grades rules (id or name → ``error``,
     ``warning`` or ``info``). ``app_modules`` are the top-level modules of the app,
     whose import in a revision is reported. Each folder of ``histories`` is checked
-    as one revision history (more than one head).
+    as one revision history (more than one head). ``naming_convention`` is the
+    models' ``MetaData.naming_convention``: a constraint added without a name is
+    fine when it names that kind of constraint.
     """
     disabled = {_rule(r, "lint_disable").id for r in disable}
     grades = {_rule(r, "lint_severity").id: _severity(r, s) for r, s in (severity or {}).items()}
@@ -67,6 +73,7 @@ def lint_paths(
             f"lint_fail_on must be None or one of {', '.join(SEVERITIES)}, not {fail_on!r}."
         )
     modules = frozenset(app_modules)
+    conventions = _conventions(naming_convention or {})
     files = _expand(paths)
     findings: list[Finding] = []
     suppressed = 0
@@ -104,7 +111,7 @@ def lint_paths(
 
     for path in files:
         found = script(path)
-        for hit in checks.check(found, dialect, modules):
+        for hit in checks.check(found, dialect, modules, conventions):
             report(found, hit, path)
     for folder in histories:
         scripts = [script(p) for p in scripts_in(Path(folder))]
@@ -119,6 +126,19 @@ def lint_paths(
         suppressed=suppressed,
         fail_on=fail_on,
     )
+
+
+def _conventions(naming_convention: Mapping[Any, object]) -> dict[str, str]:
+    """The patterns for foreign key, unique and check constraints, by their short key
+    (SQLAlchemy takes the constraint's class as a key too); a callable reads as ``""``:
+    it names the constraint."""
+    classes = {"fk": sa.ForeignKeyConstraint, "uq": sa.UniqueConstraint, "ck": sa.CheckConstraint}
+    found: dict[str, str] = {}
+    for key, cls in classes.items():
+        pattern = naming_convention.get(key) or naming_convention.get(cls)
+        if pattern is not None:
+            found[key] = pattern if isinstance(pattern, str) else ""
+    return found
 
 
 def dialect_name(value: str) -> str:

@@ -2,9 +2,10 @@
 
 Nothing here imports or runs the script. :func:`read` walks ``upgrade()`` and
 ``downgrade()`` (and the module's own helper functions they call) and records
-every Alembic operation with the context it runs in: the table of an enclosing
-``op.batch_alter_table()``, whether it sits in ``autocommit_block()``, and which
-databases reach it when it sits under ``if ...dialect.name == "..."``.
+every Alembic operation, and the SQL run through the migration's connection, with
+the context it runs in: the table of an enclosing ``op.batch_alter_table()``,
+whether it sits in ``autocommit_block()``, and which databases reach it when it
+sits under ``if ...dialect.name == "..."``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ import tokenize
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
+from ..headers import assignments, fields, ids
 from . import sql as sqltext
 from .rules import find
 
@@ -48,7 +51,8 @@ _PARAMETERS: dict[str, tuple[str, ...]] = {
 }
 _TABLE_PARAMETERS = ("table_name", "source_table", "old_table_name")
 
-_SUPPRESS = re.compile(r"#\s*schemaops:\s*ignore\[([^\]]*)\]", re.IGNORECASE)
+# `# schemaops: ignore[SO103, drop-table] why`; without the brackets it names no rule.
+_SUPPRESS = re.compile(r"#\s*schemaops:\s*ignore\b\s*(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -98,7 +102,8 @@ class Script:
     enums: dict[str, ast.Call] = field(default_factory=dict)  # variable -> Enum(...) call
     suppressed_file: set[str] = field(default_factory=set)
     suppressed_lines: dict[int, set[str]] = field(default_factory=dict)
-    unknown_rules: list[tuple[int, str]] = field(default_factory=list)  # (line, as written)
+    # The suppression comments that suppress nothing: (line, what is wrong with it).
+    bad_suppressions: list[tuple[int, str]] = field(default_factory=list)
     error: str | None = None  # the syntax error that stopped the reading
 
     def operations_in(self, function: str, dialect: str | None) -> list[Operation]:
@@ -144,25 +149,23 @@ def read(path: Path) -> Script:
     script = Script(path)
     try:
         source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source, str(path))
     except (OSError, UnicodeDecodeError) as exc:
         script.error = f"cannot be read: {exc}"
         return script
+    try:
+        tree = ast.parse(source, str(path))
     except SyntaxError as exc:
-        script.error = f"has a syntax error on line {exc.lineno}: {exc.msg}"
+        line = exc.lineno
+        if line is None and "\0" in source:  # Python names no line for a null byte
+            line = source.count("\n", 0, source.index("\0")) + 1
+        script.error = f"has a syntax error{f' on line {line}' if line else ''}: {exc.msg}"
         return script
     _header(script, tree)
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef):
-            script.functions[node.name] = node
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            _remember(script, script.constants, node)
+    script.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    for name, value, _ in assignments(tree.body):
+        _remember(script, name, value)
     script.imports = list(_imports(tree))
-    first_def = min(
-        (n.lineno for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))),
-        default=10**9,
-    )
-    _suppressions(script, source, first_def)
+    _suppressions(script, source, tree)
     for name in ("upgrade", "downgrade"):
         function = script.functions.get(name)
         if function is None:
@@ -185,37 +188,23 @@ def _dispatches(function: ast.FunctionDef) -> bool:
 
 
 def _header(script: Script, tree: ast.Module) -> None:
-    for node in tree.body:
-        if not isinstance(node, ast.Assign):
-            continue
-        for target in node.targets:
-            if not isinstance(target, ast.Name):
-                continue
-            try:
-                value = ast.literal_eval(node.value)
-            except ValueError:
-                value = ...
-            if target.id == "revision" and isinstance(value, str):
-                script.revision = value
-            elif target.id == "down_revision":
-                script.header_line = node.lineno
-                if value is None:
-                    script.down_revisions = ()
-                elif isinstance(value, str):
-                    script.down_revisions = (value,)
-                elif isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value):
-                    script.down_revisions = tuple(value)
+    found = fields(tree)
+    revision, _ = found.get("revision", (None, 0))
+    if isinstance(revision, str):
+        script.revision = revision
+    if "down_revision" in found:
+        value, script.header_line = found["down_revision"]
+        script.down_revisions = ids(value)
 
 
-def _remember(script: Script, names: dict[str, ast.expr], node: ast.Assign) -> None:
-    target = node.targets[0]
-    if not isinstance(target, ast.Name):
-        return
-    enum = script.enum_call(node.value)
+def _remember(script: Script, name: str, value: ast.expr, *, first: bool = False) -> None:
+    """Keep what module-level name ``name`` (or a local of the same name: ``first``,
+    which does not replace a known value) stands for."""
+    enum = script.enum_call(value)
     if enum is not None:
-        script.enums[target.id] = enum
-    else:
-        names[target.id] = node.value
+        script.enums[name] = enum
+    elif not first or name not in script.constants:
+        script.constants[name] = value
 
 
 def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
@@ -229,14 +218,22 @@ def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
                 yield f"{node.module}.{alias.name}", node.lineno
 
 
-def _suppressions(script: Script, source: str, first_def: int) -> None:
+def _suppressions(script: Script, source: str, tree: ast.Module) -> None:
+    """Read the suppression comments. One at the end of a line of code (or on a line
+    inside the brackets of a call) covers that line; one on a line of its own at the
+    top level, above ``def upgrade()``, covers the whole file. Any other one covers
+    nothing, and so does one that names no rule: both are reported (SO122)."""
     code_lines: set[int] = set()
-    comments: list[tuple[int, str]] = []
+    comments: list[tuple[int, int, str, bool]] = []  # line, column, text, within brackets
+    depth = 0
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
             if token.type == tokenize.COMMENT:
-                comments.append((token.start[0], token.string))
-            elif token.type not in (
+                comments.append((*token.start, token.string, depth > 0))
+                continue
+            if token.type == tokenize.OP and token.string in ("(", "[", "{", ")", "]", "}"):
+                depth += 1 if token.string in ("(", "[", "{") else -1
+            if token.type not in (
                 tokenize.NL,
                 tokenize.NEWLINE,
                 tokenize.INDENT,
@@ -246,21 +243,36 @@ def _suppressions(script: Script, source: str, first_def: int) -> None:
                 code_lines.update(range(token.start[0], token.end[0] + 1))
     except (tokenize.TokenError, SyntaxError):
         return
-    for line, text in comments:
+    definitions = {
+        n: (min([n.lineno, *(d.lineno for d in n.decorator_list)]), n.end_lineno or n.lineno)
+        for n in tree.body
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    upgrade = script.functions.get("upgrade")
+    top = definitions[upgrade][0] if upgrade else len(source.splitlines()) + 1
+    for line, column, text, bracketed in comments:
         match = _SUPPRESS.search(text)
         if not match:
             continue
+        references = [r.strip() for r in (match.group(1) or "").split(",") if r.strip()]
+        if not references:
+            script.bad_suppressions.append((line, "names no rule"))
+            continue
         rules: set[str] = set()
-        for reference in filter(None, (r.strip() for r in match.group(1).split(","))):
+        for reference in references:
             rule = find(reference)
             if rule is None:
-                script.unknown_rules.append((line, reference))
+                script.bad_suppressions.append((line, f"names {reference!r}, which is not a rule"))
             else:
                 rules.add(rule.id)
-        if line not in code_lines and line < first_def:
-            script.suppressed_file |= rules
-        else:
+        inside = column > 0 or any(a <= line <= b for a, b in definitions.values())
+        if line in code_lines or bracketed:
             script.suppressed_lines.setdefault(line, set()).update(rules)
+        elif not inside and line < top:
+            script.suppressed_file |= rules
+        elif rules:
+            where = "inside a function" if inside else "below def upgrade()"
+            script.bad_suppressions.append((line, f"is on a line of its own {where}"))
 
 
 def callee(node: ast.Call) -> str:
@@ -280,17 +292,23 @@ class _Context:
     dialects: frozenset[str] | None = None
 
 
+# What an expression stands for, as far as the walker follows it: the migration's
+# connection (op.get_bind(), op.get_context().connection, a Session on one of them:
+# SQL run through it is read), Alembic's migration context, the database's dialect,
+# its name, or a test of that name (the databases for which it is true).
+_Kind = Literal["connection", "context", "dialect", "dialect name"] | frozenset[str]
+
+
 class _Walker:
-    """Collects the operations of one top-level function, in source order."""
+    """Collects the operations of one top-level function, in source order, and of the
+    module's functions it calls, where a parameter stands for what the call passes."""
 
     def __init__(self, script: Script, function: str, bind: str | None = None):
         self.script = script
         self.function = function
         self.bind = bind
         self.ops = {"op"}  # names bound to alembic's op module
-        self.binds: set[str] = set()  # names bound to op.get_bind()
-        self.dialect_names: set[str] = set()  # names bound to ...dialect.name
-        self.locals: dict[str, ast.expr] = {}
+        self.names: dict[str, _Kind] = {}  # the local names the walker follows
 
     def block(self, body: list[ast.stmt], context: _Context, active: set[str]) -> None:
         for statement in body:
@@ -301,6 +319,8 @@ class _Walker:
             inner = context
             for item in node.items:
                 inner = self._with_item(item, inner)
+                if isinstance(item.optional_vars, ast.Name):
+                    self._name(item.optional_vars.id, item.context_expr)
             self.block(node.body, inner, active)
         elif isinstance(node, ast.If):
             chosen = self._dialect_test(node.test)
@@ -321,23 +341,48 @@ class _Walker:
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return
         else:
-            if isinstance(node, ast.Assign):
-                self._assign(node)
+            for name, value, _ in assignments([node]):
+                if not self._name(name, value):
+                    _remember(self.script, name, value, first=True)
             self.calls(node, context, active)
 
-    def _assign(self, node: ast.Assign) -> None:
-        value = node.value
-        for target in node.targets:
-            if not isinstance(target, ast.Name):
-                continue
-            if _is_call_of(value, self.ops, "get_bind"):
-                self.binds.add(target.id)
-            elif _dialect_expression(value):
-                self.dialect_names.add(target.id)
-            elif self.script.enum_call(value) is not None:
-                self.script.enums[target.id] = self.script.enum_call(value)  # type: ignore[assignment]
-            else:
-                self.script.constants.setdefault(target.id, value)
+    def _name(self, name: str, value: ast.expr) -> bool:
+        """Follow local ``name`` bound to ``value``; whether it is something followed."""
+        kind = self._kind(value)
+        if kind is None:
+            self.names.pop(name, None)
+            return False
+        self.names[name] = kind
+        return True
+
+    def _kind(self, node: ast.expr | None) -> _Kind | None:
+        """What ``node`` stands for (see :data:`_Kind`); None: nothing followed."""
+        if isinstance(node, ast.Name):
+            return self.names.get(node.id)
+        if isinstance(node, ast.Attribute):
+            owner = self._kind(node.value)
+            if node.attr == "dialect":
+                return "dialect"  # of a connection, a context, an engine...
+            if node.attr == "name" and owner == "dialect":
+                return "dialect name"
+            if node.attr in ("connection", "bind") and owner in ("context", "connection"):
+                return "connection"
+            return None
+        if isinstance(node, ast.Call):
+            if _is_call_of(node, self.ops, "get_bind"):
+                return "connection"
+            if _is_call_of(node, self.ops, "get_context"):
+                return "context"
+            func = node.func
+            if callee(node) in ("Session", "sessionmaker"):  # a session, or its factory
+                bind = _bind(node, ("bind",)).get("bind")
+                return "connection" if self._kind(bind) == "connection" else None
+            if isinstance(func, ast.Attribute) and func.attr == "execution_options":
+                return "connection" if self._kind(func.value) == "connection" else None
+            if isinstance(func, (ast.Name, ast.Call)) and self._kind(func) == "connection":
+                return "connection"  # a session made by a factory bound to the connection
+            return None
+        return self._dialect_test(node) if node is not None else None
 
     def _with_item(self, item: ast.withitem, context: _Context) -> _Context:
         expr = item.context_expr
@@ -355,7 +400,11 @@ class _Walker:
         return context
 
     def _dialect_test(self, test: ast.expr) -> frozenset[str] | None:
-        """The databases for which ``test`` is true, when it only looks at the dialect."""
+        """The databases for which ``test`` is true, when it only looks at the dialect
+        (also through a name bound to such a test: ``is_pg = ... == "postgresql"``)."""
+        if isinstance(test, ast.Name):
+            kind = self.names.get(test.id)
+            return kind if isinstance(kind, frozenset) else None
         if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
             inner = self._dialect_test(test.operand)
             return None if inner is None else DIALECTS - inner
@@ -370,10 +419,7 @@ class _Walker:
         if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
             return None
         left, op, right = test.left, test.ops[0], test.comparators[0]
-        if not (
-            _dialect_expression(left)
-            or (isinstance(left, ast.Name) and left.id in self.dialect_names)
-        ):
+        if self._kind(left) != "dialect name":
             return None
         if isinstance(right, (ast.Tuple, ast.List, ast.Set)):
             names = [self.script.string(e) for e in right.elts]
@@ -402,7 +448,11 @@ class _Walker:
             and func.id not in active
         ):
             helper = self.script.functions[func.id]
-            self.block(helper.body, context, active | {func.id})
+            outer, self.names = self.names, self._parameters(helper, node)
+            try:
+                self.block(helper.body, context, active | {func.id})
+            finally:
+                self.names = outer
             return
         if not isinstance(func, ast.Attribute):
             return
@@ -416,14 +466,25 @@ class _Walker:
                 arguments = _bind(node, parameters)
                 self._record(name, node, arguments, context, batch=(table, schema))
                 return
-        if name in ("execute", "exec_driver_sql") and (
-            (isinstance(owner, ast.Name) and owner.id in self.binds)
-            or _is_call_of(owner, self.ops, "get_bind")
-        ):
+        if name in ("execute", "exec_driver_sql") and self._kind(owner) == "connection":
             self._record("execute", node, _bind(node, ("sqltext",)), context)
             return
         if name in ("create", "drop") and self.script.enum_call(owner) is not None:
             self._record(f"enum_{name}", node, {"enum": owner}, context)
+
+    def _parameters(self, helper: ast.FunctionDef, call: ast.Call) -> dict[str, _Kind]:
+        """What the parameters of ``helper`` stand for when ``call`` calls it: the
+        names the helper's body starts with (it does not see the caller's)."""
+        arguments = helper.args
+        names = [a.arg for a in (*arguments.posonlyargs, *arguments.args)]
+        given: dict[str, ast.expr] = {}
+        for name, value in zip(names, call.args, strict=False):
+            if isinstance(value, ast.Starred):
+                break
+            given[name] = value
+        given.update({k.arg: k.value for k in call.keywords if k.arg is not None})
+        found = {name: self._kind(value) for name, value in given.items()}
+        return {name: kind for name, kind in found.items() if kind is not None}
 
     def _record(
         self,
@@ -481,16 +542,6 @@ def _is_call_of(node: ast.expr, owners: set[str], method: str) -> bool:
         and node.func.attr == method
         and isinstance(node.func.value, ast.Name)
         and node.func.value.id in owners
-    )
-
-
-def _dialect_expression(node: ast.expr) -> bool:
-    """``<anything>.dialect.name`` (``op.get_bind().dialect.name``, ...)."""
-    return (
-        isinstance(node, ast.Attribute)
-        and node.attr == "name"
-        and isinstance(node.value, ast.Attribute)
-        and node.value.attr == "dialect"
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from . import analysis
@@ -64,14 +64,20 @@ class Hit:
     severity: str | None = None  # None: the rule's own
 
 
-def check(script: Script, dialect: str | None, app_modules: frozenset[str]) -> list[Hit]:
-    """Every rule that ``script`` breaks for a database of ``dialect`` (None: unknown)."""
+def check(
+    script: Script,
+    dialect: str | None,
+    app_modules: frozenset[str],
+    conventions: Mapping[str, str] | None = None,
+) -> list[Hit]:
+    """Every rule that ``script`` breaks for a database of ``dialect`` (None: unknown).
+    ``conventions``: the models' naming conventions by key (``fk``, ``uq``, ``ck``)."""
     hits = list(_Upgrade(script, dialect).run())
-    hits += _unnamed_drops(script, dialect)
+    hits += _unnamed(script, dialect, conventions or {})
     hits += _enums(script, dialect)
     hits += _empty_downgrade(script)
     hits += _model_imports(script, app_modules)
-    hits += [Hit("SO122", line, line, {"rule": rule}) for line, rule in script.unknown_rules]
+    hits += [Hit("SO122", n, n, {"problem": problem}) for n, problem in script.bad_suppressions]
     return sorted(hits, key=lambda h: (h.line, h.rule))
 
 
@@ -351,17 +357,93 @@ class _Upgrade:
             yield self.hit("SO119", o, detail=detail)
 
 
-def _unnamed_drops(script: Script, dialect: str | None) -> Iterator[Hit]:
+# The operations that add a constraint: (what it is, its naming_convention key).
+_CONSTRAINTS = {
+    "create_foreign_key": ("Foreign key", "fk"),
+    "create_unique_constraint": ("Unique constraint", "uq"),
+    "create_check_constraint": ("Check constraint", "ck"),
+}
+
+
+def _unnamed(script: Script, dialect: str | None, conventions: Mapping[str, str]) -> Iterator[Hit]:
+    """SO117 for each constraint dropped without a name, SO123 for each one added
+    without a name that no naming convention gives it."""
     for function in ("upgrade", "downgrade"):
         for o in script.operations_in(function, dialect):
             name = o.keyword("constraint_name")
-            if (
-                o.kind == "drop_constraint"
-                and isinstance(name, ast.Constant)
-                and name.value is None
-            ):
+            if not (isinstance(name, ast.Constant) and name.value is None):
+                continue
+            if o.kind == "drop_constraint":
                 what = f"drop_constraint(None, {o.table!r})" if o.table else "drop_constraint(None)"
                 yield Hit("SO117", o.line, o.end_line, {"what": what, "function": function})
+            elif o.kind in _CONSTRAINTS:
+                hit = _unnamed_constraint(script, o, dialect, conventions)
+                if hit is not None:
+                    yield hit
+
+
+def _unnamed_constraint(
+    script: Script, o: Operation, dialect: str | None, conventions: Mapping[str, str]
+) -> Hit | None:
+    kind, key = _CONSTRAINTS[o.kind]
+    pattern = conventions.get(key)
+    own_name = pattern is not None and "%(constraint_name)" in pattern
+    if pattern is not None and not own_name:
+        return None  # the convention names it when the operation runs
+    severity: str | None = "error"
+    convention = (
+        f', or give the models\' MetaData a naming_convention with a "{key}" entry,'
+        " which names it when it runs"
+    )
+    if own_name:
+        consequence = (
+            f"the MetaData's naming convention for it ({pattern}) takes the constraint's"
+            " own name, so the operation fails on every database."
+        )
+        convention = ""
+    elif dialect == "sqlite":
+        consequence = (
+            "SQLite adds a constraint only in batch mode, which refuses one without a name"
+            ' ("Constraint must have a name"), so the revision fails.'
+        )
+    else:
+        severity = None
+        consequence = (
+            "the database makes one up, each kind of database its own, so no revision can"
+            " drop it by a name that holds everywhere (autogenerate writes"
+            " drop_constraint(None, ...), which fails)."
+        )
+        if o.batch and dialect is None:
+            consequence += " On SQLite, batch mode refuses it outright."
+    values = {
+        "what": _named(kind, None, o.table),
+        "function": o.function,
+        "consequence": consequence,
+        # SQLite adds constraints in batch mode only.
+        "call": f"{'batch_op' if o.batch or dialect == 'sqlite' else 'op'}.{o.kind}",
+        "convention": convention,
+    }
+    example = _constraint_name(script, o, key)
+    if example is not None:
+        values["example"] = example
+    return Hit("SO123", o.line, o.end_line, values, severity)
+
+
+def _constraint_name(script: Script, o: Operation, key: str) -> str | None:
+    """The name the usual naming convention would give the constraint ``o`` adds."""
+    if o.kind == "create_check_constraint":
+        condition = script.string(o.keyword("condition")) or ""
+        words = re.findall(r"[A-Za-z_]\w*", condition)
+        first = words[0] if words else None
+    else:
+        columns = o.keyword("local_cols" if key == "fk" else "columns")
+        elements = columns.elts if isinstance(columns, (ast.List, ast.Tuple)) else []
+        first = script.string(elements[0]) if elements else None
+    parts = [key, o.table, first]
+    if key == "fk":
+        parts.append(script.string(o.keyword("referent_table")))
+    known = [part for part in parts if part]
+    return "_".join(known) if len(known) == len(parts) else None
 
 
 def _enums(script: Script, dialect: str | None) -> Iterator[Hit]:
@@ -493,7 +575,8 @@ def _named(kind: str, name: str | None, table: str | None = None, *, unnamed: bo
     if name:
         return f"{kind} {name}{on}"
     words = f"unnamed {kind.lower()}" if unnamed else kind.lower()
-    return f"{'An' if words[0] in 'aeiou' else 'A'} {words}{on}"
+    vowel = words[0] in "aeiou" and not words.startswith("uni")
+    return f"{'An' if vowel else 'A'} {words}{on}"
 
 
 def _call(function: str, name: str | None) -> str:

@@ -249,9 +249,17 @@ _CATALOGUE = (
         "SO122",
         "unknown-rule",
         "warning",
-        "The suppression comment names {rule!r}, which is not a rule: it suppresses nothing.",
-        "Write the id (SO103) or the name (drop-column) of a rule from the rules"
-        " reference, or remove the comment.",
+        "The suppression comment {problem}: it suppresses nothing.",
+        "Name each rule by its id (SO103) or its name (drop-column), at the end of the"
+        " line of the finding, or on a line of its own above def upgrade() for the whole"
+        " file; or remove the comment.",
+    ),
+    Rule(
+        "SO123",
+        "unnamed-constraint",
+        "warning",
+        "{what} is added without a name in {function}(): {consequence}",
+        'Name it: {call}(op.f("{example}"), ...){convention}.',
     ),
 )
 

@@ -50,12 +50,55 @@ def unquote(name: str) -> str:
     return last.strip('"`[]')
 
 
+# A string literal: '' and a backslash escape a quote ('it''s', MySQL's 'it\'s').
+_STRING = r"'(?:[^'\\]|\\.|'')*'?"
+# What may hold a ";" that ends no statement: a string literal, a quoted name ("a;b",
+# `a;b`), a dollar-quoted body ($$...$$, $fn$...$fn$), and the comments, which are
+# dropped (/* */ nests in PostgreSQL).
+_LEXEME = re.compile(
+    r"(?P<comment>--[^\n]*|/\*)"
+    rf"|(?P<quoted>{_STRING}|\"(?:[^\"]|\"\")*\"?|`(?:[^`]|``)*`?)"
+    r"|(?<![\w$])(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)"
+    r"|(?P<end>;)",
+    re.DOTALL,
+)
+
+
 def split(sql: str) -> list[str]:
-    """The statements of ``sql``, comments removed (a dollar-quoted body stays whole)."""
-    text = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
-    text = re.sub(r"--[^\n]*", " ", text)
-    parts = [text] if "$$" in text else text.split(";")
-    return [" ".join(p.split()) for p in parts if p.strip()]
+    """The statements of ``sql``, comments removed: split on each ``;`` that is not in a
+    string literal, a quoted name, a dollar-quoted body or a comment."""
+    statements: list[str] = []
+    current: list[str] = []
+    position = 0
+    while (match := _LEXEME.search(sql, position)) is not None:
+        current.append(sql[position : match.start()])
+        position = match.end()
+        kind, text = match.lastgroup, match.group()
+        if kind == "comment":
+            current.append(" ")
+            if text == "/*":
+                position = _comment_end(sql, position)
+        elif kind == "dollar":
+            close = sql.find(text, position)
+            position = len(sql) if close < 0 else close + len(text)
+            current.append(sql[match.start() : position])
+        elif kind == "end":
+            statements.append("".join(current))
+            current = []
+        else:
+            current.append(text)
+    statements.append("".join([*current, sql[position:]]))
+    return [" ".join(s.split()) for s in statements if s.strip()]
+
+
+def _comment_end(sql: str, position: int) -> int:
+    """Where the ``/* */`` comment opened before ``position`` ends (they nest)."""
+    depth = 1
+    for match in re.finditer(r"/\*|\*/", sql[position:]):
+        depth += 1 if match.group() == "/*" else -1
+        if depth == 0:
+            return position + match.end()
+    return len(sql)
 
 
 def classify(sql: str) -> list[Statement]:
@@ -120,7 +163,7 @@ _CHANGE = re.compile(r"(?:^|(?<=[()]))\s*(UPDATE|DELETE)\b", re.I)
 def _data_changes(text: str) -> list[Statement]:
     """An UPDATE, a DELETE, or a WITH whose parts may be ones: ``danger`` for each
     that has no WHERE of its own (it changes every row), else ``data``."""
-    plain = re.sub(r"'[^']*'", "''", text)  # no parenthesis or keyword inside a literal
+    plain = re.sub(_STRING, "''", text)  # no parenthesis or keyword inside a literal
     found = []
     for match in _CHANGE.finditer(plain):
         own = _own_clauses(plain[match.start(1) :])
