@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -84,14 +86,35 @@ def load_app() -> Flask:
             "Alembic does not know which Flask app to load. Set `flask_app ="
             " package:create_app` in alembic.ini, or export FLASK_APP."
         )
-    from flask.cli import NoAppException, ScriptInfo
+    from flask.cli import NoAppException
 
     try:
-        app = ScriptInfo(app_import_path=path, set_debug_flag=False).load_app()
+        app = _locate_app(path)
     except NoAppException as exc:
         raise AppNotFoundError(f"Could not load the Flask app {path!r}: {exc}") from exc
     config.attributes[APP_ATTRIBUTE] = app
     return app
+
+
+_MODULE = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+
+
+def _locate_app(path: str) -> Flask:
+    """The app at ``path``, an import path as for ``flask --app``."""
+    from flask.cli import ScriptInfo, locate_app
+
+    module, *name = re.split(r":(?![\\/])", path, maxsplit=1)  # as flask splits it
+    if module.endswith(".py") or not _MODULE.fullmatch(module):
+        # A file: flask reads it from the working directory.
+        return ScriptInfo(app_import_path=path, set_debug_flag=False).load_app()
+    # A module is imported from sys.path, where alembic.ini's prepend_sys_path put the
+    # app's folder. ScriptInfo would take it for a file in the working directory and
+    # prefix the packages around it: run in a migrations directory made by `init
+    # --package`, it imports <package>.<module>. locate_app (flask.cli, undocumented)
+    # is what ScriptInfo calls next. The working directory stays a last resort.
+    if os.getcwd() not in sys.path:
+        sys.path.append(os.getcwd())
+    return locate_app(module, name[0] if name else None)
 
 
 @_plain_alembic_errors

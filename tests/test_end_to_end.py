@@ -368,6 +368,34 @@ def test_slow_e2e_plain_alembic_on_factory(factory: tuple[Shell, Path], database
     assert flask("alembic", "current", cwd=migrations, env=env).stdout.strip() == ""
 
 
+def test_slow_e2e_plain_alembic_in_a_package(
+    factory: tuple[Shell, Path], database_url: str
+) -> None:
+    """`flask db init --package` inside the app's package: `flask db` and plain `alembic`
+    next to alembic.ini both run it (the app is imported as `factoryapp`, not as a
+    module of the migrations package)."""
+    flask, example = factory
+    migrations = example / "factoryapp" / "alembic"
+    flask("flask", "db", "init", "--package")
+    assert (migrations / "__init__.py").is_file()
+    assert (migrations / "versions" / "__init__.py").is_file()
+    flask("flask", "db", "revision", "--autogenerate", "-m", BASELINE)
+    _, head = _new_revision(example, {migrations / "versions" / "__init__.py"})
+    flask("flask", "db", "upgrade")
+    assert {"spans", "alembic_version"} <= _schema(database_url).tables
+    flask("flask", "db", "downgrade", "base")
+    assert _schema(database_url).tables == {"alembic_version"}
+
+    env = {key: value for key, value in flask.env.items() if key != "FLASK_APP"}
+    flask("alembic", "upgrade", "head", cwd=migrations, env=env)
+    assert {"spans", "alembic_version"} <= _schema(database_url).tables
+    current = flask("alembic", "current", cwd=migrations, env=env).stdout
+    assert f"{head} (head)" in current, current
+    flask("alembic", "downgrade", "base", cwd=migrations, env=env)
+    assert _schema(database_url).tables == {"alembic_version"}
+    assert "Up to date." not in flask("flask", "db", "status", expect=1).stdout
+
+
 @pytest.mark.parametrize("dialect", ["sqlite"])
 def test_slow_e2e_history_from_current_bare(factory: tuple[Shell, Path]) -> None:
     """`flask db history -r "$(flask db current --bare):head"`, at base and at a revision."""

@@ -44,7 +44,7 @@ from alembic import op
 revision = {revision!r}
 down_revision = {down_revision!r}
 branch_labels = None
-depends_on = None
+depends_on = {depends_on!r}
 
 
 def upgrade():
@@ -220,6 +220,7 @@ def write_revision(
     message: str,
     upgrade: str,
     downgrade: str,
+    depends_on: str | None = None,
 ) -> None:
     (folder / f"{name}.py").write_text(
         SCRIPT.format(
@@ -227,6 +228,7 @@ def write_revision(
             revision=revision,
             down=", ".join(down) if isinstance(down, tuple) else down or "",
             down_revision=down,
+            depends_on=depends_on,
             upgrade=upgrade,
             downgrade=downgrade,
         )
@@ -401,6 +403,61 @@ def test_the_stairway_and_no_trace_walk_a_branched_and_merged_history(
     )
     output = result.stdout.str()
     assert "Revision r4a " not in output and "Revision r5 " not in output, output
+
+
+# On top of BRANCHES' r4a and r4b: r5a, on r4a's branch, indexes the column r4b adds on
+# the other branch, so it depends on r4b; z1 starts a history of its own (no parent)
+# whose table refers to items, so it depends on r3. An upgrade to r5a applies r4b
+# first, and records r5a alone; the one to z1 records z1 alone.
+DEPENDS_ON = [
+    (
+        "r5a_colour_index",
+        "r5a",
+        "r4a",
+        "index colour",
+        "op.create_index('ix_items_colour', 'items', ['colour'])",
+        "op.drop_index('ix_items_colour', table_name='items')",
+        "r4b",
+    ),
+    (
+        "z1_audit",
+        "z1",
+        None,
+        "create audit",
+        "op.create_table('audit', sa.Column('id', sa.Integer(), primary_key=True),"
+        " sa.Column('item_id', sa.Integer(), sa.ForeignKey('items.id')))",
+        "op.drop_table('audit')",
+        "r3",
+    ),
+]
+
+
+def test_the_stairway_and_no_trace_honour_depends_on(
+    pytester: pytest.Pytester, server_url: str
+) -> None:
+    write_project(pytester.path, server_url, ini="schemaops_checks = stairway no_trace\n")
+    versions = pytester.path / "proj" / "migrations" / "versions"
+    for entry in (*BRANCHES[:2], *DEPENDS_ON):
+        write_revision(versions, *entry)
+    result = pytester.runpytest()
+    result.assert_outcomes(passed=2)
+
+    # r5a's downgrade keeps its index: the checks blame r5a, and only r5a.
+    write_revision(versions, *DEPENDS_ON[0][:5], "pass", "r4b")
+    result = pytester.runpytest()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(
+        [
+            "Revision r5a ('index colour', migrations/versions/r5a_colour_index.py): the"
+            " upgrade after its downgrade failed:",
+            "Revision r5a ('index colour', migrations/versions/r5a_colour_index.py): its"
+            " downgrade leaves a trace. After the upgrade and the downgrade, the schema"
+            " differs from before the upgrade:",
+            "  index ix_items_colour on items is left over",
+        ]
+    )
+    output = result.stdout.str()
+    assert "Revision r4b " not in output and "Revision z1 " not in output, output
 
 
 # --- Fixtures ---------------------------------------------------------------------------

@@ -145,13 +145,13 @@ def test_migrations_models_match(schemaops_migrations: MigrationRunner) -> None:
 
 def _walk(runner: MigrationRunner, options: Options, visit: Callable[[Revision], None]) -> None:
     """``visit`` each revision (each changed one, with ``changed_since``), oldest
-    first, with its database at exactly the revision's parents: the revisions they
-    stand on applied, and none of another branch."""
+    first, with its database at exactly what the revision stands on: its parents and
+    the revisions it depends on applied, with what they stand on, and nothing else."""
     visited = 0
     for name in runner.names():
-        history = runner.history(name)
+        history = runner.history(name)  # dependencies before their dependents
         chosen = _changed(runner, name, history, options.changed_since)
-        graph = {r.revision: r.down_revisions for r in history}
+        graph = _graph(runner, name, history)
         for revision in history:
             if chosen is not None and revision.revision not in chosen:
                 continue
@@ -159,7 +159,7 @@ def _walk(runner: MigrationRunner, options: Options, visit: Callable[[Revision],
                 runner,
                 revision,
                 "move to its parents",
-                functools.partial(_to_parents, runner, revision, graph),
+                functools.partial(_to_parents, runner, revision, history, graph),
             )
             visit(revision)
             visited += 1
@@ -167,26 +167,45 @@ def _walk(runner: MigrationRunner, options: Options, visit: Callable[[Revision],
         pytest.skip(f"No revision changed since {options.changed_since}.")
 
 
+def _graph(
+    runner: MigrationRunner, name: str, history: list[Revision]
+) -> dict[str, tuple[str, ...]]:
+    """What each revision stands on: its parents, and the revisions it depends on
+    (``depends_on``, ids or branch labels), which Alembic applies before it."""
+    graph = {}
+    for revision in history:
+        needs = revision.down_revisions
+        if revision.depends_on:
+            found = api.show(list(revision.depends_on), binds=[name], app=runner.app)
+            needs = tuple(dict.fromkeys([*needs, *(r.revision for r in found)]))
+        graph[revision.revision] = needs
+    return graph
+
+
 def _to_parents(
-    runner: MigrationRunner, revision: Revision, graph: Mapping[str, tuple[str, ...]]
+    runner: MigrationRunner,
+    revision: Revision,
+    history: list[Revision],
+    graph: Mapping[str, tuple[str, ...]],
 ) -> None:
-    """Put the revision's database at exactly its parents (``graph``: each revision's
-    parents)."""
-    database, parents = revision.target, revision.down_revisions
+    """Put the revision's database at exactly what it stands on (``graph``: what each
+    revision stands on)."""
+    database, parents = revision.target, graph[revision.revision]
     needed = _applied(graph, parents)
-    if _applied(graph, runner.current_revisions(database)) - needed:
-        # Down to the one parent reverts what came after it; base reverts all.
-        runner.downgrade(parents[0] if len(parents) == 1 else "base", database)
-        if _applied(graph, runner.current_revisions(database)) - needed:
-            runner.downgrade("base", database)
-    applied = _applied(graph, runner.current_revisions(database))
+    for _ in history:
+        extra = _applied(graph, runner.current_revisions(database)) - needed
+        if not extra:
+            break
+        # The oldest of them stands on none of the others; reverting it reverts
+        # those that stand on it.
+        _revert(runner, next(r for r in history if r.revision in extra))
     for parent in parents:
-        if parent not in applied:
+        if parent not in _applied(graph, runner.current_revisions(database)):
             runner.upgrade(parent, database)
 
 
 def _applied(graph: Mapping[str, tuple[str, ...]], heads: Iterable[str]) -> set[str]:
-    """The revisions a database at ``heads`` has applied: they and their ancestors."""
+    """The revisions a database at ``heads`` has applied: they and what they stand on."""
     found: set[str] = set()
     todo = list(heads)
     while todo:
@@ -195,6 +214,15 @@ def _applied(graph: Mapping[str, tuple[str, ...]], heads: Iterable[str]) -> set[
             found.add(revision)
             todo.extend(graph.get(revision, ()))
     return found
+
+
+def _revert(runner: MigrationRunner, revision: Revision) -> None:
+    """Downgrade the revision and what stands on it, nothing else. ``<revision>@<parent>``
+    keeps Alembic to the revision's own line: a bare parent also reverts the parent's
+    other children (one of them may be a dependency), ``base`` everything, and
+    ``<revision>-1`` is ambiguous for a merge."""
+    parent = revision.down_revisions[0] if revision.down_revisions else "base"
+    runner.downgrade(f"{revision.revision}@{parent}", revision.target)
 
 
 def _step(
@@ -211,11 +239,8 @@ def _up(runner: MigrationRunner, revision: Revision) -> Callable[[], Any]:
 
 
 def _down(runner: MigrationRunner, revision: Revision) -> Callable[[], Any]:
-    # From the revision (on its parents), down to one of its parents reverts it
-    # alone: a downgrade reverts what comes after its target, and only the revision
-    # does. "<revision>-1" is ambiguous for a merge.
-    parents = revision.down_revisions
-    return lambda: runner.downgrade(parents[0] if parents else "base", revision.target)
+    # On what the revision stands on, this reverts the revision alone.
+    return lambda: _revert(runner, revision)
 
 
 @_check
