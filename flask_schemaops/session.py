@@ -347,6 +347,8 @@ class Session:
             is_merge_point=script.is_merge_point,
             is_current=current,
             doc=script.longdoc or "",
+            next_revisions=tuple(sorted(script.nextrev)),
+            dependents=_dependents(script),
         )
 
     def line(self) -> list[Header] | None:
@@ -386,6 +388,7 @@ class Session:
             is_head=index == 0,
             is_current=current,
             doc=header.doc,
+            next_revisions=(order[index - 1].revision,) if index else (),
         )
 
     def heads(self) -> list[str]:
@@ -736,6 +739,13 @@ def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> Sch
 def _shorten(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _dependents(script: Script) -> tuple[str, ...]:
+    # Alembic keeps the revisions that depend on a script only in the private
+    # _all_nextrev (nextrev plus those naming it in depends_on); its "(effective head)"
+    # marker reads the same set.
+    return tuple(sorted(script._all_nextrev - script.nextrev))
 
 
 def _create_date(doc: str | None) -> str | None:
