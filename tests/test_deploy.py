@@ -25,6 +25,7 @@ from apps import execute, invoke
 from flask import Flask
 from servers import Server
 
+from flask_schemaops import api
 from flask_schemaops.errors import NotUpToDateError
 from flask_schemaops.locking import lock_name, migration_lock
 
@@ -401,6 +402,27 @@ def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     assert invoke(app, "stamp", "b1").exit_code == 0
     rows = execute(app, "SELECT revision, direction FROM schemaops_audit ORDER BY id")
     assert rows[-2:] == [("<base>", "stamp"), ("b1", "stamp")]
+
+    # So does a --purge stamp, which empties the version table first: to base, and
+    # from a revision no script has (what --purge is for) to one.
+    result = invoke(app, "stamp", "--purge", "base")
+    assert result.exit_code == 0, result.output
+    assert "1 revision stamped in " in result.output and "now at <base>." in result.output
+    assert invoke(app, "stamp", "--purge", "base").output.startswith("Nothing to do: ")
+    execute(app, "INSERT INTO alembic_version (version_num) VALUES ('gone')")
+    [run] = api.stamp(["b2"], purge=True, app=app)
+    assert (run.before, run.after, [s.from_revisions for s in run.steps]) == (
+        ("gone",),
+        ("b2",),
+        [("gone",)],
+    )
+    rows = execute(app, "SELECT revision, direction, success FROM schemaops_audit ORDER BY id")
+    assert rows[-4:] == [
+        ("<base>", "stamp", True),
+        ("b1", "stamp", True),
+        ("<base>", "stamp", True),
+        ("b2", "stamp", True),
+    ]
 
 
 # --- The guard in the deploy example, run as users run it ------------------------------
