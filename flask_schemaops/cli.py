@@ -416,7 +416,10 @@ def _revision_options(function: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option("--splice", is_flag=True, help="Allow --head to be a non-head revision."),
             click.option("--branch-label", help="A label for the new branch."),
-            click.option("--version-path", help="The versions directory to write into."),
+            click.option(
+                "--version-path",
+                help="The folder to write into: one of version_locations (alembic.ini).",
+            ),
             click.option("--rev-id", help="The id of the new revision (default: random)."),
             click.option("--depends-on", multiple=True, help="A revision this one depends on."),
         ]
