@@ -30,13 +30,19 @@ class Header:
     message: str
     path: str
     doc: str = ""
-    labelled: bool = False  # declares branch labels or dependencies
+    depends_on: tuple[str, ...] = ()  # revision ids or branch labels, as written
+    branch_labels: tuple[str, ...] = ()
+
+    @property
+    def labelled(self) -> bool:
+        """Whether it declares branch labels or dependencies."""
+        return bool(self.depends_on or self.branch_labels)
 
 
 Entry = tuple[int, int, Header | None]  # mtime_ns, size, header (None: not plain literals)
 Cache = dict[str, dict[str, Entry]]  # folder -> file name -> entry
 CACHE_FILE = Path("__pycache__", "schemaops-headers.json")
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 
 def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
@@ -75,6 +81,9 @@ def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
                 " scripts built on it), then run the command again."
             )
         found[header.revision] = header
+    names = set(found) | {label for h in found.values() for label in h.branch_labels}
+    if any(d not in names for h in found.values() for d in h.depends_on):
+        return None  # let Alembic report the dependency no script has
     for header in found.values():
         for parent in header.down_revisions:
             if parent not in found or parent == header.revision:
@@ -100,7 +109,15 @@ def _load(folder: Path) -> dict[str, Entry]:
                 size,
                 None
                 if fields is None
-                else Header(fields[0], tuple(fields[1]), fields[2], prefix + name, *fields[3:]),
+                else Header(
+                    fields[0],
+                    tuple(fields[1]),
+                    fields[2],
+                    prefix + name,
+                    fields[3],
+                    tuple(fields[4]),
+                    tuple(fields[5]),
+                ),
             )
             for name, (mtime, size, fields) in saved["scripts"].items()
         }
@@ -116,7 +133,14 @@ def _save(folder: Path, entries: dict[str, Entry]) -> None:
             size,
             None
             if h is None
-            else [h.revision, list(h.down_revisions), h.message, h.doc, h.labelled],
+            else [
+                h.revision,
+                list(h.down_revisions),
+                h.message,
+                h.doc,
+                list(h.depends_on),
+                list(h.branch_labels),
+            ],
         ]
         for name, (mtime, size, h) in entries.items()
     }
@@ -137,14 +161,21 @@ def heads(headers: dict[str, Header]) -> set[str]:
 
 
 def pending(headers: dict[str, Header], current: set[str]) -> list[Header]:
-    """The revisions from ``current`` (exclusive) up to the heads, oldest first."""
+    """The revisions from ``current`` (exclusive) up to the heads, oldest first. What
+    a revision depends on (``depends_on``) comes before it, as a parent does."""
+    labels = {label: h.revision for h in headers.values() for label in h.branch_labels}
+
+    def needs(revision: str) -> tuple[str, ...]:
+        header = headers[revision]
+        return header.down_revisions + tuple(labels.get(d, d) for d in header.depends_on)
+
     applied: set[str] = set()
     stack = list(current)
     while stack:
         revision = stack.pop()
         if revision not in applied and revision in headers:
             applied.add(revision)
-            stack.extend(headers[revision].down_revisions)
+            stack.extend(needs(revision))
     order: list[Header] = []
     seen = set(applied)
 
@@ -152,7 +183,7 @@ def pending(headers: dict[str, Header], current: set[str]) -> list[Header]:
         if revision in seen or revision not in headers:
             return
         seen.add(revision)
-        for parent in headers[revision].down_revisions:
+        for parent in needs(revision):
             visit(parent)
         order.append(headers[revision])
 
@@ -180,19 +211,25 @@ def _parse(path: str) -> Header | None:
     revision = values.get("revision")
     if not isinstance(revision, str):
         return None
-    down = values.get("down_revision")
-    if down is None:
-        parents: tuple[str, ...] = ()
-    elif isinstance(down, str):
-        parents = (down,)
-    elif isinstance(down, (tuple, list)) and all(isinstance(d, str) for d in down):
-        parents = tuple(down)
-    else:
+    parents = _names(values.get("down_revision"))
+    depends_on, labels = _names(values.get("depends_on")), _names(values.get("branch_labels"))
+    if parents is None or depends_on is None or labels is None:
         return None
     doc = (ast.get_docstring(tree) or "").strip()
-    labelled = bool(values.get("branch_labels") or values.get("depends_on"))
     message = doc.split("\n\n")[0].strip()
-    return Header(revision, parents, message, path, doc, labelled)
+    return Header(revision, parents, message, path, doc, depends_on, labels)
+
+
+def _names(value: object) -> tuple[str, ...] | None:
+    """A header field that holds names: None, a name or a sequence of names (None
+    when it is something else)."""
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, (tuple, list)) and all(isinstance(x, str) for x in value):
+        return tuple(value)
+    return None
 
 
 def line(headers: dict[str, Header]) -> list[Header] | None:
