@@ -231,8 +231,9 @@ class _Progress:
             else audit.table(settings.audit_table, settings.version_table_schema)
         )
         self.last = time.perf_counter()
-        # What a --purge stamp deletes from the version table: Alembic empties it
-        # before its first step, which so starts from nothing; a purge to base has none.
+        # What a --purge stamp deletes from the version table. Alembic empties the
+        # table before the first step, so that step says it starts from nothing; a
+        # purge to base has no step at all.
         self.purged: tuple[str, ...] = ()
 
     def start(self, ctx: MigrationContext) -> None:
@@ -257,11 +258,13 @@ class _Progress:
         )
 
     def finish(self, ctx: MigrationContext) -> None:
-        """Record a --purge stamp to base: it moved the database without a step."""
-        if self.purged:
-            # The transaction Alembic gives each step (private parameter).
+        """Record a --purge stamp to base, which moved the database without a step;
+        its purge commits as a step's work does."""
+        if ctx.purge:
+            # The transaction Alembic gives each step (a private parameter).
             with ctx.begin_transaction(_per_migration=True):
-                self._done(ctx, "stamp", "<base>", self.purged, (), "")
+                if self.purged:
+                    self._done(ctx, "stamp", "<base>", self.purged, (), "")
 
     def _done(
         self,

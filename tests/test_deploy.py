@@ -21,7 +21,7 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from apps import execute, invoke
+from apps import execute, invoke, tables
 from flask import Flask
 from servers import Server
 
@@ -423,6 +423,19 @@ def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
         ("<base>", "stamp", True),
         ("b2", "stamp", True),
     ]
+
+
+@pytest.mark.parametrize("per_migration", [False, True])
+def test_stamp_purge_base_on_a_new_database(
+    make_app: Callable[..., Flask], per_migration: bool
+) -> None:
+    # Nothing moves, so nothing is recorded; the version table is made and kept.
+    app = make_app(audit_table="schemaops_audit", transaction_per_migration=per_migration)
+    assert invoke(app, "init").exit_code == 0
+    result = invoke(app, "stamp", "--purge", "base")
+    assert result.output == "Nothing to do: the database is already at <base>.\n"
+    assert {"alembic_version", "schemaops_audit"} <= tables(app)
+    assert execute(app, "SELECT revision FROM schemaops_audit") == []
 
 
 # --- The guard in the deploy example, run as users run it ------------------------------
