@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, has_app_context
 
@@ -33,6 +33,7 @@ from .locking import OnWait
 from .logs import configure_logging
 from .results import (
     Baseline,
+    Branch,
     Check,
     Diagnosis,
     DowngradePreview,
@@ -58,6 +59,7 @@ from .session import (
 )
 
 TEMPLATES = Path(__file__).parent / "templates"
+T = TypeVar("T")
 
 # Alembic is imported inside the functions that run its commands: those answered from
 # the revision headers (`status`, an upgrade with nothing to do) never load it.
@@ -531,7 +533,8 @@ def current(
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Revision]:
-    """The revisions the databases are at (none for a database at base)."""
+    """The revisions the databases are at (none for a database at base): those the
+    version table records, and, as Alembic counts them, the heads those depend on."""
 
     def at(s: Session) -> list[Revision]:
         now = s.current()
@@ -541,7 +544,10 @@ def current(
         ids = [h.revision for h in order or ()]
         if order is not None and all(r in ids for r in now):
             return [s.from_line(order, ids.index(r)) for r in now]
-        return [s.revision(x) for x in s.script.get_revisions(now) if x is not None] if now else []
+        # The version table leaves out a head that a revision it holds depends on;
+        # Alembic still counts that head as current.
+        found = s.script.get_all_current(now) if now else set()
+        return [s.revision(x) for x in sorted(found, key=lambda x: x.revision)]
 
     with open_project(app, directory, binds=binds) as p:
         return [r for found in p.everywhere(at) for r in found]
@@ -571,11 +577,17 @@ def branches(
     binds: Sequence[str] | None = None,
     directory: str | Path | None = None,
     app: Flask | None = None,
-) -> list[Revision]:
-    """The revisions where a history branches."""
+) -> list[Branch]:
+    """The revisions where a history branches, each with the revisions built on it."""
 
-    def find(s: Session) -> list[Revision]:
-        return [s.revision(x) for x in s.script.walk_revisions() if x.is_branch_point]
+    def find(s: Session) -> list[Branch]:
+        found = []
+        for x in s.script.walk_revisions():
+            if x.is_branch_point:
+                point = s.revision(x)
+                into = s.script.get_revisions(point.next_revisions)
+                found.append(Branch(point, tuple(s.revision(y) for y in into if y is not None)))
+        return found
 
     return _collect(find, app, directory, binds)
 
@@ -638,11 +650,11 @@ def history(
 
 
 def _collect(
-    find: Callable[[Session], list[Revision]],
+    find: Callable[[Session], list[T]],
     app: Flask | None,
     directory: str | Path | None,
     binds: Sequence[str] | None,
-) -> list[Revision]:
+) -> list[T]:
     with open_project(app, directory, binds=binds) as p:
         p.sessions = [s for s in p.sessions if s.has_scripts]
         return [r for found in p.each(find) for r in found]

@@ -22,7 +22,7 @@ import click
 from flask.cli import AppGroup, ScriptInfo
 
 if TYPE_CHECKING:
-    from .results import Revision, Run, Step
+    from .results import Branch, Revision, Run, Step
 
 OPTIONS_KEY = "schemaops.options"
 
@@ -235,7 +235,11 @@ def _line(
         text = f"{_short(revision.down_revisions)}{also} -> {text}"
     if labels and revision.branch_labels:
         text += f" ({', '.join(revision.branch_labels)})"
-    text += _marks(("head", revision.is_head), ("current", revision.is_current))
+    text += _marks(
+        ("head", revision.is_head and not revision.is_effective_head),
+        ("effective head", revision.is_effective_head),
+        ("current", revision.is_current),
+    )
     if tree:
         text += _marks(
             ("branchpoint", revision.is_branch_point), ("mergepoint", revision.is_merge_point)
@@ -255,22 +259,9 @@ def _current_line(revision: Revision) -> str:
     return _line(revision, labels=False)
 
 
-Children = dict[tuple[str, str], list["Revision"]]
-
-
-def _children(revisions: list[Revision], where: dict[str, Any]) -> Children:
-    """The revisions that follow each branch point among ``revisions``, by (database,
-    revision). The whole history is read only when there is a branch point."""
-    found: Children = {}
-    if any(r.is_branch_point for r in revisions):
-        for child in _api().history(**where):
-            for parent in child.down_revisions:
-                found.setdefault((child.target, parent), []).append(child)
-    return found
-
-
-def _block(revision: Revision, children: Children) -> str:
-    """A revision in full, as ``show`` and the ``-v`` options print it."""
+def _block(revision: Revision) -> str:
+    """A revision in full, as ``show`` and the ``-v`` options print it (``(head)``
+    here for an effective head too, as Alembic prints it)."""
     lines = [
         f"Rev: {revision.revision}"
         + _marks(
@@ -283,9 +274,8 @@ def _block(revision: Revision, children: Children) -> str:
     ]
     if revision.depends_on:
         lines.append(f"Also depends on: {', '.join(revision.depends_on)}")
-    after = children.get((revision.target, revision.revision), [])
-    if revision.is_branch_point and after:
-        lines.append(f"Branches into: {', '.join(r.revision for r in after)}")
+    if revision.is_branch_point:
+        lines.append(f"Branches into: {', '.join(revision.next_revisions)}")
     if revision.branch_labels:
         lines.append(f"Branch names: {', '.join(revision.branch_labels)}")
     lines += [f"Path: {revision.path}", ""]
@@ -296,26 +286,23 @@ def _block(revision: Revision, children: Children) -> str:
 def _print_revisions(
     revisions: list[Revision],
     verbose: bool,
-    where: dict[str, Any],
     line: Callable[[Revision], str] = _history_line,
 ) -> None:
-    children = _children(revisions, where) if verbose else {}
     several = len({r.target for r in revisions}) > 1
     for revision in revisions:
-        text = _block(revision, children) if verbose else line(revision)
+        text = _block(revision) if verbose else line(revision)
         click.echo(_label(revision.target, several) + text)
 
 
-def _print_branches(points: list[Revision], verbose: bool, where: dict[str, Any]) -> None:
+def _print_branches(branches: list[Branch], verbose: bool) -> None:
     """Each branch point, then a line for each revision that follows it."""
-    children = _children(points, where)
-    several = len({r.target for r in points}) > 1
-    for point in points:
+    several = len({b.point.target for b in branches}) > 1
+    for branch in branches:
+        point = branch.point
         label = _label(point.target, several)
         indent = " " * len(label + point.revision)
-        after = children.get((point.target, point.revision), [])
-        text = _block(point, children) if verbose else _line(point)
-        lines = [f"{indent} -> {_line(child, doc=verbose)}" for child in after]
+        text = _block(point) if verbose else _line(point)
+        lines = [f"{indent} -> {_line(child, doc=verbose)}" for child in branch.into]
         click.echo(f"{label}{text}\n" + "\n".join(lines) + "\n")
 
 
@@ -323,16 +310,15 @@ def _print_current(found: list[Revision], verbose: bool, where: dict[str, Any]) 
     """``current``: with ``verbose``, under a heading naming each database (its
     password masked)."""
     if not verbose:
-        _print_revisions(found, False, where, _current_line)
+        _print_revisions(found, False, _current_line)
         return
-    children = _children(found, where)
     databases = _api().status(**where)
     for database in databases:
         label = _label(database.target, len(databases) > 1)
         click.echo(f"{label}Current revision(s) for {database.database}:")
         for revision in found:
             if revision.target == database.target:
-                click.echo(label + _block(revision, children))
+                click.echo(label + _block(revision))
 
 
 def _label(target: str, several: bool) -> str:
@@ -430,7 +416,10 @@ def _revision_options(function: Callable[..., Any]) -> Callable[..., Any]:
             ),
             click.option("--splice", is_flag=True, help="Allow --head to be a non-head revision."),
             click.option("--branch-label", help="A label for the new branch."),
-            click.option("--version-path", help="The versions directory to write into."),
+            click.option(
+                "--version-path",
+                help="The folder to write into: one of version_locations (alembic.ini).",
+            ),
             click.option("--rev-id", help="The id of the new revision (default: random)."),
             click.option("--depends-on", multiple=True, help="A revision this one depends on."),
         ]
@@ -582,7 +571,7 @@ def stamp(options: Options, revisions: tuple[str, ...], **kwargs: Any) -> None:
 @click.argument("revisions", nargs=-1)
 def show(options: Options, revisions: tuple[str, ...]) -> None:
     """Show revisions (default: head)."""
-    _print_revisions(_api().show(revisions or ("head",), **options.where), True, options.where)
+    _print_revisions(_api().show(revisions or ("head",), **options.where), True)
 
 
 @command(relative=True)
@@ -592,7 +581,7 @@ def show(options: Options, revisions: tuple[str, ...]) -> None:
 def history(options: Options, rev_range: str | None, verbose: bool, indicate_current: bool) -> None:
     """List revisions, newest first."""
     found = _api().history(rev_range, indicate_current=indicate_current, **options.where)
-    _print_revisions(found, verbose, options.where)
+    _print_revisions(found, verbose)
 
 
 @command()
@@ -601,14 +590,14 @@ def history(options: Options, rev_range: str | None, verbose: bool, indicate_cur
 def heads(options: Options, verbose: bool, resolve_dependencies: bool) -> None:
     """Show the head revisions."""
     found = _api().heads(resolve_dependencies=resolve_dependencies, **options.where)
-    _print_revisions(found, verbose, options.where, _heads_line)
+    _print_revisions(found, verbose, _heads_line)
 
 
 @command()
 @click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
 def branches(options: Options, verbose: bool) -> None:
     """Show the branch points."""
-    _print_branches(_api().branches(**options.where), verbose, options.where)
+    _print_branches(_api().branches(**options.where), verbose)
 
 
 @command()

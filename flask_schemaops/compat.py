@@ -485,7 +485,7 @@ def show(directory: str | Path | None = None, revision: str = "head") -> None:
     """Print the revision ``revision`` names."""
     from .cli import _print_revisions
 
-    _print_revisions(api.show((revision,), directory=directory), True, {"directory": directory})
+    _print_revisions(api.show((revision,), directory=directory), True)
 
 
 @_exits
@@ -499,7 +499,7 @@ def history(
     from .cli import _print_revisions
 
     found = api.history(rev_range, indicate_current=indicate_current, directory=directory)
-    _print_revisions(found, verbose, {"directory": directory})
+    _print_revisions(found, verbose)
 
 
 @_exits
@@ -512,7 +512,7 @@ def heads(
     from .cli import _heads_line, _print_revisions
 
     found = api.heads(resolve_dependencies=resolve_dependencies, directory=directory)
-    _print_revisions(found, verbose, {"directory": directory}, _heads_line)
+    _print_revisions(found, verbose, _heads_line)
 
 
 @_exits
@@ -520,7 +520,7 @@ def branches(directory: str | Path | None = None, verbose: bool = False) -> None
     """Print the branch points."""
     from .cli import _print_branches
 
-    _print_branches(api.branches(directory=directory), verbose, {"directory": directory})
+    _print_branches(api.branches(directory=directory), verbose)
 
 
 @_exits

@@ -174,9 +174,11 @@ def run_migrations(
                             audit.ensure(connection, progress.audit)
                         context.configure(connection=connection, **options)
                         autogen.reflect_serials_at_once(context.get_context())
+                        progress.start(context.get_context())
                         try:
                             with context.begin_transaction():
                                 context.run_migrations()
+                                progress.finish(context.get_context())
                         except Exception as exc:
                             progress.failed(target.engine, exc)
                             raise
@@ -252,25 +254,54 @@ class _Progress:
             else audit.table(settings.audit_table, settings.version_table_schema)
         )
         self.last = time.perf_counter()
+        # What a --purge stamp deletes from the version table. Alembic empties the
+        # table before the first step, so that step says it starts from nothing; a
+        # purge to base has no step at all.
+        self.purged: tuple[str, ...] = ()
+
+    def start(self, ctx: MigrationContext) -> None:
+        if ctx.purge:
+            self.purged = tuple(ctx.get_current_heads())
 
     def record(self, ctx: MigrationContext, step: Any, heads: set[str], run_args: Any) -> None:
         kind = "stamp" if step.is_stamp else "upgrade" if step.is_upgrade else "downgrade"
         # A stamp is described by where it lands; a migration by the revision it runs.
         scripts = step.destination_revisions if step.is_stamp else (step.up_revision,)
         script = scripts[0] if scripts else None
-        now = time.perf_counter()
-        done = Step(
+        self._done(
+            ctx,
             kind=kind,
             # A stamp records where it moved the database; a migration, its revision.
             revision=(", ".join(step.destination_revision_ids) or "<base>")
             if step.is_stamp
             else step.up_revision_id,
-            from_revisions=tuple(step.source_revision_ids),
+            from_revisions=self.purged or tuple(step.source_revision_ids),
             to_revisions=tuple(step.destination_revision_ids),
             message=(script.doc if script is not None else "") or "",
-            seconds=now - self.last,
         )
+
+    def finish(self, ctx: MigrationContext) -> None:
+        """Record a --purge stamp to base, which moved the database without a step;
+        its purge commits as a step's work does."""
+        if ctx.purge:
+            # The transaction Alembic gives each step (a private parameter).
+            with ctx.begin_transaction(_per_migration=True):
+                if self.purged:
+                    self._done(ctx, "stamp", "<base>", self.purged, (), "")
+
+    def _done(
+        self,
+        ctx: MigrationContext,
+        kind: str,
+        revision: str,
+        from_revisions: tuple[str, ...],
+        to_revisions: tuple[str, ...],
+        message: str,
+    ) -> None:
+        now = time.perf_counter()
+        done = Step(kind, revision, from_revisions, to_revisions, message, now - self.last)
         self.last = now
+        self.purged = ()
         if self.audit is not None and ctx.connection is not None:
             audit.record(ctx.connection, self.audit, done)
         if self.on_step is not None:

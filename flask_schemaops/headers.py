@@ -86,6 +86,9 @@ def read_headers(folder: Path, cache: Cache) -> dict[str, Header] | None:
                 " scripts built on it), then run the command again."
             )
         found[header.revision] = header
+    names = set(found) | {label for h in found.values() for label in h.branch_labels}
+    if any(d not in names for h in found.values() for d in h.depends_on):
+        return None  # let Alembic report the dependency no script has
     for header in found.values():
         for parent in header.down_revisions:
             if parent not in found or parent == header.revision:
@@ -163,14 +166,21 @@ def heads(headers: dict[str, Header]) -> set[str]:
 
 
 def pending(headers: dict[str, Header], current: set[str]) -> list[Header]:
-    """The revisions from ``current`` (exclusive) up to the heads, oldest first."""
+    """The revisions from ``current`` (exclusive) up to the heads, oldest first. What
+    a revision depends on (``depends_on``) comes before it, as a parent does."""
+    labels = {label: h.revision for h in headers.values() for label in h.branch_labels}
+
+    def needs(revision: str) -> tuple[str, ...]:
+        header = headers[revision]
+        return header.down_revisions + tuple(labels.get(d, d) for d in header.depends_on)
+
     applied: set[str] = set()
     stack = list(current)
     while stack:
         revision = stack.pop()
         if revision not in applied and revision in headers:
             applied.add(revision)
-            stack.extend(headers[revision].down_revisions)
+            stack.extend(needs(revision))
     order: list[Header] = []
     seen = set(applied)
 
@@ -178,7 +188,7 @@ def pending(headers: dict[str, Header], current: set[str]) -> list[Header]:
         if revision in seen or revision not in headers:
             return
         seen.add(revision)
-        for parent in headers[revision].down_revisions:
+        for parent in needs(revision):
             visit(parent)
         order.append(headers[revision])
 

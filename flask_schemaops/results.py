@@ -18,12 +18,28 @@ class Revision:
     branch_labels: tuple[str, ...] = ()
     depends_on: tuple[str, ...] = ()
     create_date: str | None = None
-    is_head: bool = False
+    is_head: bool = False  # no revision has it as its down_revision
     is_branch_point: bool = False
     is_merge_point: bool = False
     is_current: bool = False
     doc: str = ""
     target: str = "default"  # the database whose history holds it
+    next_revisions: tuple[str, ...] = ()  # the revisions whose down_revision names it
+    dependents: tuple[str, ...] = ()  # the revisions whose depends_on names it
+
+    @property
+    def is_effective_head(self) -> bool:
+        """A head that other revisions depend on: Alembic's one-line listings mark it
+        ``(effective head)`` instead of ``(head)``."""
+        return self.is_head and bool(self.dependents)
+
+
+@dataclass(frozen=True)
+class Branch:
+    """A branch point and the revisions built on it."""
+
+    point: Revision
+    into: tuple[Revision, ...]
 
 
 @dataclass(frozen=True)

@@ -337,6 +337,8 @@ class Session:
             is_merge_point=script.is_merge_point,
             is_current=current,
             doc=script.longdoc or "",
+            next_revisions=tuple(sorted(script.nextrev)),
+            dependents=_dependents(script),
         )
 
     def line(self) -> list[Header] | None:
@@ -376,6 +378,7 @@ class Session:
             is_head=index == 0,
             is_current=current,
             doc=header.doc,
+            next_revisions=(order[index - 1].revision,) if index else (),
         )
 
     def heads(self) -> list[str]:
@@ -624,6 +627,7 @@ def _select(targets: list[Target], binds: Sequence[str] | None) -> list[Target]:
 _UNKNOWN = re.compile(
     r"(?:Can't locate revision identified by|No such revision or branch|No such branch:) '([^']*)'"
 )
+_NOT_A_LOCATION = re.compile(r"Path (.+) is not represented in current version locations")
 
 
 def translate(
@@ -676,6 +680,9 @@ def _alembic_error(
     if unknown:
         versions = session.versions if session else Path("versions")
         return unknown_revision(unknown.group(1), versions, arguments)
+    outside = _NOT_A_LOCATION.match(message)
+    if outside and session is not None:
+        return RevisionError(_not_a_location(outside.group(1), session))
     if "Target database is not up to date" in message:
         return NotUpToDateError(
             "The database is not at the head revision, so autogenerate would compare"
@@ -697,6 +704,25 @@ def _alembic_error(
             "See `flask db history -i` for where the database stands."
         )
     return RevisionError(message)
+
+
+def _not_a_location(path: str, session: Session) -> str:
+    """The error for a ``revision --version-path`` that is not a version location."""
+    directory = session.project.directory
+    locations = session.script.version_locations or [str(session.versions)]
+    shown = ", ".join(relative_path(x, directory) for x in locations)
+    first = f"--version-path {path} is not one of the version locations ({shown})."
+    if session.history is not None:  # config.py sets a bind's one location
+        return f"{first}\nLeave out --version-path: a bind's revisions go in its own folder."
+    config = session.config
+    if config.toml_file_name and not config.config_file_name:
+        where = f"[tool.alembic] in {relative_path(config.toml_file_name, directory)}"
+    else:
+        where = f"[alembic] section of {relative_path(str(directory / 'alembic.ini'), directory)}"
+    return (
+        f"{first}\nAdd it to version_locations ({where}) together with the current ones,"
+        " or leave out --version-path."
+    )
 
 
 def _privilege_hint(detail: str) -> str:
@@ -747,6 +773,13 @@ def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> Sch
 def _shorten(text: str, limit: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def _dependents(script: Script) -> tuple[str, ...]:
+    # Alembic keeps the revisions that depend on a script only in the private
+    # _all_nextrev (nextrev plus those naming it in depends_on); its "(effective head)"
+    # marker reads the same set.
+    return tuple(sorted(script._all_nextrev - script.nextrev))
 
 
 def _create_date(doc: str | None) -> str | None:

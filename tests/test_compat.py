@@ -365,12 +365,23 @@ def _unordered(text: str) -> str:
     return "".join("".join(sorted(p.splitlines(True))) if "-> " in p[:40] else p for p in parts)
 
 
+def _as_set(text: str) -> list[str]:
+    """What ``current`` prints, in any order: Alembic lists the revisions in the order
+    of a set, one line or one ``Rev:`` block each."""
+    text = _unordered(text)
+    verbose = "Rev: " in text
+    return sorted(
+        re.split(r"^(?=Rev: )", text, flags=re.MULTILINE) if verbose else text.splitlines()
+    )
+
+
 def test_revision_listings_print_as_under_flask_migrate(
     build: Build, database_url: str, tmp_path: Path
 ) -> None:
     # Scripts parse this output (`flask db current | grep -q '(head)'`): flask_schemaops
     # prints what Flask-Migrate (that is, Alembic) prints, for a linear history, then
-    # at a branch point, then at a merge with a branch label.
+    # at a branch point, then at a merge with a branch label, then with a second root
+    # g1 and d1 on it, which depends on the merge (so the merge is an effective head).
     fm = build(flask_migrate.Migrate, tmp_path, database_url)
 
     @fm.extensions["migrate"].migrate.configure
@@ -403,17 +414,35 @@ def test_revision_listings_print_as_under_flask_migrate(
             ("upgrade", "r2"),
         ],
         [("upgrade", "heads"), ("merge", "-m", "join", "--rev-id", "m1", "a1", "b1"), ("upgrade",)],
+        [("upgrade", "heads")],  # after g1 and d1 (Flask-Migrate has no --depends-on)
     ]
-    printed = {}
-    for step in steps:
+    printed: dict[str, str] = {}
+    for number, step in enumerate(steps):
+        if number == 3:
+            ok(invoke(app, "revision", "-m", "gamma", "--rev-id", "g1", "--head", "base"))
+            delta = ("-m", "delta", "--rev-id", "d1", "--head", "g1", "--depends-on", "m1")
+            ok(invoke(app, "revision", *delta))
+            printed = {}  # what follows the merge is kept apart
         for args in step:
             ok(invoke(fm, *args))
         for command in commands:
             expected = ok(invoke(fm, *command)).stdout
-            assert _unordered(ok(invoke(app, *command)).stdout) == _unordered(expected), command
+            same = _as_set if command[0] == "current" else _unordered
+            assert same(ok(invoke(app, *command)).stdout) == same(expected), command
             printed[" ".join(command)] = expected
+        if number == 2:
+            merged = printed
+
+    # The merge is a head no revision builds on, but d1 depends on it: Alembic's
+    # one-line listings call it an effective head, its full listings a head.
+    assert _as_set(printed["current"]) == ["d1 (head)", "m1 (effective head) (mergepoint)"]
+    assert sorted(printed["heads"].splitlines()) == ["d1 (head)", "m1 (alpha) (effective head)"]
+    history = printed["history"]
+    assert "\na1, b1 -> m1 (alpha) (effective head) (mergepoint), join\n" in history
+    assert "\nRev: m1 (head) (mergepoint)\n" in printed["history -v"]
 
     # What that is, at the merge.
+    printed = merged
     assert printed["current"] == "m1 (head) (mergepoint)\n"
     assert printed["heads"] == "m1 (alpha) (head)\n"
     assert printed["history -i"].startswith(

@@ -21,10 +21,11 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from apps import execute, invoke
+from apps import execute, invoke, tables
 from flask import Flask
 from servers import Server
 
+from flask_schemaops import api
 from flask_schemaops.errors import NotUpToDateError
 from flask_schemaops.locking import lock_name, migration_lock
 
@@ -401,6 +402,40 @@ def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
     assert invoke(app, "stamp", "b1").exit_code == 0
     rows = execute(app, "SELECT revision, direction FROM schemaops_audit ORDER BY id")
     assert rows[-2:] == [("<base>", "stamp"), ("b1", "stamp")]
+
+    # So does a --purge stamp, which empties the version table first: to base, and
+    # from a revision no script has (what --purge is for) to one.
+    result = invoke(app, "stamp", "--purge", "base")
+    assert result.exit_code == 0, result.output
+    assert "1 revision stamped in " in result.output and "now at <base>." in result.output
+    assert invoke(app, "stamp", "--purge", "base").output.startswith("Nothing to do: ")
+    execute(app, "INSERT INTO alembic_version (version_num) VALUES ('gone')")
+    [run] = api.stamp(["b2"], purge=True, app=app)
+    assert (run.before, run.after, [s.from_revisions for s in run.steps]) == (
+        ("gone",),
+        ("b2",),
+        [("gone",)],
+    )
+    rows = execute(app, "SELECT revision, direction, success FROM schemaops_audit ORDER BY id")
+    assert rows[-4:] == [
+        ("<base>", "stamp", True),
+        ("b1", "stamp", True),
+        ("<base>", "stamp", True),
+        ("b2", "stamp", True),
+    ]
+
+
+@pytest.mark.parametrize("per_migration", [False, True])
+def test_stamp_purge_base_on_a_new_database(
+    make_app: Callable[..., Flask], per_migration: bool
+) -> None:
+    # Nothing moves, so nothing is recorded; the version table is made and kept.
+    app = make_app(audit_table="schemaops_audit", transaction_per_migration=per_migration)
+    assert invoke(app, "init").exit_code == 0
+    result = invoke(app, "stamp", "--purge", "base")
+    assert result.output == "Nothing to do: the database is already at <base>.\n"
+    assert {"alembic_version", "schemaops_audit"} <= tables(app)
+    assert execute(app, "SELECT revision FROM schemaops_audit") == []
 
 
 # --- The guard in the deploy example, run as users run it ------------------------------

@@ -6,6 +6,7 @@ non-zero exit code, no traceback, and never the database password.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable
 from pathlib import Path
@@ -209,6 +210,39 @@ def test_taken_revision_id_or_label_writes_nothing(make_app: MakeApp) -> None:
     assert sorted(versions.glob("*.py")) == before
     ok(invoke(app, "upgrade"))
     ok(invoke(app, "status"))
+
+
+def test_a_version_path_that_is_not_a_version_location(
+    make_app: MakeApp, another_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    app = make_app(binds={"users": another_database("users")})
+    ok(invoke(app, "init"))
+    elsewhere = tmp_path / "elsewhere"
+    written = ("revision", "-m", "x", "--bind", "default", "--version-path", str(elsewhere))
+    result = invoke(app, *written)
+    failed(result)
+    assert result.stderr == (
+        f"Error: --version-path {elsewhere} is not one of the version locations"
+        " (migrations/versions).\nAdd it to version_locations ([alembic] section of"
+        " migrations/alembic.ini) together with the current ones, or leave out"
+        " --version-path.\n"
+    )
+    result = invoke(app, "revision", "-m", "x", "--bind", "users", "--version-path", "versions")
+    failed(result)
+    assert result.stderr == (
+        "Error: --version-path versions is not one of the version locations"
+        " (migrations/binds/users).\nLeave out --version-path: a bind's revisions go in its"
+        " own folder.\n"
+    )
+    assert not list(tmp_path.rglob("*_x.py"))
+
+    # What the message says to do works.
+    ini = tmp_path / "migrations" / "alembic.ini"
+    text = ini.read_text(encoding="utf-8")
+    locations = f"version_locations = %(here)s/versions{os.pathsep}{elsewhere}\n"
+    ini.write_text(text.replace("[alembic]\n", f"[alembic]\n{locations}"), encoding="utf-8")
+    ok(invoke(app, *written))
+    assert [x.parent for x in tmp_path.rglob("*_x.py")] == [elsewhere]
 
 
 def test_revision_fails_while_running(make_app: MakeApp, database_url: str) -> None:

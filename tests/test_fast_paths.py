@@ -80,6 +80,34 @@ def test_status_from_headers_matches_alembic(make_app: App) -> None:
     ]
 
 
+def test_status_from_headers_counts_dependencies(
+    make_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # d depends on a through a's branch label, e on a by id: applying them applies a,
+    # and the version table then holds d and e alone.
+    app = make_app()
+    invoke(app, "init")
+    _revision(app, "a", "--branch-label", "main")
+    _revision(app, "g", "--head", "base", "--branch-label", "side")
+    _revision(app, "d", "--head", "g", "--depends-on", "main")
+    _revision(app, "e", "--head", "base", "--depends-on", "a", "--branch-label", "more")
+    [before] = api.status(app=app)
+    order = [r.revision for r in before.pending]
+    assert sorted(order) == ["a", "d", "e", "g"]
+    assert order.index("a") < min(order.index("d"), order.index("e"))
+    assert order.index("g") < order.index("d")
+
+    result = invoke(app, "upgrade", "heads")
+    assert result.exit_code == 0, result.output
+    [fast] = api.status(app=app)
+    assert (sorted(fast.current), fast.pending) == (["d", "e"], ())
+    assert invoke(app, "status").exit_code == 0
+    with monkeypatch.context() as patch:
+        patch.setattr(Session, "headers", lambda self: None)  # what Alembic's revision map says
+        [slow] = api.status(app=app)
+    assert (sorted(fast.heads), fast.pending) == (sorted(slow.heads), slow.pending)
+
+
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 def test_history_heads_and_current_from_headers_match_alembic(
     make_app: App, monkeypatch: pytest.MonkeyPatch

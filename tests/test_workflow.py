@@ -187,7 +187,8 @@ def test_x_arguments_and_tag_reach_env_py_when_the_database_is_at_head(
             assert c.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == head
         engine.dispose()
     result = invoke(app, "stamp", "--purge", "base")
-    assert f"The database moved from {head} to <base>." in result.output, result.output
+    assert f" {head} -> <base> " in result.output, result.output
+    assert "1 revision stamped in " in result.output and "now at <base>." in result.output
     # The report is about the database env.py moved, not the app's (left at base).
     result = invoke(app, "upgrade", "-x", f"url={another_database('tenant_3')}")
     assert "1 revision applied in" in result.output and f"now at {head}." in result.output
@@ -212,6 +213,11 @@ def test_inspection_commands(make_app: App) -> None:
     )
     shown = invoke(app, "show", left).output
     assert shown.startswith(f"Rev: {left} (head)\nParent: {base}\nBranch names: left\n")
+    shown = invoke(app, "show", base).output
+    branches = ", ".join(sorted([left, right]))
+    assert shown.startswith(
+        f"Rev: {base} (branchpoint)\nParent: <base>\nBranches into: {branches}\n"
+    )
 
     result = invoke(app, "merge", "-m", "join")
     assert result.exit_code == 0, result.output
@@ -220,6 +226,25 @@ def test_inspection_commands(make_app: App) -> None:
     history = invoke(app, "history").output
     assert f" -> {merged} (left) (head) (mergepoint), join\n" in history
     assert invoke(app, "upgrade").exit_code == 0
+
+    # A head that another revision depends on is an "effective head", as Alembic says.
+    other = ("revision", "-m", "other", "--head", "base", "--depends-on", merged)
+    result = invoke(app, *other, "--branch-label", "other")
+    assert result.exit_code == 0, result.output
+    depends = _revision_id(result.output)
+    assert sorted(invoke(app, "heads").output.splitlines()) == sorted(
+        [f"{merged} (left) (effective head)", f"{depends} (other) (head)"]
+    )
+    history = invoke(app, "history").output
+    assert f" -> {merged} (left) (effective head) (mergepoint), join\n" in history
+    assert f"<base> ({merged}) -> {depends} (other) (head), other\n" in history
+    assert invoke(app, "current").output == f"{merged} (effective head) (mergepoint)\n"
+    assert invoke(app, "show", merged).output.startswith(f"Rev: {merged} (head) (mergepoint)\n")
+    assert invoke(app, "upgrade", "heads").exit_code == 0
+    assert sorted(invoke(app, "current").output.splitlines()) == sorted(
+        [f"{merged} (effective head) (mergepoint)", f"{depends} (head)"]
+    )
+
     assert invoke(app, "check").exit_code == 1  # the model has no revision yet
     assert invoke(app, "stamp", "base").exit_code == 0
     assert invoke(app, "current", "--bare").output == ""
