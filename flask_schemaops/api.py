@@ -394,7 +394,7 @@ def upgrade(
         )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
-        p.env_arguments = p.env_arguments or tag is not None
+        p.tag = tag
         return [r for runs in p.each(run, revisions=[revision]) for r in runs]
 
 
@@ -422,6 +422,7 @@ def downgrade(
         revision = f"head:{revision}"  # offline, there is no database to start from
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
+        p.tag = tag
         found = p.each(
             lambda s: s.run(
                 "downgrade",
@@ -456,6 +457,7 @@ def stamp(
 
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
+        p.tag = tag
         found = p.each(
             lambda s: s.run(
                 "stamp",
@@ -516,21 +518,30 @@ def check(
 def status(
     *,
     binds: Sequence[str] | None = None,
+    x_args: Sequence[str] = (),
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Status]:
-    """Per database: its current revision, the heads, and the revisions still to apply."""
-    with open_project(app, directory, binds=binds) as p:
+    """Per database: its current revision, the heads, and the revisions still to apply.
+
+    The version table is read directly; with ``x_args``, which env.py may read to
+    pick another database, env.py is run to read it (see :func:`current`)."""
+    with open_project(app, directory, binds=binds, x_args=x_args) as p:
         return p.everywhere(Session.status)
 
 
 def current(
     *,
     binds: Sequence[str] | None = None,
+    x_args: Sequence[str] = (),
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Revision]:
-    """The revisions the databases are at (none for a database at base)."""
+    """The revisions the databases are at (none for a database at base).
+
+    The version table is read directly, with one query. Given ``x_args``, env.py
+    may pick another database from them (one per tenant, say): then env.py is run
+    to read the database it picks, as Alembic's ``current`` does."""
 
     def at(s: Session) -> list[Revision]:
         now = s.current()
@@ -542,7 +553,7 @@ def current(
             return [s.from_line(order, ids.index(r)) for r in now]
         return [s.revision(x) for x in s.script.get_revisions(now) if x is not None] if now else []
 
-    with open_project(app, directory, binds=binds) as p:
+    with open_project(app, directory, binds=binds, x_args=x_args) as p:
         return [r for found in p.everywhere(at) for r in found]
 
 

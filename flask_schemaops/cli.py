@@ -13,7 +13,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -319,14 +319,16 @@ def _print_branches(points: list[Revision], verbose: bool, where: dict[str, Any]
         click.echo(f"{label}{text}\n" + "\n".join(lines) + "\n")
 
 
-def _print_current(found: list[Revision], verbose: bool, where: dict[str, Any]) -> None:
+def _print_current(
+    found: list[Revision], verbose: bool, where: dict[str, Any], x_args: Sequence[str] = ()
+) -> None:
     """``current``: with ``verbose``, under a heading naming each database (its
     password masked)."""
     if not verbose:
         _print_revisions(found, False, where, _current_line)
         return
     children = _children(found, where)
-    databases = _api().status(**where)
+    databases = _api().status(x_args=x_args, **where)
     for database in databases:
         label = _label(database.target, len(databases) > 1)
         click.echo(f"{label}Current revision(s) for {database.database}:")
@@ -611,17 +613,17 @@ def branches(options: Options, verbose: bool) -> None:
     _print_branches(_api().branches(**options.where), verbose, options.where)
 
 
-@command()
+@command(x_args=True)
 @click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
 @click.option("--bare", is_flag=True, help="Print only the revision ids, for scripts.")
 def current(options: Options, verbose: bool, bare: bool) -> None:
     """Show the revision the database is at."""
-    found = _api().current(**options.where)
+    found = _api().current(x_args=options.x_args, **options.where)
     if bare:
         for revision in found:
             click.echo(revision.revision)
     else:
-        _print_current(found, verbose, options.where)
+        _print_current(found, verbose, options.where, options.x_args)
 
 
 @command(x_args=True)
@@ -650,11 +652,11 @@ def ensure_version(options: Options, sql: bool) -> None:
         options.say("The version table is in place.")
 
 
-@command(error_code=2)
+@command(x_args=True, error_code=2)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(options: Options, as_json: bool) -> None:
     """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error."""
-    results = _api().status(**options.where)
+    results = _api().status(x_args=options.x_args, **options.where)
     up_to_date = all(r.up_to_date for r in results)
     if as_json:
         data = {"up_to_date": up_to_date, "databases": [r.as_dict() for r in results]}
