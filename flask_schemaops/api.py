@@ -68,6 +68,7 @@ __all__ = [
     "configure_logging",
     "convert_env",
     "current",
+    "databases",
     "doctor",
     "downgrade",
     "downgrade_preview",
@@ -555,6 +556,19 @@ def current(
 
     with open_project(app, directory, binds=binds, x_args=x_args) as p:
         return [r for found in p.everywhere(at) for r in found]
+
+
+def databases(
+    *,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> list[str]:
+    """The names of the databases the migrations directory migrates: ``default``
+    (``SQLALCHEMY_DATABASE_URI``) and the ``SQLALCHEMY_BINDS`` keys, in the order the
+    commands visit them. Under another tool's ``env.py``, those its run covers. Nothing
+    connects."""
+    with open_project(app, directory, whole_history=False) as p:
+        return [x.name for s in p.sessions for x in (s, *s.siblings)]
 
 
 def heads(

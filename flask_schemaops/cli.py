@@ -341,10 +341,10 @@ def _label(target: str, several: bool) -> str:
     return f"[{target}] " if several else ""
 
 
-def _progress(options: Options) -> Callable[[Step], None]:
+def _progress(options: Options, several: bool) -> Callable[[Step], None]:
     def show(step: Step) -> None:
         arrow = f"{_short(step.from_revisions)} -> {_short(step.to_revisions)}"
-        where = _label(step.target, step.target != "default")
+        where = _label(step.target, several)
         options.say(
             f"  {where}{step.kind:<9} {arrow:<30} {step.message}  ({step.seconds * 1000:.0f} ms)"
         )
@@ -352,9 +352,9 @@ def _progress(options: Options) -> Callable[[Step], None]:
     return show
 
 
-def _report_runs(options: Options, runs: list[Run], verb: str) -> None:
+def _report_runs(options: Options, runs: list[Run], verb: str, several: bool) -> None:
     for run in runs:
-        where = _label(run.target, len(runs) > 1 or run.target != "default")
+        where = _label(run.target, several)
         if run.sql is not None:
             click.echo(run.sql, nl=False)
         elif run.steps:
@@ -538,14 +538,27 @@ def _waiting(options: Options) -> Callable[[Any], None]:
 
 
 def _migrate(options: Options, name: str, verb: str, **kwargs: Any) -> None:
-    runs = getattr(_api(), name)(
+    _run_and_report(
+        options,
+        name,
+        verb,
         x_args=options.x_args,
-        on_step=_progress(options),
         on_wait=_waiting(options),
         **options.where,
         **kwargs,
     )
-    _report_runs(options, runs, verb)
+
+
+def _run_and_report(
+    options: Options, name: str, verb: str, directory: str | None, **kwargs: Any
+) -> None:
+    """Run the API's ``name`` (upgrade, downgrade or stamp): print each step as it
+    completes, then the outcome on each database. Every line names its database
+    when the directory migrates several (the default one too), none when just one."""
+    api = _api()
+    several = len(api.databases(directory=directory)) > 1
+    runs = getattr(api, name)(directory=directory, on_step=_progress(options, several), **kwargs)
+    _report_runs(options, runs, verb, several)
 
 
 @command(x_args=True, relative=True)
