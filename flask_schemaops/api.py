@@ -71,6 +71,7 @@ __all__ = [
     "configure_logging",
     "convert_env",
     "current",
+    "databases",
     "doctor",
     "downgrade",
     "downgrade_preview",
@@ -397,7 +398,7 @@ def upgrade(
         )
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
-        p.env_arguments = p.env_arguments or tag is not None
+        p.tag = tag
         return [r for runs in p.each(run, revisions=[revision]) for r in runs]
 
 
@@ -425,6 +426,7 @@ def downgrade(
         revision = f"head:{revision}"  # offline, there is no database to start from
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
+        p.tag = tag
         found = p.each(
             lambda s: s.run(
                 "downgrade",
@@ -459,6 +461,7 @@ def stamp(
 
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
+        p.tag = tag
         found = p.each(
             lambda s: s.run(
                 "stamp",
@@ -519,22 +522,31 @@ def check(
 def status(
     *,
     binds: Sequence[str] | None = None,
+    x_args: Sequence[str] = (),
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Status]:
-    """Per database: its current revision, the heads, and the revisions still to apply."""
-    with open_project(app, directory, binds=binds) as p:
+    """Per database: its current revision, the heads, and the revisions still to apply.
+
+    The version table is read directly; with ``x_args``, which env.py may read to
+    pick another database, env.py is run to read it (see :func:`current`)."""
+    with open_project(app, directory, binds=binds, x_args=x_args) as p:
         return p.everywhere(Session.status)
 
 
 def current(
     *,
     binds: Sequence[str] | None = None,
+    x_args: Sequence[str] = (),
     directory: str | Path | None = None,
     app: Flask | None = None,
 ) -> list[Revision]:
     """The revisions the databases are at (none for a database at base): those the
-    version table records, and, as Alembic counts them, the heads those depend on."""
+    version table records, and, as Alembic counts them, the heads those depend on.
+
+    The version table is read directly, with one query. Given ``x_args``, env.py
+    may pick another database from them (one per tenant, say): then env.py is run
+    to read the database it picks, as Alembic's ``current`` does."""
 
     def at(s: Session) -> list[Revision]:
         now = s.current()
@@ -549,8 +561,21 @@ def current(
         found = s.script.get_all_current(now) if now else set()
         return [s.revision(x) for x in sorted(found, key=lambda x: x.revision)]
 
-    with open_project(app, directory, binds=binds) as p:
+    with open_project(app, directory, binds=binds, x_args=x_args) as p:
         return [r for found in p.everywhere(at) for r in found]
+
+
+def databases(
+    *,
+    directory: str | Path | None = None,
+    app: Flask | None = None,
+) -> list[str]:
+    """The names of the databases the migrations directory migrates: ``default``
+    (``SQLALCHEMY_DATABASE_URI``) and the ``SQLALCHEMY_BINDS`` keys, in the order the
+    commands visit them. Under another tool's ``env.py``, those its run covers. Nothing
+    connects."""
+    with open_project(app, directory, whole_history=False) as p:
+        return [x.name for s in p.sessions for x in (s, *s.siblings)]
 
 
 def heads(

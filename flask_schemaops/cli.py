@@ -13,7 +13,7 @@ import json
 import re
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -306,13 +306,15 @@ def _print_branches(branches: list[Branch], verbose: bool) -> None:
         click.echo(f"{label}{text}\n" + "\n".join(lines) + "\n")
 
 
-def _print_current(found: list[Revision], verbose: bool, where: dict[str, Any]) -> None:
+def _print_current(
+    found: list[Revision], verbose: bool, where: dict[str, Any], x_args: Sequence[str] = ()
+) -> None:
     """``current``: with ``verbose``, under a heading naming each database (its
     password masked)."""
     if not verbose:
         _print_revisions(found, False, _current_line)
         return
-    databases = _api().status(**where)
+    databases = _api().status(x_args=x_args, **where)
     for database in databases:
         label = _label(database.target, len(databases) > 1)
         click.echo(f"{label}Current revision(s) for {database.database}:")
@@ -325,10 +327,10 @@ def _label(target: str, several: bool) -> str:
     return f"[{target}] " if several else ""
 
 
-def _progress(options: Options) -> Callable[[Step], None]:
+def _progress(options: Options, several: bool) -> Callable[[Step], None]:
     def show(step: Step) -> None:
         arrow = f"{_short(step.from_revisions)} -> {_short(step.to_revisions)}"
-        where = _label(step.target, step.target != "default")
+        where = _label(step.target, several)
         options.say(
             f"  {where}{step.kind:<9} {arrow:<30} {step.message}  ({step.seconds * 1000:.0f} ms)"
         )
@@ -336,9 +338,9 @@ def _progress(options: Options) -> Callable[[Step], None]:
     return show
 
 
-def _report_runs(options: Options, runs: list[Run], verb: str) -> None:
+def _report_runs(options: Options, runs: list[Run], verb: str, several: bool) -> None:
     for run in runs:
-        where = _label(run.target, len(runs) > 1 or run.target != "default")
+        where = _label(run.target, several)
         if run.sql is not None:
             click.echo(run.sql, nl=False)
         elif run.steps:
@@ -525,14 +527,27 @@ def _waiting(options: Options) -> Callable[[Any], None]:
 
 
 def _migrate(options: Options, name: str, verb: str, **kwargs: Any) -> None:
-    runs = getattr(_api(), name)(
+    _run_and_report(
+        options,
+        name,
+        verb,
         x_args=options.x_args,
-        on_step=_progress(options),
         on_wait=_waiting(options),
         **options.where,
         **kwargs,
     )
-    _report_runs(options, runs, verb)
+
+
+def _run_and_report(
+    options: Options, name: str, verb: str, directory: str | None, **kwargs: Any
+) -> None:
+    """Run the API's ``name`` (upgrade, downgrade or stamp): print each step as it
+    completes, then the outcome on each database. Every line names its database
+    when the directory migrates several (the default one too), none when just one."""
+    api = _api()
+    several = len(api.databases(directory=directory)) > 1
+    runs = getattr(api, name)(directory=directory, on_step=_progress(options, several), **kwargs)
+    _report_runs(options, runs, verb, several)
 
 
 @command(x_args=True, relative=True)
@@ -600,17 +615,17 @@ def branches(options: Options, verbose: bool) -> None:
     _print_branches(_api().branches(**options.where), verbose)
 
 
-@command()
+@command(x_args=True)
 @click.option("-v", "--verbose", is_flag=True, help="Show each revision in full.")
 @click.option("--bare", is_flag=True, help="Print only the revision ids, for scripts.")
 def current(options: Options, verbose: bool, bare: bool) -> None:
     """Show the revision the database is at."""
-    found = _api().current(**options.where)
+    found = _api().current(x_args=options.x_args, **options.where)
     if bare:
         for revision in found:
             click.echo(revision.revision)
     else:
-        _print_current(found, verbose, options.where)
+        _print_current(found, verbose, options.where, options.x_args)
 
 
 @command(x_args=True)
@@ -639,11 +654,11 @@ def ensure_version(options: Options, sql: bool) -> None:
         options.say("The version table is in place.")
 
 
-@command(error_code=2)
+@command(x_args=True, error_code=2)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(options: Options, as_json: bool) -> None:
     """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error."""
-    results = _api().status(**options.where)
+    results = _api().status(x_args=options.x_args, **options.where)
     up_to_date = all(r.up_to_date for r in results)
     if as_json:
         data = {"up_to_date": up_to_date, "databases": [r.as_dict() for r in results]}

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from flask_sqlalchemy import SQLAlchemy
 
-    from .results import Revision, Run
+    from .results import Revision
     from .settings import Settings
 
 __all__ = [
@@ -323,11 +323,9 @@ def _print_written(scripts: Sequence[Revision], sql: str | None) -> None:
 
 
 def _run(name: str, verb: str, **kwargs: Any) -> None:
-    from .cli import Options, _progress, _report_runs
+    from .cli import Options, _run_and_report
 
-    options = Options(None, (), 0, False)
-    runs: list[Run] = getattr(api, name)(on_step=_progress(options), **kwargs)
-    _report_runs(options, runs, verb)
+    _run_and_report(Options(None, (), 0, False), name, verb, **kwargs)
 
 
 @_exits

@@ -170,9 +170,12 @@ def run_migrations(
                     with _lock(state, target, connection) as needed:
                         if not needed:
                             continue  # the work is done, by another process or before
-                        if progress.audit is not None:
-                            audit.ensure(connection, progress.audit)
                         context.configure(connection=connection, **options)
+                        # Alembic's `current` (and our read of where a database
+                        # stands) runs env.py with dont_mutate: it creates nothing.
+                        read_only = context.get_context().opts.get("dont_mutate", False)
+                        if progress.audit is not None and not read_only:
+                            audit.ensure(connection, progress.audit)
                         autogen.reflect_serials_at_once(context.get_context())
                         progress.start(context.get_context())
                         try:

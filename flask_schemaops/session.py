@@ -55,7 +55,15 @@ from .extension import State, get_state
 from .headers import Header
 from .locking import LockRequest, OnWait, lock_name, migration_lock
 from .results import Revision, Run, Status, Step
-from .targets import Target, all_targets, connect, current_heads, unavailable, url_secrets
+from .targets import (
+    Target,
+    all_targets,
+    connect,
+    current_heads,
+    masked_url,
+    unavailable,
+    url_secrets,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -87,7 +95,13 @@ class Session:
     """One database of the project: its Alembic config and script directory, built
     when first used (answers read from the headers need neither, nor Alembic)."""
 
-    def __init__(self, project: Project, target: Target, make_config: Callable[[], Config]):
+    def __init__(
+        self,
+        project: Project,
+        target: Target,
+        make_config: Callable[[], Config],
+        place: int = 0,
+    ):
         self.project = project
         self.target = target
         self.output = io.StringIO()
@@ -98,6 +112,9 @@ class Session:
         # The other databases this session's env.py migrates along with its own: the
         # binds, under a Flask-Migrate --multidb env.py. Read, never run on their own.
         self.siblings: list[Session] = []
+        # Which of env.py's runs of the migrations is this database's: a sibling's
+        # is its place among the app's databases, as that env.py visits them.
+        self.place = place
 
     @property
     def config(self) -> Config:
@@ -169,18 +186,48 @@ class Session:
         return None
 
     def current(self) -> tuple[str, ...]:
-        with connect(self.target.engine) as connection:
-            return current_heads(self.project.state, connection)
+        """The revisions the database is at (see :meth:`locate`)."""
+        return self.locate()[1]
+
+    def locate(self) -> tuple[str, tuple[str, ...]]:
+        """The database, as its URL with the password masked, and the revisions it is at.
+
+        Read from the app's database with one query; but given -x or --tag
+        (:attr:`Project.env_arguments`), env.py may work on another database (one per
+        tenant, say), so env.py is run to read it, as Alembic's ``current`` does."""
+        if not self.project.env_arguments:
+            with connect(self.target.engine) as connection:
+                return self.target.url, current_heads(self.project.state, connection)
+        from alembic.runtime.environment import EnvironmentContext
+
+        found: list[tuple[str, tuple[str, ...]]] = []
+
+        def read(heads: Sequence[str], context: Any) -> list[Any]:
+            found.append((masked_url(context.connection.engine.url), tuple(heads)))
+            return []  # nothing to run
+
+        config = self._make_config()  # a config of its own: none of a run's lock or callback
+        with EnvironmentContext(
+            config, self.script, fn=read, dont_mutate=True, tag=self.project.tag
+        ):
+            self.script.run_env()
+        if len(found) <= self.place:
+            raise ConfigurationError(
+                f"{self.project.directory / 'env.py'} ran no migration for the database"
+                f" {self.name!r}, so where it stands could not be read. Check the -x and"
+                " --tag arguments env.py reads."
+            )
+        return found[self.place]
 
     def status(self) -> Status:
-        now = self.current()
+        database, now = self.locate()
         if not self.has_scripts:
-            return Status(self.name, self.target.url, now, (), ())
+            return Status(self.name, database, now, (), ())
         found = self.headers()
         if found is not None and all(r in found for r in now):
             return Status(
                 target=self.name,
-                database=self.target.url,
+                database=database,
                 current=now,
                 heads=tuple(sorted(headers.heads(found))),
                 pending=tuple(
@@ -192,7 +239,7 @@ class Session:
         pending = [x for x in self.script.walk_revisions() if x.revision not in applied]
         return Status(
             target=self.name,
-            database=self.target.url,
+            database=database,
             current=now,
             heads=tuple(self.script.get_heads()),
             pending=tuple(self.revision(x) for x in reversed(pending)),
@@ -240,10 +287,8 @@ class Session:
                 raise self.failure(exc, steps) from exc
             seconds = time.perf_counter() - started
             after = [x.current() for x in sessions]
-        if self.project.ours and steps:  # the steps say where this run began, after any
-            before[0] = steps[0].from_revisions  # wait, and, with -x or --tag, what moved
-            if self.project.env_arguments:
-                after[0] = steps[-1].to_revisions
+        if self.project.ours and steps:  # the steps say where this run began, after any wait
+            before[0] = steps[0].from_revisions
         elif self.project.ours and command != "stamp":  # a waiter found the work done
             before[0] = after[0]
         return [
@@ -299,7 +344,7 @@ class Session:
         lines.append(f"Applied in this run: {applied}.")
         try:
             lines.append(f"The database is now at {', '.join(self.current()) or '<base>'}.")
-        except SchemaOpsError:
+        except Exception:  # the report is about the failure; env.py (given -x) may fail too
             lines.append("Where the database stands now could not be read.")
         outside = failed is not None and "autocommit_block" in Path(failed.path).read_text(
             encoding="utf-8", errors="replace"
@@ -445,8 +490,14 @@ class Project:
         self.arguments = arguments
         self.sessions: list[Session] = []
         self.ours = uses_our_environment(directory)
-        # -x or --tag given: env.py may read them and migrate something else.
-        self.env_arguments = False
+        self.x_args: Sequence[str] = ()
+        self.tag: str | None = None
+
+    @property
+    def env_arguments(self) -> bool:
+        """Whether -x or --tag is given: env.py may read them and work on another
+        database than the app's, so only a run of env.py can say where it stands."""
+        return bool(self.x_args) or self.tag is not None
 
     def each(
         self, action: Callable[[Session], T], *, revisions: Sequence[str] | None = None
@@ -546,7 +597,7 @@ def open_project(
     targets = all_targets(state.app)
     secrets = [x for t in targets for x in url_secrets(t.engine.url)]
     project = Project(state, folder, arguments)
-    project.env_arguments = bool(x_args)
+    project.x_args = x_args
     try:
         require_environment(folder)
         with state.app.app_context():
@@ -578,7 +629,10 @@ def open_project(
                 each.headers()
             if not project.ours and project.sessions and is_multidb_directory(folder):
                 [primary] = project.sessions
-                primary.siblings = [Session(project, t, make_config) for t in targets[1:]]
+                primary.siblings = [
+                    Session(project, t, make_config, place)
+                    for place, t in enumerate(targets[1:], start=1)
+                ]
             yield project
     except SchemaOpsError as exc:
         raise type(exc)(redact(str(exc), secrets)) from exc.__cause__

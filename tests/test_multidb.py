@@ -134,3 +134,48 @@ def test_revisions_by_hand_and_by_id_name_their_database(
     assert tables(app) == set()
     assert _ok(invoke(app, "current", "--bind", "users", "--bare")).split() == ["fix1"]
     assert "Unknown database 'nope'" in invoke(app, "status", "--bind", "nope").stderr
+
+
+def _timeless(output: str) -> str:
+    """``output`` with its timings, which vary from run to run, as ``N``."""
+    return re.sub(r"\d+ ms\)|\d+\.\d\d s;", lambda m: "N " + m.group().split()[-1], output)
+
+
+def test_every_database_is_labelled_in_the_lines_of_a_run(
+    make_app: App, another_database: Database, tmp_path: Path
+) -> None:
+    app = make_app(binds={"users": another_database("users")})
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline"))
+    [first] = [p.name[:12] for p in (tmp_path / "migrations" / "versions").glob("*.py")]
+    [users] = [p.name[:12] for p in (tmp_path / "migrations" / "binds" / "users").glob("*.py")]
+
+    assert _timeless(_ok(invoke(app, "upgrade"))) == (
+        f"  [default] upgrade   <base> -> {first}         Initial baseline  (N ms)\n"
+        f"  [users] upgrade   <base> -> {users}         Initial baseline  (N ms)\n"
+        f"[default] 1 revision applied in N s; the database is now at {first}.\n"
+        f"[users] 1 revision applied in N s; the database is now at {users}.\n"
+    )
+    assert _ok(invoke(app, "upgrade")) == (
+        f"[default] Nothing to do: the database is already at {first}.\n"
+        f"[users] Nothing to do: the database is already at {users}.\n"
+    )
+    # One database of several: its lines still say which.
+    assert _timeless(_ok(invoke(app, "downgrade", "--bind", "default", "base"))) == (
+        f"  [default] downgrade {first} -> <base>         Initial baseline  (N ms)\n"
+        "[default] 1 revision reverted in N s; the database is now at <base>.\n"
+    )
+    assert _timeless(_ok(invoke(app, "stamp", "--bind", "users", "base"))) == (
+        f"  [users] stamp     {users} -> <base>           (N ms)\n"
+        "[users] 1 revision stamped in N s; the database is now at <base>.\n"
+    )
+
+    # An app with one database: no label.
+    single = make_app(tmp_path / "single", another_database("single"))
+    _ok(invoke(single, "init"))
+    _ok(invoke(single, "revision", "--autogenerate", "-m", "Initial baseline"))
+    [only] = [p.name[:12] for p in (tmp_path / "single" / "migrations" / "versions").glob("*.py")]
+    assert _timeless(_ok(invoke(single, "upgrade"))) == (
+        f"  upgrade   <base> -> {only}         Initial baseline  (N ms)\n"
+        f"1 revision applied in N s; the database is now at {only}.\n"
+    )

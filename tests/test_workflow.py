@@ -194,6 +194,63 @@ def test_x_arguments_and_tag_reach_env_py_when_the_database_is_at_head(
     assert "1 revision applied in" in result.output and f"now at {head}." in result.output
 
 
+def test_current_and_status_report_the_database_env_py_picks_from_x(
+    make_app: App, another_database: Callable[[str], str]
+) -> None:
+    """A multi-tenant env.py picks the tenant's database from ``-x tenant=NAME``:
+    ``current -x`` and ``status -x`` report that database, not the app's."""
+    tenants = {name: another_database(f"tenant_{name}") for name in ("a", "b")}
+    app = make_app(config={"TENANTS": tenants}, audit_table="schemaops_audit")
+    invoke(app, "init")
+    first = _revision_id(invoke(app, "revision", "-m", "one").output)
+    second = _revision_id(invoke(app, "revision", "-m", "two").output)
+    env = Path(app.root_path, "migrations", "env.py")
+    env.write_text(
+        env.read_text(encoding="utf-8").replace(
+            "targets = environment.targets(app)\n",
+            "targets = environment.targets(app)\n"
+            "import dataclasses, sqlalchemy\n"
+            "from alembic import context\n"
+            "_tenant = context.get_x_argument(as_dictionary=True).get('tenant')\n"
+            "if _tenant:\n"
+            "    _url = app.config['TENANTS'][_tenant]\n"
+            "    _engine = sqlalchemy.create_engine(_url, poolclass=sqlalchemy.pool.NullPool)\n"
+            "    targets = [dataclasses.replace(targets[0], engine=_engine)]\n",
+        ),
+        encoding="utf-8",
+    )
+    assert invoke(app, "upgrade").exit_code == 0  # the app's own database: at head
+    result = invoke(app, "upgrade", first, "-x", "tenant=a")
+    assert result.exit_code == 0, result.output
+    assert f"the database is now at {first}." in result.output
+
+    assert invoke(app, "current").output == f"{second} (head)\n"
+    assert invoke(app, "current", "-x", "tenant=a").output == f"{first}\n"
+    group_option = app.test_cli_runner().invoke(args=["db", "-x", "tenant=a", "current", "--bare"])
+    assert group_option.output == f"{first}\n"
+    assert invoke(app, "current", "-x", "tenant=b").output == ""
+    shown = sa.make_url(tenants["a"]).render_as_string(hide_password=True)
+    result = invoke(app, "current", "-v", "-x", "tenant=a")
+    assert result.output.startswith(f"Current revision(s) for {shown}:\nRev: {first}\n")
+
+    for tenant, now, pending in (("a", first, [second]), ("b", "<base>", [first, second])):
+        result = invoke(app, "status", "-x", f"tenant={tenant}")
+        assert result.exit_code == 1, result.output
+        shown = sa.make_url(tenants[tenant]).render_as_string(hide_password=True)
+        assert result.output == (
+            f"Database: {shown}\nCurrent:  {now}\nHeads:    {second}\n"
+            f"Pending:  {len(pending)} revision(s)\n"
+            + "".join(f"  {r}  {'one' if r == first else 'two'}\n" for r in pending)
+        )
+    report = json.loads(invoke(app, "status", "--json", "-x", "tenant=a").output)
+    assert report["databases"][0]["current"] == [first]
+    assert invoke(app, "status").exit_code == 0  # the app's own database, at head
+    # Reading a tenant's revision creates nothing there: no version or audit table.
+    engine = sa.create_engine(tenants["b"])
+    assert sa.inspect(engine).get_table_names() == []
+    engine.dispose()
+
+
 def test_inspection_commands(make_app: App) -> None:
     app = make_app()
     invoke(app, "init")
