@@ -138,10 +138,12 @@ CASES: dict[str, list[tuple[str, str]]] = {
             'op.alter_column("spans", "arn", existing_type=sa.String(), nullable=True)',
         ),
         (
-            'op.alter_column("spans", "arn", existing_type=sa.String(), nullable=False)',
+            # A column added earlier holds NULL in every existing row.
             'op.add_column("spans", sa.Column("arn", sa.String(), nullable=True))\n'
             "    op.execute(\"UPDATE spans SET arn = '' WHERE arn IS NULL\")\n"
             '    op.alter_column("spans", "arn", existing_type=sa.String(), nullable=False)',
+            'op.add_column("spans", sa.Column("arn", sa.String(), nullable=False,'
+            ' server_default=""))',
         ),
     ],
     "SO109": [
@@ -311,6 +313,20 @@ CASES: dict[str, list[tuple[str, str]]] = {
             'op.create_check_constraint("ck_spans_size", "spans", "size > 0")',
         ),
     ],
+    "SO124": [
+        (
+            'with op.batch_alter_table("spans", recreate="always") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("note", sa.String(20)))',
+            'with op.batch_alter_table("spans", recreate="auto") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("note", sa.String(20)))',
+        ),
+        (
+            'with op.batch_alter_table("spans", recreate="always"):\n        pass',
+            'op.create_table("spans", sa.Column("id", sa.Integer()))\n'
+            '    with op.batch_alter_table("spans", recreate="always") as batch_op:\n'
+            '        batch_op.add_column(sa.Column("note", sa.String(20)))',
+        ),
+    ],
 }
 
 
@@ -425,6 +441,137 @@ def test_messages_say_what_the_script_does_not_name(tmp_path: Path) -> None:
     assert not [f for f in found if "?" in f.message + f.fix]
 
 
+def said(findings: list[Finding]) -> list[tuple[str, int, str]]:
+    """Each finding's rule, line and message without the link."""
+    return [(f.rule, f.line, f.message.split(" See ")[0]) for f in findings]
+
+
+def test_constraints_declared_on_an_added_column(tmp_path: Path) -> None:
+    """Alembic adds what a column declares after the column: a foreign key, a unique
+    constraint or index, a check; raw ADD COLUMN declares them inline."""
+    body = _upgrade(
+        'op.add_column("spans", sa.Column("owner_id", sa.Integer(), sa.ForeignKey("owners.id")))\n'
+        '    op.add_column("spans", sa.Column("code", sa.String(20), unique=True))\n'
+        '    op.add_column("spans", sa.Column("tag", sa.String(20), index=True))\n'
+        '    op.add_column("spans", sa.Column("pos", sa.Integer(),'
+        ' sa.CheckConstraint("pos > 0")))\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN lead INT REFERENCES owners (id)")\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN ref VARCHAR(20) CONSTRAINT uq_ref UNIQUE")\n'
+        "    op.execute(\"ALTER TABLE spans ADD COLUMN note VARCHAR(20) DEFAULT 'unique'\")\n"
+        '    op.add_column("spans", sa.Column("kept", sa.Integer(),'
+        ' sa.ForeignKey("owners.id", postgresql_not_valid=True)))\n'
+        '    op.create_table("tags", sa.Column("id", sa.Integer()))\n'
+        '    op.add_column("tags", sa.Column("owner_id", sa.Integer(), sa.ForeignKey("owners.id"),'
+        " unique=True))"
+    )
+    assert said(lint(tmp_path, body, "postgresql")) == [
+        (
+            "SO112",
+            13,
+            "An unnamed foreign key on spans.owner_id is added without NOT VALID: every row"
+            " of spans is checked while writes to both tables are blocked.",
+        ),
+        (
+            "SO114",
+            14,
+            "An unnamed unique constraint on spans.code is added: it fails if duplicates"
+            " exist, and builds its index under an exclusive lock that blocks reads and"
+            " writes of spans.",
+        ),
+        (
+            "SO109",
+            15,
+            "An index on spans.tag is created without CONCURRENTLY: writes to spans are"
+            " blocked while it builds.",
+        ),
+        (
+            "SO113",
+            16,
+            "An unnamed check constraint on spans.pos is added without NOT VALID: every row"
+            " is checked under an exclusive lock, and the ALTER fails if one violates it.",
+        ),
+        (
+            "SO112",
+            17,
+            "An unnamed foreign key on spans.lead is added without NOT VALID: every row of"
+            " spans is checked while writes to both tables are blocked.",
+        ),
+        (
+            "SO114",
+            18,
+            "Unique constraint uq_ref on spans.ref is added: it fails if duplicates exist,"
+            " and builds its index under an exclusive lock that blocks reads and writes of"
+            " spans.",
+        ),
+    ]
+    # MariaDB: a column's own CHECK costs nothing, nor does an index; the rest does.
+    assert [(f.rule, f.line) for f in lint(tmp_path, body, "mariadb")] == [
+        ("SO112", 13),
+        ("SO114", 14),
+        ("SO112", 17),
+        ("SO114", 18),
+        ("SO112", 20),
+    ]
+
+
+def test_columns_whose_value_the_database_computes(tmp_path: Path) -> None:
+    """An identity, a serial or a stored generated column is filled in every existing
+    row when it is added; a virtual one is not."""
+    body = _upgrade(
+        'op.add_column("spans", sa.Column("seq", sa.Integer(), sa.Identity(), nullable=False))\n'
+        '    op.add_column("spans", sa.Column("twice", sa.Integer(),'
+        ' sa.Computed("size * 2", persisted=True)))\n'
+        '    op.add_column("spans", sa.Column("half", sa.Integer(), sa.Computed("size / 2")))\n'
+        '    op.add_column("spans", sa.Column("third", sa.Integer(),'
+        ' sa.Computed("size / 3", persisted=False)))\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN n BIGSERIAL")\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN m INT GENERATED BY DEFAULT AS IDENTITY")\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN k INT GENERATED ALWAYS AS (size) STORED")\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN j INT AS (size) VIRTUAL")\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN i INT NOT NULL AUTO_INCREMENT UNIQUE")'
+    )
+    rewritten = ", which the database computes for every existing row: the table is rewritten"
+    found = said(lint(tmp_path, body, "postgresql"))
+    assert [(rule, line, message.split(rewritten)[0]) for rule, line, message in found] == [
+        ("SO102", 13, "spans.seq is added with the identity sa.Identity()"),
+        (
+            "SO102",
+            14,
+            "spans.twice is added with the stored generated value"
+            " sa.Computed('size * 2', persisted=True)",
+        ),
+        # Stored too: PostgreSQL before 18 has no virtual generated column.
+        (
+            "SO102",
+            15,
+            "spans.half is added with the stored generated value sa.Computed('size / 2')",
+        ),
+        ("SO102", 17, "spans.n is added with BIGSERIAL"),
+        ("SO102", 18, "spans.m is added with GENERATED BY DEFAULT AS IDENTITY"),
+        ("SO102", 19, "spans.k is added with GENERATED ALWAYS AS (size) STORED"),
+        ("SO102", 21, "spans.i is added with AUTO_INCREMENT"),
+        (
+            "SO114",
+            21,
+            "An unnamed unique constraint on spans.i is added: it fails if"
+            " duplicates exist, and builds its index under an exclusive lock that blocks reads"
+            " and writes of spans.",
+        ),
+    ]
+    assert all(rewritten in message for rule, _, message in found if rule == "SO102")
+    # MariaDB gives sa.Identity() a plain NOT NULL column, and keeps a generated column
+    # virtual unless told to store it.
+    assert [(f.rule, f.line) for f in lint(tmp_path, body, "mariadb")] == [
+        ("SO101", 13),
+        ("SO102", 14),
+        ("SO102", 17),
+        ("SO102", 18),
+        ("SO102", 19),
+        ("SO102", 21),
+        ("SO114", 21),
+    ]
+
+
 _UNNAMED = _upgrade(
     'with op.batch_alter_table("spans") as batch_op:\n'
     '        batch_op.create_foreign_key(None, "owners", ["owner_id"], ["id"])\n'
@@ -489,6 +636,107 @@ def test_postgresql_rules_need_a_postgresql_target(tmp_path: Path) -> None:
         assert lint(tmp_path, body, dialect) == []
 
 
+def test_messages_say_what_each_database_does(tmp_path: Path) -> None:
+    body = _upgrade(
+        'op.add_column("spans", sa.Column("arn", sa.String(20), nullable=False))\n'
+        '    op.create_unique_constraint("uq_spans_name", "spans", ["name"])\n'
+        '    op.create_foreign_key("fk_spans_owner", "spans", "owners", ["owner_id"], ["id"])'
+    )
+    by_dialect = {d: lint(tmp_path, body, d) for d in ("postgresql", "mariadb", "mysql", None)}
+    assert said(by_dialect["postgresql"]) == [
+        (
+            "SO101",
+            13,
+            "spans.arn is added NOT NULL without a server default: the ALTER fails on a table"
+            " that has rows, though it passes on an empty development database.",
+        ),
+        (
+            "SO114",
+            14,
+            "Unique constraint uq_spans_name on spans is added: it fails if duplicates exist,"
+            " and builds its index under an exclusive lock that blocks reads and writes of"
+            " spans.",
+        ),
+        (
+            "SO112",
+            15,
+            "Foreign key fk_spans_owner on spans is added without NOT VALID: every row of"
+            " spans is checked while writes to both tables are blocked.",
+        ),
+    ]
+    for dialect in ("mariadb", "mysql"):
+        assert said(by_dialect[dialect]) == [
+            (
+                "SO101",
+                13,
+                "spans.arn is added NOT NULL without a server default: MariaDB and MySQL fill"
+                " every existing row with the type's empty value ('' or 0), which no one"
+                " chose, or refuse a DATE or DATETIME column under NO_ZERO_DATE.",
+            ),
+            (
+                "SO114",
+                14,
+                "Unique constraint uq_spans_name on spans is added: it fails if duplicates"
+                " exist (MariaDB and MySQL build its index in place, without blocking writes).",
+            ),
+            (
+                "SO112",
+                15,
+                "Foreign key fk_spans_owner on spans is added while foreign_key_checks is on:"
+                " MariaDB and MySQL then copy spans to check every row, blocking writes to it"
+                " meanwhile.",
+            ),
+        ], dialect
+        assert by_dialect[dialect][2].fix == (
+            "Make sure no row lacks its parent, then add it with foreign_key_checks off,"
+            " which builds it in place without copying the table or checking the old rows:"
+            ' op.execute("SET SESSION foreign_key_checks = 0") before it and'
+            ' op.execute("SET SESSION foreign_key_checks = 1") after.'
+        )
+    # A database not known: the rule's own words, and no rule of one database.
+    assert said(by_dialect[None]) == [
+        (
+            "SO101",
+            13,
+            "spans.arn is added NOT NULL without a server default: the ALTER fails on a table"
+            " that has rows, though it passes on an empty development database.",
+        ),
+        (
+            "SO114",
+            14,
+            "Unique constraint uq_spans_name on spans is added: it fails if duplicates exist,"
+            " and builds its index under a lock that blocks writes.",
+        ),
+    ]
+
+
+def test_options_for_postgresql_do_nothing_on_mariadb(tmp_path: Path) -> None:
+    """MariaDB ignores postgresql_not_valid, and adds a foreign key in place with
+    foreign_key_checks off."""
+    body = _upgrade(
+        'op.create_check_constraint("ck_arn", "spans", "arn IS NOT NULL",'
+        " postgresql_not_valid=True)\n"
+        '    op.execute("ALTER TABLE spans VALIDATE CONSTRAINT ck_arn")\n'
+        '    op.alter_column("spans", "arn", existing_type=sa.String(20), nullable=False)\n'
+        '    op.create_foreign_key("fk_a", "spans", "owners", ["owner_id"], ["id"],'
+        " postgresql_not_valid=True)\n"
+        '    op.execute("SET SESSION foreign_key_checks = 0")\n'
+        '    op.create_foreign_key("fk_b", "spans", "owners", ["owner_id"], ["id"])\n'
+        '    op.execute("SET SESSION foreign_key_checks = 1")\n'
+        '    op.create_foreign_key("fk_c", "spans", "owners", ["owner_id"], ["id"])'
+    )
+    assert [(f.rule, f.line) for f in lint(tmp_path, body, "mariadb")] == [
+        ("SO113", 13),
+        ("SO108", 15),
+        ("SO112", 16),
+        ("SO112", 20),
+    ]
+    assert [(f.rule, f.line) for f in lint(tmp_path, body, "postgresql")] == [
+        ("SO112", 18),
+        ("SO112", 20),
+    ]
+
+
 @pytest.mark.parametrize(
     ("old", "new", "dialects"),
     [
@@ -511,6 +759,26 @@ def test_widenings_that_copy_the_table_on_mysql(
             assert found[0].message.startswith(
                 f"spans.name changes type from {old} to {new}: the table may be rewritten"
             )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "postgresql"),
+    [
+        ("sa.NUMERIC(precision=10, scale=2)", "sa.Numeric(precision=12, scale=2)", True),
+        ("sa.Numeric(10, 2)", "sa.Numeric()", True),
+        ("sa.Numeric(10)", "sa.DECIMAL(12)", True),
+        ("sa.Numeric(10, 2)", "sa.Numeric(12, 3)", False),  # a new scale
+        ("sa.Numeric(12, 2)", "sa.Numeric(10, 2)", False),  # narrower
+        ("sa.Numeric()", "sa.Numeric(10, 2)", False),
+    ],
+)
+def test_numeric_widenings(tmp_path: Path, old: str, new: str, postgresql: bool) -> None:
+    """PostgreSQL keeps a NUMERIC whose scale stays and whose precision grows or goes;
+    MariaDB and MySQL copy the table for any change of a DECIMAL."""
+    body = _upgrade(f'op.alter_column("spans", "num", existing_type={old}, type_={new})')
+    assert rules(lint(tmp_path, body, "postgresql")) == ([] if postgresql else ["SO107"])
+    for dialect in ("mysql", "mariadb"):
+        assert rules(lint(tmp_path, body, dialect)) == ["SO107"], dialect
 
 
 def test_branches_on_the_dialect(tmp_path: Path) -> None:
@@ -565,6 +833,97 @@ def test_branches_on_a_name_bound_to_the_dialect(tmp_path: Path) -> None:
     assert [f.message.split(" is ")[0] for f in lint(tmp_path, body, "postgresql")] == ["spans.c"]
     assert [f.message.split(" is ")[0] for f in lint(tmp_path, body, "mysql")] == ["spans.b"]
     assert lint(tmp_path, body, "sqlite") == []
+
+
+def test_a_column_added_earlier_has_rows(tmp_path: Path) -> None:
+    """The running release does not know a column added earlier in upgrade(), but its
+    table has rows, each holding NULL: making it NOT NULL or changing its type is
+    checked as for any column."""
+    body = _upgrade(
+        'op.add_column("spans", sa.Column("arn", sa.String(), nullable=True))\n'
+        '    op.alter_column("spans", "arn", existing_type=sa.String(), nullable=False)\n'
+        '    op.add_column("spans", sa.Column("big", sa.Integer(), nullable=True))\n'
+        '    op.alter_column("spans", "big", existing_type=sa.Integer(), type_=sa.BigInteger())\n'
+        '    op.alter_column("spans", "big", new_column_name="large")\n'
+        '    op.drop_column("spans", "arn")\n'
+        '    op.execute("ALTER TABLE spans ADD COLUMN code VARCHAR(20)")\n'
+        '    op.execute("ALTER TABLE spans ALTER COLUMN code SET NOT NULL")\n'
+        '    op.execute("ALTER TABLE spans ALTER COLUMN code TYPE TEXT")\n'
+        '    op.execute("ALTER TABLE spans RENAME COLUMN code TO tag")\n'
+        '    op.execute("ALTER TABLE spans DROP COLUMN code")'
+    )
+    assert said(lint(tmp_path, body, "postgresql")) == [
+        (
+            "SO108",
+            14,
+            "spans.arn is made NOT NULL: the ALTER fails if a row still holds NULL, and it"
+            " reads the whole table under an exclusive lock.",
+        ),
+        (
+            "SO107",
+            16,
+            "spans.big changes type from sa.Integer() to sa.BigInteger(): the table may be"
+            " rewritten under a lock, and the running release may not handle the new type.",
+        ),
+        (
+            "SO108",
+            20,
+            "spans.code is made NOT NULL: the ALTER fails if a row still holds NULL, and it"
+            " reads the whole table under an exclusive lock.",
+        ),
+        (
+            "SO107",
+            21,
+            "spans.code changes type (raw SQL): the table may be rewritten under a lock, and"
+            " the running release may not handle the new type.",
+        ),
+    ]
+
+
+def test_a_not_null_check_proves_nothing_until_validated(tmp_path: Path) -> None:
+    """SET NOT NULL skips its scan on PostgreSQL only for a valid CHECK (c IS NOT NULL)."""
+    unvalidated = (
+        'op.create_check_constraint("ck_arn", "spans", "arn IS NOT NULL",'
+        " postgresql_not_valid=True)\n"
+        '    op.alter_column("spans", "arn", existing_type=sa.String(20), nullable=False)\n'
+    )
+    assert rules(lint(tmp_path, _upgrade(unvalidated), "postgresql")) == ["SO108"]
+    validated = unvalidated.replace(
+        "    op.alter_column",
+        '    op.execute("ALTER TABLE spans VALIDATE CONSTRAINT ck_arn")\n    op.alter_column',
+    )
+    assert rules(lint(tmp_path, _upgrade(validated), "postgresql")) == []
+    elsewhere = validated.replace("VALIDATE CONSTRAINT ck_arn", "VALIDATE CONSTRAINT ck_other")
+    assert rules(lint(tmp_path, _upgrade(elsewhere), "postgresql")) == ["SO108"]
+    raw = (
+        'op.execute("ALTER TABLE spans ADD CONSTRAINT ck_arn CHECK (arn IS NOT NULL) NOT VALID")\n'
+        '    op.execute("ALTER TABLE spans ALTER COLUMN arn SET NOT NULL")'
+    )
+    assert rules(lint(tmp_path, _upgrade(raw), "postgresql")) == ["SO108"]
+
+
+def test_tables_created_in_another_schema(tmp_path: Path) -> None:
+    """A table created in one schema says nothing of the table of that name in another."""
+    body = _upgrade(
+        'op.create_table("spans", sa.Column("id", sa.Integer()), schema="archive")\n'
+        '    op.create_index("ix_spans_name", "spans", ["name"])\n'
+        '    op.add_column("spans", sa.Column("arn", sa.String(), nullable=False))\n'
+        '    op.drop_column("spans", "legacy")\n'
+        '    op.add_column("spans", sa.Column("arn", sa.String(), nullable=False),'
+        ' schema="archive")\n'
+        '    op.create_index("ix_archive", "spans", ["name"], schema="archive")\n'
+        '    op.execute("CREATE TABLE archive.owners (id INT)")\n'
+        '    op.execute("CREATE INDEX ix_owners ON owners (id)")\n'
+        '    op.execute("CREATE INDEX ix_archive_owners ON archive.owners (id)")\n'
+        '    with op.batch_alter_table("spans", schema="archive") as batch_op:\n'
+        '        batch_op.drop_column("legacy")'
+    )
+    assert [(f.rule, f.line) for f in lint(tmp_path, body, "postgresql")] == [
+        ("SO109", 14),
+        ("SO101", 15),
+        ("SO103", 16),
+        ("SO109", 20),
+    ]
 
 
 def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
@@ -654,6 +1013,58 @@ def test_sql_run_through_the_migrations_connection_in_any_form(tmp_path: Path) -
             f"Raw SQL `DELETE FROM tags`: DELETE {deletes} tags in one transaction.",
         ),
     ]
+
+
+def test_downgrade_is_checked_for_what_fails(tmp_path: Path) -> None:
+    """downgrade(): CONCURRENTLY in a transaction fails (SO110); one that only returns
+    does nothing (SO118); one that raises keeps the enum type (no SO115)."""
+    body = """
+        def upgrade():
+            with op.get_context().autocommit_block():
+                op.create_index("ix_a", "spans", ["a"], postgresql_concurrently=True)
+
+
+        def downgrade():
+            op.drop_index("ix_a", table_name="spans", postgresql_concurrently=True)
+            op.execute("DROP INDEX CONCURRENTLY ix_b")
+            op.drop_column("spans", "b")
+    """
+    assert said(lint(tmp_path, body)) == [
+        (
+            "SO110",
+            18,
+            "drop_index('ix_a') uses CONCURRENTLY inside the migration's transaction:"
+            " PostgreSQL refuses it (CREATE/DROP INDEX CONCURRENTLY cannot run inside a"
+            " transaction block).",
+        ),
+        (
+            "SO110",
+            19,
+            "DROP INDEX CONCURRENTLY uses CONCURRENTLY inside the migration's transaction:"
+            " PostgreSQL refuses it (CREATE/DROP INDEX CONCURRENTLY cannot run inside a"
+            " transaction block).",
+        ),
+    ]
+    fixed = body.replace(
+        "        def downgrade():\n",
+        "        def downgrade():\n            with op.get_context().autocommit_block():\n    ",
+    ).replace('    op.execute("DROP', '        op.execute("DROP')
+    assert lint(tmp_path, fixed) == []
+
+    enum = """
+        def upgrade():
+            postgresql.ENUM("a", "b", name="kind").create(op.get_bind())
+            op.add_column("spans", sa.Column("kind", postgresql.ENUM(name="kind")))
+
+
+        def downgrade():
+            {}
+    """
+    assert rules(lint(tmp_path, enum.format("return"))) == ["SO115", "SO118"]
+    irreversible = enum.format(
+        '"""Kinds stay."""\n            raise NotImplementedError("kinds stay")'
+    )
+    assert lint(tmp_path, irreversible) == []
 
 
 def test_suppression_comments(tmp_path: Path) -> None:
@@ -1266,6 +1677,167 @@ def test_an_unnamed_foreign_key_on_each_database(
             assert names == [made_up[dialect]]
 
 
+_SPANS_WITH_ROWS = '''"""owners and spans, with rows"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "r1"
+down_revision = None
+
+
+def upgrade():
+    op.create_table("owners", sa.Column("id", sa.Integer(), primary_key=True))
+    op.create_table(
+        "spans",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("size", sa.Integer()),
+        sa.Column("owner_id", sa.Integer()),
+    )
+    op.execute("INSERT INTO owners (id) VALUES (1)")
+    op.execute("INSERT INTO spans (id, size, owner_id) VALUES (1, 1, 1), (2, 2, 1), (3, 3, 1)")
+    {more}
+
+
+def downgrade():
+    raise NotImplementedError
+'''
+
+
+def _spans_with_rows(make_app: App, tmp_path: Path, *bodies: str, more: str = "pass") -> Flask:
+    """An app whose history creates spans with 3 rows (r1), then runs ``bodies`` as
+    r2, r3...; the database is at r1."""
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    versions = tmp_path / "migrations" / "versions"
+    (versions / "r1_spans.py").write_text(_SPANS_WITH_ROWS.format(more=more), encoding="utf-8")
+    for number, body in enumerate(bodies, 2):
+        path = write(versions, body, name=f"r{number}_change.py", parent=f"r{number - 1}")
+        path.write_text(path.read_text().replace('revision = "r2"', f'revision = "r{number}"'))
+    assert invoke(app, "upgrade", "r1").exit_code == 0
+    return app
+
+
+def test_a_column_added_earlier_on_each_database(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    """What SO108 says of a column added earlier in the revision: it holds NULL in
+    every existing row, so making it NOT NULL fails."""
+    body = _upgrade(
+        'with op.batch_alter_table("spans") as batch_op:\n'
+        '        batch_op.add_column(sa.Column("arn", sa.String(20), nullable=True))\n'
+        '    with op.batch_alter_table("spans") as batch_op:\n'
+        '        batch_op.alter_column("arn", existing_type=sa.String(20), nullable=False)'
+    )
+    app = _spans_with_rows(make_app, tmp_path, body)
+    result = invoke(app, "lint")
+    assert result.exit_code == 0, result.output
+    assert (
+        "r2_change.py:16: SO108 warning: spans.arn is made NOT NULL: the ALTER fails if a row"
+        " still holds NULL"
+    ) in result.output
+    upgrade = invoke(app, "upgrade")
+    assert upgrade.exit_code == 1, upgrade.output
+    refusal = {
+        "postgresql": 'column "arn" of relation "spans" contains null values',
+        "mysql": "Data truncated for column 'arn' at row 1",
+        "sqlite": "NOT NULL constraint failed",
+    }
+    assert refusal[dialect] in upgrade.output
+    assert execute(app, "SELECT version_num FROM alembic_version") == [("r1",)]
+
+
+def test_columns_added_not_null_on_each_database(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    """What SO101 and SO102 say: PostgreSQL fills an identity, rewriting the table,
+    and refuses a NOT NULL column without a default; MariaDB gives an Identity() a
+    plain NOT NULL column and fills both with the type's empty value; SQLite refuses
+    both."""
+    identity = (
+        'op.add_column("spans", sa.Column("seq", sa.Integer(), sa.Identity(), nullable=False))'
+    )
+    arn = 'op.add_column("spans", sa.Column("arn", sa.String(20), nullable=False))'
+    app = _spans_with_rows(make_app, tmp_path, _upgrade(identity), _upgrade(arn))
+    found = [line.split(" See ")[0] for line in invoke(app, "lint").output.splitlines()]
+    if dialect == "mysql":
+        not_null = (
+            "MariaDB and MySQL fill every existing row with the type's empty value ('' or 0),"
+            " which no one chose, or refuse a DATE or DATETIME column under NO_ZERO_DATE."
+        )
+    else:
+        not_null = (
+            "the ALTER fails on a table that has rows, though it passes on an empty"
+            " development database."
+        )
+    r2 = (
+        "r2_change.py:13: SO102 warning: spans.seq is added with the identity sa.Identity(),"
+        " which the database computes for every existing row: the table is rewritten under a"
+        " lock (or, for now(), every old row gets the migration's time)."
+        if dialect == "postgresql"
+        else "r2_change.py:13: SO101 error: spans.seq is added NOT NULL without a server"
+        f" default: {not_null}"
+    )
+    r3 = (
+        "r3_change.py:13: SO101 error: spans.arn is added NOT NULL without a server default:"
+        f" {not_null}"
+    )
+    assert [line.split("/versions/")[-1] for line in found if ": SO1" in line] == [r2, r3]
+
+    filenode = "SELECT pg_relation_filenode('spans')"
+    before = execute(app, filenode) if dialect == "postgresql" else None
+    upgrade = invoke(app, "upgrade", "r2")
+    if dialect == "sqlite":
+        assert upgrade.exit_code == 1
+        assert "Cannot add a NOT NULL column with default value NULL" in upgrade.output
+        return
+    assert upgrade.exit_code == 0, upgrade.output
+    seq = [row[0] for row in execute(app, "SELECT seq FROM spans ORDER BY id")]
+    upgrade = invoke(app, "upgrade")
+    if dialect == "postgresql":
+        assert seq == [1, 2, 3] and execute(app, filenode) != before  # a new file: rewritten
+        assert upgrade.exit_code == 1
+        assert 'column "arn" of relation "spans" contains null values' in upgrade.output
+    else:
+        assert seq == [0, 0, 0]
+        assert upgrade.exit_code == 0, upgrade.output
+        assert execute(app, "SELECT DISTINCT arn FROM spans") == [("",)]
+
+
+def test_recreate_always_on_each_database(make_app: App, tmp_path: Path, dialect: str) -> None:
+    """What SO124 says: a table another table's foreign key references cannot be
+    recreated on PostgreSQL and MariaDB; SQLite recreates tables as a matter of course."""
+    body = _upgrade(
+        'with op.batch_alter_table("spans", recreate="always") as batch_op:\n'
+        '        batch_op.add_column(sa.Column("note", sa.String(20), nullable=True))'
+    )
+    refs = (
+        'op.create_table("refs", sa.Column("id", sa.Integer(), primary_key=True),'
+        ' sa.Column("span_id", sa.Integer(), sa.ForeignKey("spans.id")))'
+    )
+    app = _spans_with_rows(make_app, tmp_path, body, more=refs)
+    result = invoke(app, "lint", "--fail-on", "warning")
+    upgrade = invoke(app, "upgrade")
+    if dialect == "sqlite":
+        assert result.exit_code == 0, result.output
+        assert upgrade.exit_code == 0, upgrade.output
+        assert execute(app, "SELECT COUNT(note) FROM spans") == [(0,)]
+        return
+    assert result.exit_code == 1
+    assert (
+        "r2_change.py:13: SO124 warning: Table spans is rebuilt by batch mode"
+        ' (recreate="always"): every row is copied into a new table that replaces it'
+    ) in result.output
+    assert ", and it fails if another table's foreign key references it." in result.output
+    assert upgrade.exit_code == 1
+    refusal = {
+        "postgresql": "cannot drop constraint pk_spans on table spans because other objects"
+        " depend on it",
+        "mysql": "Cannot delete or update a parent row: a foreign key constraint fails",
+    }
+    assert refusal[dialect] in upgrade.output
+
+
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 def test_lint_names_the_dialects_it_knows(make_app: App, tmp_path: Path) -> None:
     app = make_app()
@@ -1330,3 +1902,44 @@ def test_the_safe_patterns_run_on_postgresql(
     assert execute(
         app, "SELECT COUNT(*) FROM " + ("trace_spans" if rule == "SO106" else "spans")
     ) == [(3,)]
+
+
+def _mariadb_patterns() -> list[tuple[str, str]]:
+    return [
+        pytest.param(rule, code, id=rule)
+        for rule, kind, code in (p.values for p in _docs_examples())
+        if kind == "safe" and '"mariadb"' in code
+    ]
+
+
+@pytest.mark.parametrize("dialect", ["mysql"], indirect=True)
+@pytest.mark.parametrize(("rule", "code"), _mariadb_patterns())
+def test_the_safe_patterns_for_mariadb_run_on_mariadb(
+    make_app: App, tmp_path: Path, rule: str, code: str
+) -> None:
+    """The safe patterns that do something else on MariaDB (SO108, SO112, SO123) run
+    there, and do what they say."""
+    assert len(_mariadb_patterns()) == 3
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    for statement in [
+        "CREATE TABLE owners (id INTEGER PRIMARY KEY)",
+        "CREATE TABLE spans (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(200),"
+        " size INTEGER, owner_id INTEGER, arn VARCHAR(20))",
+        "INSERT INTO owners (id) VALUES (1), (2)",
+        "INSERT INTO spans (name, size, owner_id, arn) VALUES ('a', 1, 1, 'x'), ('b', 2, 2, 'y')",
+    ]:
+        execute(app, statement)
+    body = code if "def downgrade" in code else code + "\n\ndef downgrade():\n    pass\n"
+    write(tmp_path / "migrations" / "versions", body, parent=None)
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        inspector = sa.inspect(app.extensions["sqlalchemy"].engines[None])
+        nullable = {c["name"]: c["nullable"] for c in inspector.get_columns("spans")}
+        keys = [fk["name"] for fk in inspector.get_foreign_keys("spans")]
+    if rule == "SO108":
+        assert nullable["arn"] is False
+    else:
+        assert keys == ["fk_spans_owner_id_owners"]
+    assert execute(app, "SELECT COUNT(*) FROM spans") == [(2,)]

@@ -58,7 +58,7 @@ def lint_paths(
     """Lint the revision scripts at ``paths`` (files, or folders of them).
 
     ``dialect`` is the target database's (``postgresql``, ``mysql``, ``sqlite``...;
-    None: unknown, so the PostgreSQL-only rules stay off). ``disable`` lists rule
+    None: unknown, so the rules of particular databases stay off). ``disable`` lists rule
     ids or names to skip; ``severity`` re-grades rules (id or name → ``error``,
     ``warning`` or ``info``). ``app_modules`` are the top-level modules of the app,
     whose import in a revision is reported. Each folder of ``histories`` is checked
@@ -90,12 +90,12 @@ def lint_paths(
     def report(found: analysis.Script, hit: checks.Hit, file: Path) -> None:
         nonlocal suppressed
         rule = RULES[hit.rule]
-        if rule.id in disabled or (rule.postgresql and dialect != "postgresql"):
+        if rule.id in disabled or not rule.applies(dialect):
             return
         if found.suppressed(rule.id, hit.line, hit.end_line):
             suppressed += 1
             return
-        message, fix = rule.render(hit.values)
+        message, fix = rule.render(hit.values, dialect)
         findings.append(
             Finding(
                 rule=rule.id,

@@ -389,6 +389,8 @@ class _Walker:
         if isinstance(expr, ast.Call) and isinstance(expr.func, ast.Attribute):
             if expr.func.attr == "autocommit_block":
                 return replace(context, autocommit=True)
+            if expr.func.attr == "batch_alter_table":  # recorded too, for its options
+                self._record("batch_alter_table", expr, _bind(expr, ("table_name",)), context)
             if expr.func.attr == "batch_alter_table" and isinstance(item.optional_vars, ast.Name):
                 arguments = _bind(expr, ("table_name",))
                 entry = (
@@ -570,7 +572,12 @@ class Column:
     type: ast.expr | None
     nullable: bool
     server_default: ast.expr | None
-    generated: bool  # Computed(...) or Identity(...): the database fills it
+    computed: ast.Call | None  # Computed(...): the database computes its value
+    identity: ast.Call | None  # Identity(...)
+    foreign_keys: tuple[ast.Call, ...]  # the ForeignKey(...) and CheckConstraint(...)
+    checks: tuple[ast.Call, ...]  # declared on it, which Alembic adds after the column
+    unique: bool  # unique=True
+    index: bool  # index=True
     node: ast.Call
 
 
@@ -594,19 +601,46 @@ def column(script: Script, node: ast.expr | None) -> Column | None:
     default = arguments.get("server_default")
     if isinstance(default, ast.Constant) and default.value is None:
         default = None
-    generated = any(
-        isinstance(a, ast.Call) and callee(a) in ("Computed", "Identity")
-        for a in [*node.args, *(k.value for k in node.keywords)]
+    items = [a for a in [*node.args, *(k.value for k in node.keywords)] if isinstance(a, ast.Call)]
+
+    def declared(name: str) -> tuple[ast.Call, ...]:
+        return tuple(a for a in items if callee(a) == name)
+
+    def true(name: str) -> bool:
+        value = arguments.get(name)
+        return isinstance(value, ast.Constant) and bool(value.value)
+
+    return Column(
+        name,
+        kind,
+        nullable,
+        default,
+        computed=next(iter(declared("Computed")), None),
+        identity=next(iter(declared("Identity")), None),
+        foreign_keys=declared("ForeignKey"),
+        checks=declared("CheckConstraint"),
+        unique=true("unique"),
+        index=true("index"),
+        node=node,
     )
-    return Column(name, kind, nullable, default, generated, node)
 
 
 _VARCHAR = {"String", "VARCHAR", "Unicode", "NVARCHAR", "CHAR_VARYING"}
 _TEXT = {"Text", "TEXT", "UnicodeText", "CLOB", "LONGTEXT", "MEDIUMTEXT"}
+_NUMERIC = {"Numeric", "NUMERIC", "DECIMAL"}
 
 
-def type_shape(node: ast.expr | None) -> tuple[str, int | None] | None:
-    """``("varchar", n)`` or ``("text", None)`` for the string types, else None."""
+@dataclass(frozen=True)
+class Shape:
+    """What a column type written in a script is, as far as widenings go."""
+
+    kind: str  # "varchar", "text" or "numeric"
+    size: int | None = None  # the length or precision; None: none given
+    scale: int | None = None  # a numeric's scale; None: none given (0)
+
+
+def type_shape(node: ast.expr | None) -> Shape | None:
+    """The shape of the string and numeric types, else None."""
     if node is None:
         return None
     name = (
@@ -616,16 +650,21 @@ def type_shape(node: ast.expr | None) -> tuple[str, int | None] | None:
         if isinstance(node, ast.Attribute)
         else None
     )
-    length: int | None = None
+    values: list[int | None] = [None, None]
     if isinstance(node, ast.Call):
         name = callee(node)
-        value = _bind(node, ("length",)).get("length")
-        if isinstance(value, ast.Constant) and isinstance(value.value, int):
-            length = value.value
+        sizes = ("precision", "scale") if name in _NUMERIC else ("length",)
+        given = _bind(node, sizes)
+        for index, size in enumerate(sizes):
+            value = given.get(size)
+            if isinstance(value, ast.Constant) and isinstance(value.value, int):
+                values[index] = value.value
     if name in _VARCHAR:
-        return ("varchar", length)
+        return Shape("varchar", values[0])
     if name in _TEXT:
-        return ("text", None)
+        return Shape("text")
+    if name in _NUMERIC:
+        return Shape("numeric", values[0], values[1])
     return None
 
 

@@ -2,9 +2,12 @@
 
 Rules about locks, rewrites and the release still running look at ``upgrade()``
 only: a downgrade is a deliberate revert whose drops are the point (the
-downgrade preview shows what they would destroy). A table or column created
-earlier in the same ``upgrade()`` holds no rows and no running code uses it, so
-it is exempt from the rules about existing ones.
+downgrade preview shows what they would destroy). A table created earlier in the
+same ``upgrade()`` (in the same schema) holds no rows and no running code uses
+it, so it is exempt from the rules about existing tables. A column added earlier
+is new to the running code only: dropping or renaming it is fine, but its table
+has rows, each holding NULL or its default, so changing its type or making it
+NOT NULL is checked as for any column.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 
 from . import analysis
 from .analysis import Operation, Script
+from .rules import MYSQL
 from .sql import Statement
 
 LIBRARIES = frozenset({"alembic", "sqlalchemy", "flask", "flask_sqlalchemy", "flask_schemaops"})
@@ -72,7 +76,8 @@ def check(
 ) -> list[Hit]:
     """Every rule that ``script`` breaks for a database of ``dialect`` (None: unknown).
     ``conventions``: the models' naming conventions by key (``fk``, ``uq``, ``ck``)."""
-    hits = list(_Upgrade(script, dialect).run())
+    hits = list(_Changes(script, dialect).run())
+    hits += [h for h in _Changes(script, dialect, "downgrade").run() if h.rule in _FAILURES]
     hits += _unnamed(script, dialect, conventions or {})
     hits += _enums(script, dialect)
     hits += _empty_downgrade(script)
@@ -102,18 +107,38 @@ def multiple_heads(folder: str, scripts: list[Script]) -> Hit | None:
     )
 
 
-class _Upgrade:
-    """The rules about what ``upgrade()`` does to existing tables."""
+# The rules downgrade() is checked for as well: what makes it fail whatever the data.
+# The others, about locks, rewrites and the release still running, look at upgrade().
+_FAILURES = frozenset({"SO110"})
 
-    def __init__(self, script: Script, dialect: str | None):
+# How the databases treat what a script declares (None: a database not known):
+# those that give a column an Identity() (the others add a plain column) ...
+_IDENTITY = frozenset({"postgresql", "oracle", "mssql", None})
+# ... that store a Computed() given no persisted= (PostgreSQL before 18 has no virtual
+# generated column) ...
+_STORED = frozenset({"postgresql", None})
+# ... that skip SET NOT NULL's scan when a validated CHECK (c IS NOT NULL) proves it
+# (PostgreSQL 12 and later) ...
+_PROVEN_NOT_NULL = frozenset({"postgresql", None})
+# ... and that add a CHECK declared on an added column without reading the rows.
+_INSTANT_COLUMN_CHECKS = MYSQL
+
+_Table = tuple[str | None, str]  # (schema, name)
+
+
+class _Changes:
+    """The rules about what ``function`` does to existing tables."""
+
+    def __init__(self, script: Script, dialect: str | None, function: str = "upgrade"):
         self.script = script
         self.dialect = dialect
-        self.postgresql = dialect == "postgresql"
-        self.operations = script.operations_in("upgrade", dialect)
-        self.created: set[str] = set()
+        self.operations = script.operations_in(function, dialect)
+        self.created: set[_Table] = set()
         self.indexes: set[str] = set()
-        self.added: set[tuple[str, str]] = set()
-        self.not_null_checks: set[tuple[str, str]] = set()
+        self.added: set[tuple[str | None, str, str]] = set()  # (schema, table, column)
+        self.not_null: set[tuple[str | None, str, str]] = set()  # proven by a valid check
+        self.not_valid: dict[tuple[str | None, str, str], str] = {}  # such a check by name
+        self.foreign_key_checks = True  # MySQL's session setting
         self.views = {
             s.name
             for o in self.operations
@@ -122,8 +147,24 @@ class _Upgrade:
             if s.kind == "create_view" and s.name
         }
 
-    def existing(self, table: str | None) -> bool:
-        return table is None or table not in self.created
+    def existing(self, table: str | None, schema: str | None) -> bool:
+        """Whether the table may hold rows: it was not created in this function."""
+        return table is None or (schema, table) not in self.created
+
+    def in_use(self, table: str | None, schema: str | None, column: str | None) -> bool:
+        """Whether the running release may use the column: one of an existing table
+        that this function did not add."""
+        added = (schema, table or "?", column or "?") in self.added
+        return self.existing(table, schema) and not added
+
+    def honoured(self, arguments: Mapping[str, ast.expr], keyword: str) -> bool:
+        """Whether ``keyword`` is given true and the database honours it: one meant for
+        a kind of database (``postgresql_not_valid``) counts on that kind only, or when
+        the database is not known."""
+        value = arguments.get(keyword)
+        kind = keyword.partition("_")[0]
+        ignored = kind in analysis.DIALECTS and self.dialect not in (kind, None)
+        return isinstance(value, ast.Constant) and bool(value.value) and not ignored
 
     def run(self) -> Iterator[Hit]:
         for operation in self.operations:
@@ -150,45 +191,91 @@ class _Upgrade:
 
     def _create_table(self, o: Operation) -> Iterator[Hit]:
         if o.table:
-            self.created.add(o.table)
+            self.created.add((o.schema, o.table))
         return iter(())
+
+    def _batch_alter_table(self, o: Operation) -> Iterator[Hit]:
+        if self.text(o, "recreate") == "always" and self.existing(o.table, o.schema):
+            yield self.hit("SO124", o, what=_named("Table", o.table))
 
     def _add_column(self, o: Operation) -> Iterator[Hit]:
         column = analysis.column(self.script, o.keyword("column"))
         if column is None:
             return
+        if self.existing(o.table, o.schema):
+            yield from self._new_column(o, column)
+        self.added.add((o.schema, o.table or "?", column.name or "?"))
+
+    def _new_column(self, o: Operation, column: analysis.Column) -> Iterator[Hit]:
+        """What adding ``column`` to an existing table does to its rows."""
         what = _column(o.table, column.name)
-        if self.existing(o.table):
-            if not column.nullable and column.server_default is None and not column.generated:
-                yield self.hit("SO101", o, what=what)
-            default = column.server_default
-            if default is not None and _volatile(self.script, default):
-                yield self.hit("SO102", o, what=what, default=ast.unparse(default))
-        self.added.add((o.table or "?", column.name or "?"))
+        identity = column.identity if self.dialect in _IDENTITY else None
+        if column.computed is not None and self.stored(column.computed):
+            default = f"the stored generated value {ast.unparse(column.computed)}"
+        elif identity is not None:
+            default = f"the identity {ast.unparse(identity)}"
+        elif column.server_default is not None and _volatile(self.script, column.server_default):
+            default = f"the server default {ast.unparse(column.server_default)}"
+        else:
+            default = None
+        filled = any(x is not None for x in (column.computed, identity, column.server_default))
+        if not column.nullable and not filled:
+            yield self.hit("SO101", o, what=what)
+        if default is not None:
+            yield self.hit("SO102", o, what=what, default=default)
+        # What is declared on the column, Alembic adds after it: each the usual way.
+        on = f"{o.table}.{column.name}" if o.table and column.name else o.table
+        for key in column.foreign_keys:
+            options = {k.arg: k.value for k in key.keywords if k.arg}
+            name = self.script.string(options.get("name"))
+            what = _named("Foreign key", name, on, unnamed=True)
+            not_valid = self.honoured(options, "postgresql_not_valid")
+            yield from self._foreign_key(o, o.table, o.schema, name, what, not_valid)
+        if column.index:
+            yield from self._index(o, _named("Index", None, on), o.table, o.schema)
+        elif column.unique:
+            what = _named("Unique constraint", None, on, unnamed=True)
+            yield self.hit("SO114", o, what=what, table=o.table)
+        for check in column.checks:
+            yield from self._column_check(o, check, on)
+
+    def stored(self, computed: ast.Call) -> bool:
+        persisted = next((k.value for k in computed.keywords if k.arg == "persisted"), None)
+        if isinstance(persisted, ast.Constant) and persisted.value is not None:
+            return bool(persisted.value)
+        return self.dialect in _STORED
+
+    def _column_check(self, o: Operation, check: ast.Call, on: str | None) -> Iterator[Hit]:
+        if self.dialect in _INSTANT_COLUMN_CHECKS:
+            return
+        name = self.script.string(next((k.value for k in check.keywords if k.arg == "name"), None))
+        what = _named("Check constraint", name, on, unnamed=True)
+        yield self.hit("SO113", o, what=what, constraint=name, table=o.table)
 
     def _drop_column(self, o: Operation) -> Iterator[Hit]:
         column = self.text(o, "column_name")
-        if self.existing(o.table) and (o.table or "?", column or "?") not in self.added:
+        if self.in_use(o.table, o.schema, column):
             yield self.hit("SO103", o, what=_column(o.table, column))
 
     def _drop_table(self, o: Operation) -> Iterator[Hit]:
-        if self.existing(o.table):
+        if self.existing(o.table, o.schema):
             yield self.hit("SO104", o, what=_named("Table", o.table))
 
     def _rename_table(self, o: Operation) -> Iterator[Hit]:
         new = self.text(o, "new_table_name")
-        if self.existing(o.table) and o.table not in self.views:
-            yield self.hit("SO106", o, what=_named("Table", o.table), table=o.table, new=new)
-        if o.table in self.created and new:
-            self.created.add(new)
+        if self.existing(o.table, o.schema):
+            if o.table not in self.views:
+                yield self.hit("SO106", o, what=_named("Table", o.table), table=o.table, new=new)
+        elif new:
+            self.created.add((o.schema, new))
 
     def _alter_column(self, o: Operation) -> Iterator[Hit]:
         column = self.text(o, "column_name")
-        if not self.existing(o.table) or (o.table or "?", column or "?") in self.added:
+        if not self.existing(o.table, o.schema):
             return
         what = _column(o.table, column)
         new_name = self.script.string(o.keyword("new_column_name"))
-        if new_name:
+        if new_name and self.in_use(o.table, o.schema, column):
             yield self.hit("SO105", o, what=what, column=column, new=new_name)
         new_type = o.keyword("type_")
         old = o.keyword("existing_type")
@@ -205,58 +292,100 @@ class _Upgrade:
             isinstance(nullable, ast.Constant)
             and nullable.value is False
             and not (isinstance(existing, ast.Constant) and existing.value is False)
-            and (o.table or "?", column) not in self.not_null_checks
         ):
-            yield self.hit("SO108", o, what=what, column=column)
+            yield from self._set_not_null(o, o.table, o.schema, column)
+
+    def _set_not_null(
+        self, o: Operation, table: str | None, schema: str | None, column: str | None
+    ) -> Iterator[Hit]:
+        proven = (schema, table or "?", column or "?") in self.not_null
+        if not (proven and self.dialect in _PROVEN_NOT_NULL):
+            yield self.hit("SO108", o, what=_column(table, column), column=column)
 
     def _create_index(self, o: Operation) -> Iterator[Hit]:
         name = self.text(o, "index_name")
         if name:
             self.indexes.add(name)
-        if not self.postgresql:
-            return
-        if o.flag("postgresql_concurrently"):
+        if self.honoured(o.arguments, "postgresql_concurrently"):
             if not o.autocommit:
                 yield self.hit("SO110", o, what=_call("create_index", name))
-        elif self.existing(o.table):
-            yield self.hit("SO109", o, what=self.named("Index", o, "index_name"), table=o.table)
+        else:
+            what = self.named("Index", o, "index_name")
+            yield from self._index(o, what, o.table, o.schema)
+
+    def _index(
+        self, o: Operation, what: str, table: str | None, schema: str | None
+    ) -> Iterator[Hit]:
+        """SO109 for an index built without CONCURRENTLY on an existing table."""
+        if self.existing(table, schema):
+            yield self.hit("SO109", o, what=what, table=table)
 
     def _drop_index(self, o: Operation) -> Iterator[Hit]:
         name = self.text(o, "index_name")
-        if not self.postgresql:
-            return
-        if o.flag("postgresql_concurrently"):
+        if self.honoured(o.arguments, "postgresql_concurrently"):
             if not o.autocommit:
                 yield self.hit("SO110", o, what=_call("drop_index", name))
-        elif self.existing(o.table) and name not in self.indexes:
+        elif self.existing(o.table, o.schema) and name not in self.indexes:
             yield self.hit("SO111", o, what=self.named("Index", o, "index_name"), table=o.table)
 
     def _create_foreign_key(self, o: Operation) -> Iterator[Hit]:
-        if self.postgresql and self.existing(o.table) and not o.flag("postgresql_not_valid"):
-            yield self.hit(
-                "SO112",
-                o,
-                what=self.named("Foreign key", o, "constraint_name"),
-                constraint=self.text(o, "constraint_name"),
-                table=o.table,
-            )
+        what = self.named("Foreign key", o, "constraint_name")
+        name = self.text(o, "constraint_name")
+        not_valid = self.honoured(o.arguments, "postgresql_not_valid")
+        yield from self._foreign_key(o, o.table, o.schema, name, what, not_valid)
+
+    def _foreign_key(
+        self,
+        o: Operation,
+        table: str | None,
+        schema: str | None,
+        name: str | None,
+        what: str,
+        not_valid: bool,
+    ) -> Iterator[Hit]:
+        """SO112 for a foreign key added to an existing table, unless the database
+        skips checking its rows: NOT VALID (PostgreSQL), foreign_key_checks off (MySQL)."""
+        if not_valid or not self.existing(table, schema):
+            return
+        if self.dialect in MYSQL and not self.foreign_key_checks:
+            return
+        yield self.hit("SO112", o, what=what, constraint=name, table=table)
 
     def _create_check_constraint(self, o: Operation) -> Iterator[Hit]:
+        name = self.text(o, "constraint_name")
         condition = self.script.string(o.keyword("condition")) or ""
-        match = _NOT_NULL_CHECK.match(condition.strip())
-        if match:
-            self.not_null_checks.add((o.table or "?", match.group(1)))
-        if self.existing(o.table) and not o.flag("postgresql_not_valid"):
+        not_valid = self.honoured(o.arguments, "postgresql_not_valid")
+        self._check(o.table, o.schema, name, condition, not_valid)
+        if self.existing(o.table, o.schema) and not not_valid:
             yield self.hit(
                 "SO113",
                 o,
                 what=self.named("Check constraint", o, "constraint_name"),
-                constraint=self.text(o, "constraint_name"),
+                constraint=name,
                 table=o.table,
             )
 
+    def _check(
+        self,
+        table: str | None,
+        schema: str | None,
+        name: str | None,
+        condition: str,
+        not_valid: bool,
+    ) -> None:
+        """Remember a CHECK (c IS NOT NULL): it proves the column has no NULL once it is
+        valid (added without NOT VALID, or validated since)."""
+        match = _NOT_NULL_CHECK.match(condition.strip())
+        if not match:
+            return
+        column = (schema, table or "?", match.group(1))
+        if not not_valid:
+            self.not_null.add(column)
+        elif name:
+            self.not_valid[(schema, table or "?", name)] = match.group(1)
+
     def _create_unique_constraint(self, o: Operation) -> Iterator[Hit]:
-        if self.existing(o.table):
+        if self.existing(o.table, o.schema):
             yield self.hit(
                 "SO114",
                 o,
@@ -289,62 +418,71 @@ class _Upgrade:
             yield from self._statement(o, statement)
 
     def _statement(self, o: Operation, s: Statement) -> Iterator[Hit]:
-        table, kind = s.table, s.kind
+        table, schema, kind = s.table, s.schema, s.kind
+        existing = self.existing(table, schema)
         # s.name is None only where the SQL gives no name (the database makes one up).
         if kind == "create_table":
-            self.created.add(table or "?")
+            self.created.add((schema, table or "?"))
         elif kind == "create_index":
             if s.name:
                 self.indexes.add(s.name)
-            if self.postgresql and s.concurrently and not o.autocommit:
+            if s.concurrently and not o.autocommit:
                 yield self.hit("SO110", o, what="CREATE INDEX CONCURRENTLY")
-            elif self.postgresql and not s.concurrently and self.existing(table):
-                what = _named("Index", s.name, table, unnamed=True)
-                yield self.hit("SO109", o, what=what, table=table)
-        elif kind == "drop_index" and self.postgresql:
+            elif not s.concurrently:
+                yield from self._index(
+                    o, _named("Index", s.name, table, unnamed=True), table, schema
+                )
+        elif kind == "drop_index":
             if s.concurrently and not o.autocommit:
                 yield self.hit("SO110", o, what="DROP INDEX CONCURRENTLY")
-            elif not s.concurrently and s.name not in self.indexes and self.existing(table):
+            elif not s.concurrently and s.name not in self.indexes and existing:
                 yield self.hit("SO111", o, what=_named("Index", s.name, table), table=table)
-        elif kind == "add_column" and self.existing(table):
+        elif kind == "add_column" and existing:
             what = _column(table, s.column)
-            if s.not_null and s.default is None:
+            if s.generated is not None:
+                yield self.hit("SO102", o, what=what, default=s.generated)
+            elif s.not_null and s.default is None:
                 yield self.hit("SO101", o, what=what)
-            if s.default is not None and _volatile_text(s.default):
-                yield self.hit("SO102", o, what=what, default=s.default)
-            self.added.add((table or "?", s.column or "?"))
-        elif kind == "drop_column" and self.existing(table):
+            elif s.default is not None and _volatile_text(s.default):
+                yield self.hit("SO102", o, what=what, default=f"the server default {s.default}")
+            self.added.add((schema, table or "?", s.column or "?"))
+        elif kind == "drop_column" and self.in_use(table, schema, s.column):
             yield self.hit("SO103", o, what=_column(table, s.column))
-        elif kind == "drop_table" and self.existing(table):
+        elif kind == "drop_table" and existing:
             yield self.hit("SO104", o, what=_named("Table", table))
-        elif kind == "rename_column" and self.existing(table):
+        elif kind == "rename_column" and self.in_use(table, schema, s.column):
             yield self.hit("SO105", o, what=_column(table, s.column), column=s.column, new=s.name)
-        elif kind == "rename_table" and self.existing(table) and table not in self.views:
+        elif kind == "rename_table" and existing and table not in self.views:
             yield self.hit("SO106", o, what=_named("Table", table), table=table, new=s.name)
-        elif kind in ("column_type", "set_not_null") and self.existing(table):
-            if (table or "?", s.column or "?") in self.added:
-                return
-            what = _column(table, s.column)
-            if kind == "column_type":
-                yield self.hit("SO107", o, what=what, change=" (raw SQL)")
-            elif (table or "?", s.column) not in self.not_null_checks:
-                yield self.hit("SO108", o, what=what, column=s.column)
-        elif kind == "add_foreign_key" and self.postgresql and self.existing(table):
-            if not s.not_valid:
-                what = _named("Foreign key", s.name, table, unnamed=True)
-                yield self.hit("SO112", o, what=what, constraint=s.name, table=table)
-        elif kind == "add_check" and self.existing(table):
+        elif kind == "column_type" and existing:
+            yield self.hit("SO107", o, what=_column(table, s.column), change=" (raw SQL)")
+        elif kind == "set_not_null" and existing:
+            yield from self._set_not_null(o, table, schema, s.column)
+        elif kind == "add_foreign_key":
+            on = f"{table}.{s.column}" if table and s.column else table
+            what = _named("Foreign key", s.name, on, unnamed=True)
+            yield from self._foreign_key(o, table, schema, s.name, what, s.not_valid)
+        elif kind == "add_check" and s.column is not None and existing:
+            if self.dialect not in _INSTANT_COLUMN_CHECKS:
+                what = _named("Check constraint", s.name, f"{table}.{s.column}", unnamed=True)
+                yield self.hit("SO113", o, what=what, constraint=s.name, table=table)
+        elif kind == "add_check":
             match = re.search(r"CHECK\s*\((.*)\)", s.text, re.IGNORECASE)
-            condition = _NOT_NULL_CHECK.match(match.group(1).strip()) if match else None
-            if condition:
-                self.not_null_checks.add((table or "?", condition.group(1)))
-            if not s.not_valid:
+            self._check(table, schema, s.name, match.group(1) if match else "", s.not_valid)
+            if not s.not_valid and existing:
                 what = _named("Check constraint", s.name, table, unnamed=True)
                 yield self.hit("SO113", o, what=what, constraint=s.name, table=table)
-        elif kind == "add_unique" and self.existing(table):
-            what = _named("Unique constraint", s.name, table, unnamed=True)
+        elif kind == "validate_constraint":
+            column = self.not_valid.pop((schema, table or "?", s.name or "?"), None)
+            if column is not None:
+                self.not_null.add((schema, table or "?", column))
+        elif kind == "foreign_key_checks":
+            self.foreign_key_checks = s.name == "on"
+        elif kind == "add_unique" and existing:
+            on = f"{table}.{s.column}" if table and s.column else table
+            what = _named("Unique constraint", s.name, on, unnamed=True)
             yield self.hit("SO114", o, what=what, constraint=s.name, table=table)
-        elif kind == "enum_add_value" and self.postgresql and not o.autocommit:
+        elif kind == "enum_add_value" and not o.autocommit:
             yield self.hit("SO116", o, enum=s.name)
         elif kind == "danger":
             detail = f"`{_shorten(s.text)}`: {s.detail}."
@@ -447,7 +585,7 @@ def _constraint_name(script: Script, o: Operation, key: str) -> str | None:
 
 
 def _enums(script: Script, dialect: str | None) -> Iterator[Hit]:
-    if dialect != "postgresql":
+    if dialect != "postgresql" or _irreversible(script):
         return
     created: dict[str, Operation] = {}
     for o in script.operations_in("upgrade", dialect):
@@ -539,9 +677,18 @@ def _empty_downgrade(script: Script) -> Iterator[Hit]:
 
 
 def _does_nothing(statement: ast.stmt) -> bool:
-    return isinstance(statement, ast.Pass) or (
-        isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant)
+    """``pass``, a docstring, or a bare ``return``."""
+    return (
+        isinstance(statement, ast.Pass)
+        or (isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant))
+        or (isinstance(statement, ast.Return) and statement.value is None)
     )
+
+
+def _irreversible(script: Script) -> bool:
+    """Whether ``downgrade()`` always raises (the revision says it cannot be reverted)."""
+    function = script.functions.get("downgrade")
+    return function is not None and any(isinstance(s, ast.Raise) for s in function.body)
 
 
 def _model_imports(script: Script, app_modules: frozenset[str]) -> Iterator[Hit]:
@@ -589,13 +736,27 @@ def _widening(old: ast.expr | None, new: ast.expr, dialect: str | None) -> bool:
     if old is not None and ast.dump(old) == ast.dump(new):
         return True
     before, after = analysis.type_shape(old), analysis.type_shape(new)
-    if before is None or after is None or before[0] != "varchar":
+    if before is None or after is None:
         return False
-    if dialect in ("mysql", "mariadb"):
-        return _mysql_in_place(before[1], after[1], dialect)
-    if after[0] == "text" or after[1] is None:
-        return True
-    return before[1] is not None and after[1] > before[1]
+    if dialect in MYSQL:  # no NUMERIC change is in place there
+        return before.kind == after.kind == "varchar" and _mysql_in_place(
+            before.size, after.size, dialect
+        )
+    if before.kind == "varchar" and after.kind in ("varchar", "text"):
+        if after.kind == "text" or after.size is None:
+            return True
+        return before.size is not None and after.size > before.size
+    if before.kind == after.kind == "numeric":
+        # PostgreSQL keeps the values of a NUMERIC whose scale stays and whose
+        # precision grows or goes.
+        if after.size is None:
+            return True
+        return (
+            before.size is not None
+            and after.size >= before.size
+            and (before.scale or 0) == (after.scale or 0)
+        )
+    return False
 
 
 def _mysql_in_place(old: int | None, new: int | None, dialect: str) -> bool:

@@ -17,6 +17,20 @@ Severity = Literal["info", "warning", "error"]
 SEVERITIES: tuple[Severity, ...] = ("info", "warning", "error")  # in rising order
 
 
+# The databases a rule or a wording applies to.
+POSTGRESQL = frozenset({"postgresql"})
+MYSQL = frozenset({"mysql", "mariadb"})
+
+
+@dataclass(frozen=True)
+class Variant:
+    """What a rule says instead on some databases, where they behave otherwise."""
+
+    dialects: frozenset[str]
+    message: str
+    fix: str | None = None  # None: the rule's own
+
+
 @dataclass(frozen=True)
 class Rule:
     """One rule. ``message`` and ``fix`` are ``str.format`` templates over the values
@@ -28,16 +42,24 @@ class Rule:
     severity: Severity
     message: str
     fix: str  # the safe alternative
-    postgresql: bool = False  # applies only when the target database is PostgreSQL
+    dialects: frozenset[str] | None = None  # the only databases it applies to; None: all
+    variants: tuple[Variant, ...] = ()  # its wording on the databases that differ
 
     @property
     def url(self) -> str:
         return f"{DOCS_URL}rules.html#{self.id.lower()}"
 
-    def render(self, values: Mapping[str, str]) -> tuple[str, str]:
-        """The message, ending with the link to the rule, and the fix, filled in."""
+    def applies(self, dialect: str | None) -> bool:
+        """Whether the rule applies to a ``dialect`` database (None: not known)."""
+        return self.dialects is None or dialect in self.dialects
+
+    def render(self, values: Mapping[str, str], dialect: str | None = None) -> tuple[str, str]:
+        """The message, ending with the link to the rule, and the fix, filled in, as
+        they read for a ``dialect`` database."""
         known = _Values(values)
-        return f"{self.message.format_map(known)} See {self.url}", self.fix.format_map(known)
+        wording = next((v for v in self.variants if dialect in v.dialects), self)
+        message = wording.message.format_map(known)
+        return f"{message} See {self.url}", (wording.fix or self.fix).format_map(known)
 
 
 class _Values(dict[str, str]):
@@ -57,16 +79,26 @@ _CATALOGUE = (
         " a table that has rows, though it passes on an empty development database.",
         "Give it a server default (server_default=sa.text(\"''\")), or add it nullable,"
         " backfill it, and set NOT NULL in a later revision.",
+        variants=(
+            Variant(
+                MYSQL,
+                "{what} is added NOT NULL without a server default: MariaDB and MySQL fill"
+                " every existing row with the type's empty value ('' or 0), which no one"
+                " chose, or refuse a DATE or DATETIME column under NO_ZERO_DATE.",
+            ),
+        ),
     ),
     Rule(
         "SO102",
         "volatile-default",
         "warning",
-        "{what} is added with the server default {default}, computed for every"
+        "{what} is added with {default}, which the database computes for every"
         " existing row: the table is rewritten under a lock (or, for now(), every old row"
         " gets the migration's time).",
-        "Add it without a default (or with a constant one), backfill the old rows in"
-        " batches, then set the default with alter_column(server_default=...).",
+        "Add it as a plain column without a default (or with a constant one), backfill"
+        " the old rows in batches, then give new rows their value with"
+        " alter_column(server_default=...) (for an identity or serial column, a"
+        " sequence's nextval()).",
     ),
     Rule(
         "SO103",
@@ -124,6 +156,16 @@ _CATALOGUE = (
         "Backfill first; on PostgreSQL add CHECK ({column} IS NOT NULL) NOT VALID,"
         " VALIDATE it, and SET NOT NULL in the same revision (no scan), then drop the"
         " check.",
+        variants=(
+            Variant(
+                MYSQL,
+                "{what} is made NOT NULL: the ALTER fails if a row still holds NULL"
+                " (MariaDB and MySQL check the rows while they rebuild the table in place,"
+                " without blocking writes).",
+                "Backfill the NULLs first, in batches (UPDATE ... WHERE"
+                " {column|the column} IS NULL), then set NOT NULL.",
+            ),
+        ),
     ),
     Rule(
         "SO109",
@@ -133,7 +175,7 @@ _CATALOGUE = (
         " while it builds.",
         "Build it with postgresql_concurrently=True inside"
         " `with op.get_context().autocommit_block():`.",
-        postgresql=True,
+        dialects=POSTGRESQL,
     ),
     Rule(
         "SO110",
@@ -142,7 +184,7 @@ _CATALOGUE = (
         "{what} uses CONCURRENTLY inside the migration's transaction: PostgreSQL refuses"
         " it (CREATE/DROP INDEX CONCURRENTLY cannot run inside a transaction block).",
         "Wrap it in `with op.get_context().autocommit_block():`.",
-        postgresql=True,
+        dialects=POSTGRESQL,
     ),
     Rule(
         "SO111",
@@ -152,7 +194,7 @@ _CATALOGUE = (
         " wait for the lock.",
         "Drop it with postgresql_concurrently=True inside"
         " `with op.get_context().autocommit_block():`.",
-        postgresql=True,
+        dialects=POSTGRESQL,
     ),
     Rule(
         "SO112",
@@ -162,7 +204,18 @@ _CATALOGUE = (
         " while writes to both tables are blocked.",
         "Add it with postgresql_not_valid=True, then in a later step"
         ' op.execute("ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}").',
-        postgresql=True,
+        dialects=POSTGRESQL | MYSQL,
+        variants=(
+            Variant(
+                MYSQL,
+                "{what} is added while foreign_key_checks is on: MariaDB and MySQL then copy"
+                " {table|the table} to check every row, blocking writes to it meanwhile.",
+                "Make sure no row lacks its parent, then add it with foreign_key_checks off,"
+                " which builds it in place without copying the table or checking the old"
+                ' rows: op.execute("SET SESSION foreign_key_checks = 0") before it and'
+                ' op.execute("SET SESSION foreign_key_checks = 1") after.',
+            ),
+        ),
     ),
     Rule(
         "SO113",
@@ -172,6 +225,16 @@ _CATALOGUE = (
         " lock, and the ALTER fails if one violates it.",
         "On PostgreSQL add it with postgresql_not_valid=True, then"
         ' op.execute("ALTER TABLE {table} VALIDATE CONSTRAINT {constraint}").',
+        variants=(
+            Variant(
+                MYSQL,
+                "{what} is added: MariaDB and MySQL copy the table to check every row,"
+                " blocking writes meanwhile, and the ALTER fails if one violates it.",
+                "They have no online way to add one: add it while the table is small or in"
+                " a maintenance window, marked `# schemaops: ignore[SO113] <why>`, or"
+                " check the condition in the app.",
+            ),
+        ),
     ),
     Rule(
         "SO114",
@@ -183,6 +246,24 @@ _CATALOGUE = (
         " CONCURRENTLY (in an autocommit block), then"
         ' op.execute("ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE USING INDEX'
         ' <index>").',
+        variants=(
+            Variant(
+                POSTGRESQL,
+                "{what} is added: it fails if duplicates exist, and builds its index under an"
+                " exclusive lock that blocks reads and writes of {table|the table}.",
+                "Remove duplicates first, build a unique index CONCURRENTLY (in an"
+                " autocommit block), then"
+                ' op.execute("ALTER TABLE {table} ADD CONSTRAINT {constraint} UNIQUE USING'
+                ' INDEX <index>").',
+            ),
+            Variant(
+                MYSQL,
+                "{what} is added: it fails if duplicates exist (MariaDB and MySQL build its"
+                " index in place, without blocking writes).",
+                "Remove the duplicates first, and make sure the running release writes no"
+                " new ones.",
+            ),
+        ),
     ),
     Rule(
         "SO115",
@@ -192,7 +273,7 @@ _CATALOGUE = (
         " downgrade the next upgrade fails with 'type already exists'.",
         "Drop it at the end of downgrade():"
         " postgresql.ENUM(name='{enum}').drop(op.get_bind(), checkfirst=True).",
-        postgresql=True,
+        dialects=POSTGRESQL,
     ),
     Rule(
         "SO116",
@@ -201,7 +282,7 @@ _CATALOGUE = (
         "ALTER TYPE {enum} ADD VALUE runs inside the migration's transaction: the new value"
         " cannot be used until it commits, and PostgreSQL before 12 refuses it.",
         "Run it inside `with op.get_context().autocommit_block():`.",
-        postgresql=True,
+        dialects=POSTGRESQL,
     ),
     Rule(
         "SO117",
@@ -260,6 +341,26 @@ _CATALOGUE = (
         "warning",
         "{what} is added without a name in {function}(): {consequence}",
         'Name it: {call}(op.f("{example}"), ...){convention}.',
+    ),
+    Rule(
+        "SO124",
+        "recreate-table",
+        "warning",
+        '{what} is rebuilt by batch mode (recreate="always"): every row is copied into a'
+        " new table that replaces it, and it fails if another table's foreign key"
+        " references it. With a primary key the table is locked against reads and writes"
+        " until the copy is done; without one, what is written meanwhile is lost.",
+        'Leave recreate at "auto" (the default), which alters the table in place here and'
+        " copies it on SQLite only.",
+        dialects=POSTGRESQL | MYSQL,
+        variants=(
+            Variant(
+                MYSQL,
+                '{what} is rebuilt by batch mode (recreate="always"): every row is copied'
+                " into a new table that replaces it, and it fails if another table's foreign"
+                " key references it. Updates to the rows wait until the copy is done.",
+            ),
+        ),
     ),
 )
 

@@ -8,7 +8,7 @@ else ``unknown``, which the linter reports as needing a human review.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 _NAME = r'(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+)'
 _QUALIFIED = rf"{_NAME}(?:\s*\.\s*{_NAME})*"
@@ -22,20 +22,23 @@ class Statement:
     ``drop_column``, ``rename_column``, ``rename_table``, ``column_type``,
     ``set_not_null``, ``add_foreign_key``, ``add_check``, ``add_unique``,
     ``drop_table``, ``create_table``, ``create_view``, ``create_enum``,
-    ``drop_type``, ``enum_add_value``, ``data`` (a bounded data change or a
-    query), ``safe`` (harmless DDL), ``danger`` (``detail`` says why) or
+    ``drop_type``, ``enum_add_value``, ``validate_constraint``,
+    ``foreign_key_checks`` (``name`` is ``on`` or ``off``), ``data`` (a bounded data
+    change or a query), ``safe`` (harmless DDL), ``danger`` (``detail`` says why) or
     ``unknown``.
     """
 
     kind: str
     text: str
     table: str | None = None
+    schema: str | None = None  # the table's, when the SQL names one
     column: str | None = None
     name: str | None = None  # the index, constraint, type or new name
     concurrently: bool = False
     not_valid: bool = False
     not_null: bool = False
     default: str | None = None
+    generated: str | None = None  # an added column's value the database computes
     detail: str = ""
 
     @property
@@ -46,8 +49,18 @@ class Statement:
 
 def unquote(name: str) -> str:
     """The last part of a possibly qualified, possibly quoted name."""
-    last = re.split(r"\s*\.\s*(?=(?:[^\"`]*[\"`][^\"`]*[\"`])*[^\"`]*$)", name.strip())[-1]
-    return last.strip('"`[]')
+    return _parts(name)[-1]
+
+
+def qualifier(name: str) -> str | None:
+    """The schema of a qualified name (``archive.spans`` gives ``archive``), or None."""
+    parts = _parts(name)
+    return parts[-2] if len(parts) > 1 else None
+
+
+def _parts(name: str) -> list[str]:
+    parts = re.split(r"\s*\.\s*(?=(?:[^\"`]*[\"`][^\"`]*[\"`])*[^\"`]*$)", name.strip())
+    return [part.strip('"`[]') for part in parts]
 
 
 # A string literal: '' and a backslash escape a quote ('it''s', MySQL's 'it\'s').
@@ -115,6 +128,14 @@ def _statement(text: str) -> list[Statement]:
     first = words[0] if words else ""
     if first in ("UPDATE", "DELETE", "WITH"):
         return _data_changes(text)
+    checks = re.match(
+        r"SET\s+(?:SESSION\s+|@@(?:SESSION\.)?)?FOREIGN_KEY_CHECKS\s*(?:=|TO)\s*'?(\w+)'?\s*$",
+        text,
+        re.I,
+    )
+    if checks:
+        off = checks.group(1).upper() in ("0", "OFF", "FALSE")
+        return [Statement("foreign_key_checks", text, name="off" if off else "on")]
     if first in ("INSERT", "SELECT", "COMMENT", "SET", "GRANT", "REVOKE", "ANALYZE"):
         return [Statement("data" if first in ("INSERT", "SELECT") else "safe", text)]
     if first == "TRUNCATE":
@@ -150,6 +171,7 @@ def _statement(text: str) -> list[Statement]:
                     "rename_table",
                     text,
                     table=unquote(match.group(1)),
+                    schema=qualifier(match.group(1)),
                     name=unquote(match.group(2)),
                 )
             ]
@@ -208,6 +230,7 @@ def _create(text: str, upper: str) -> Statement:
             "create_index",
             text,
             table=unquote(match.group(3)),
+            schema=qualifier(match.group(3)),
             name=unquote(match.group(2)) if match.group(2) else None,
             concurrently=bool(match.group(1)),
         )
@@ -218,7 +241,8 @@ def _create(text: str, upper: str) -> Statement:
         re.I,
     )
     if match:
-        return Statement("create_table", text, table=unquote(match.group(1)))
+        name = match.group(1)
+        return Statement("create_table", text, table=unquote(name), schema=qualifier(name))
     match = re.match(
         rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TEMP(?:ORARY)?\s+)?VIEW\s+({_QUALIFIED})", text, re.I
     )
@@ -236,7 +260,7 @@ def _drop(text: str, upper: str) -> list[Statement]:
     )
     if match:
         return [
-            Statement("drop_table", text, table=unquote(name))
+            Statement("drop_table", text, table=unquote(name), schema=qualifier(name))
             for name in match.group(1).split(",")
             if name.strip()
         ]
@@ -282,8 +306,12 @@ def _alter_table(text: str) -> list[Statement]:
     )
     if not match:
         return [Statement("unknown", text)]
-    table = unquote(match.group(1))
-    return [_action(text, table, action) for action in _top_level_commas(match.group(2))]
+    table, schema = unquote(match.group(1)), qualifier(match.group(1))
+    return [
+        replace(found, schema=schema)
+        for action in _top_level_commas(match.group(2))
+        for found in _actions(text, table, action)
+    ]
 
 
 def _top_level_commas(text: str) -> list[str]:
@@ -298,6 +326,37 @@ def _top_level_commas(text: str) -> list[str]:
             start = index + 1
     parts.append(text[start:].strip())
     return [p for p in parts if p]
+
+
+def _actions(text: str, table: str, action: str) -> list[Statement]:
+    """What one action of an ALTER TABLE does: for ADD COLUMN, also the constraints
+    declared on the column."""
+    found = _action(text, table, action)
+    if found.kind != "add_column":
+        return [found]
+    plain = re.sub(r"'[^']*'", "''", action)  # no keyword inside a literal
+    declared = [found]  # each with the column it is declared on
+    for m in re.finditer(
+        rf"(?:\bCONSTRAINT\s+({_NAME})\s+)?\b(REFERENCES|UNIQUE|CHECK)\b", plain, re.I
+    ):
+        name = unquote(m.group(1)) if m.group(1) else None
+        kind = _DECLARED[m.group(2).upper()]
+        declared.append(Statement(kind, text, table=table, column=found.column, name=name))
+    return declared
+
+
+_DECLARED = {"REFERENCES": "add_foreign_key", "UNIQUE": "add_unique", "CHECK": "add_check"}
+
+
+# What makes the database compute an added column's value for each row: a serial
+# type, an identity, a stored generated column, MySQL's AUTO_INCREMENT.
+_GENERATED = re.compile(
+    r"^(?:BIG|SMALL)?SERIAL[248]?\b"
+    r"|\bGENERATED\s+(?:ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b"
+    r"|\b(?:GENERATED\s+ALWAYS\s+)?AS\s*\(.*\)\s*(?:STORED|PERSISTENT)\b"
+    r"|\bAUTO_INCREMENT\b",
+    re.I,
+)
 
 
 def _action(text: str, table: str, action: str) -> Statement:
@@ -326,6 +385,7 @@ def _action(text: str, table: str, action: str) -> Statement:
             default = re.search(
                 r"\bDEFAULT\s+(\(.*?\)|'[^']*'|[^\s,]+(?:\s*\([^)]*\))?)", rest, re.I
             )
+            generated = _GENERATED.search(re.sub(r"'[^']*'", "''", rest))
             return Statement(
                 "add_column",
                 text,
@@ -333,6 +393,7 @@ def _action(text: str, table: str, action: str) -> Statement:
                 column=column,
                 not_null=bool(re.search(r"\bNOT\s+NULL\b", rest, re.I)),
                 default=default.group(1) if default else None,
+                generated=" ".join(generated.group(0).split()) if generated else None,
             )
     if m := named(
         rf"ADD\s+(?:CONSTRAINT\s+({_NAME})\s+)?(FOREIGN\s+KEY|CHECK|UNIQUE|PRIMARY\s+KEY)\b"
@@ -371,6 +432,8 @@ def _action(text: str, table: str, action: str) -> Statement:
             return Statement("set_not_null", text, table=table, column=column)
         if rest.startswith(("SET DEFAULT", "DROP DEFAULT", "DROP NOT NULL", "SET STATISTICS")):
             return Statement("safe", text, table=table)
-    if upper.startswith(("VALIDATE CONSTRAINT", "OWNER TO", "SET (", "RESET (")):
+    if m := named(rf"VALIDATE\s+CONSTRAINT\s+({_NAME})"):
+        return Statement("validate_constraint", text, table=table, name=unquote(m.group(1)))
+    if upper.startswith(("OWNER TO", "SET (", "RESET (")):
         return Statement("safe", text, table=table)
     return Statement("unknown", text, table=table)
