@@ -55,6 +55,7 @@ from .session import (
     describe_diff,
     open_project,
     resolve,
+    translate,
     unknown_revision,
 )
 
@@ -890,14 +891,19 @@ def downgrade_preview(
 ) -> DowngradePreview:
     """What :func:`downgrade` to ``revision`` would revert, and what it would destroy:
     the tables and columns dropped by the ``downgrade()`` of each revision about to be
-    reverted (read from the scripts), with the rows they hold now. Nothing changes."""
-    from .lint import dropped_by_downgrade
+    reverted (read from the scripts), with the rows they hold now.
+
+    A table or column that a revision reverted earlier in the run renames (or
+    creates) is followed back to what it is in the database now; one that cannot be
+    found there is listed with ``rows`` None, which needs a confirmation too.
+    Nothing changes: when this raises, nothing was reverted on any database."""
+    from alembic.script.revision import RangeNotAncestorError
+
+    from .lint import downgrade_changes
 
     _require_target(revision, sql=False)
 
     def preview(s: Session) -> tuple[list[Revision], list[Loss]]:
-        from alembic.script.revision import RangeNotAncestorError
-
         now = s.current()
         try:
             scripts = [
@@ -915,35 +921,115 @@ def downgrade_preview(
         sessions = {x.name: x for x in (s, *s.siblings)}
         losses: list[Loss] = []
         with ExitStack() as stack:
-            connections: dict[str, Any] = {}
+            databases: dict[str, _Reverting] = {}
             for script in scripts:
-                for table, column, schema, line, bind in dropped_by_downgrade(
-                    script.path, s.target.engine.dialect.name
-                ):
-                    where = sessions.get(bind or targets.DEFAULT, s) if bind is not None else s
-                    if where.name not in connections:
-                        connection = targets.connect(where.target.engine)
-                        connections[where.name] = stack.enter_context(connection)
-                    losses.append(
-                        Loss(
-                            target=where.name,
-                            revision=script.revision,
-                            table=table,
-                            column=column,
-                            rows=_count(connections[where.name], table, column, schema),
-                            file=script.path,
-                            line=line,
+                for change in downgrade_changes(script.path, s.target.engine.dialect.name):
+                    where = sessions.get(change.bind or targets.DEFAULT, s) if change.bind else s
+                    if where.name not in databases:
+                        connection = stack.enter_context(targets.connect(where.target.engine))
+                        databases[where.name] = _Reverting(connection)
+                    found = databases[where.name].apply(change)
+                    if found is not None:
+                        rows, found_as = found
+                        losses.append(
+                            Loss(
+                                target=where.name,
+                                revision=script.revision,
+                                table=change.table,
+                                column=change.column,
+                                rows=rows,
+                                file=script.path,
+                                line=change.line,
+                                found_as=found_as,
+                            )
                         )
-                    )
         return [s.revision(x) for x in scripts], losses
 
     with open_project(app, directory, (revision,), binds=binds) as p:
-        results = p.each(preview, revisions=[revision])
+        sessions = [s for s in p.sessions if s.knows(revision)]
+        if not sessions:
+            raise p.unknown([revision])
+        results = []
+        for s in sessions:  # not p.each: a failure here reverted nothing anywhere
+            try:
+                results.append(preview(s))
+            except Exception as exc:
+                error = translate(exc, s, p.arguments)
+                where = f"[{s.name}] " if len(sessions) > 1 else ""
+                raise type(error)(
+                    f"{where}{error}\nNothing was reverted"
+                    + (" on any database." if len(sessions) > 1 else ".")
+                ) from exc
         return DowngradePreview(
             reverted=tuple(r for found, _ in results for r in found),
             losses=tuple(loss for _, found in results for loss in found),
             confirm=p.state.settings.downgrade_confirm,
         )
+
+
+class _Reverting:
+    """The tables and columns of one database as a downgrade changes them, revision
+    by revision, each traced back to the name it has in the database now: what a
+    drop destroys is counted there."""
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+        # (schema, name during the downgrade) -> name now; None: no table of today
+        self.tables: dict[tuple[Any, ...], str | None] = {}
+        # (schema, table now, name during the downgrade) -> name now; None: no column of today
+        self.columns: dict[tuple[Any, ...], str | None] = {}
+        self.created: set[tuple[Any, ...]] = set()  # the keys of what the downgrade creates
+
+    def apply(self, change: Any) -> tuple[int | None, str | None] | None:
+        """Follow ``change`` (a :class:`flask_schemaops.lint.Change`). For a drop, return
+        what it destroys now: the rows (values), None when it is not found, and its name
+        now when a reverted revision renamed it."""
+        schema, kind = change.schema, change.kind
+        table_key = (schema, change.table)
+        table = self.tables.get(table_key, change.table)
+        column_key = (schema, table, change.column)
+        column = self.columns.get(column_key, change.column) if table is not None else None
+        if kind == "create_table":
+            self._move(self.tables, None, table_key, None, created=True)
+        elif kind == "rename_table":
+            self._move(self.tables, table_key, (schema, change.new_name), table)
+        elif kind == "add_column" and table is not None:
+            self._move(self.columns, None, column_key, None, created=True)
+        elif kind == "rename_column" and table is not None:
+            self._move(self.columns, column_key, (schema, table, change.new_name), column)
+        elif kind in ("drop_table", "drop_column"):
+            keys = [table_key] if kind == "drop_table" else [table_key, column_key]
+            rows: int | None = None
+            found_as = None
+            if any(k in self.created for k in keys):
+                rows = 0  # it holds nothing the database holds now
+            elif table is not None and (kind == "drop_table" or column is not None):
+                rows = _count(self.connection, table, column, schema)
+                if (table, column) != (change.table, change.column):
+                    found_as = table if column is None else f"{table}.{column}"
+            if rows is None and change.if_exists:
+                rows = 0
+            self._move(self.tables if kind == "drop_table" else self.columns, keys[-1], None, None)
+            return rows, found_as if rows is not None else None
+        return None
+
+    def _move(
+        self,
+        names: dict[tuple[Any, ...], str | None],
+        old: tuple[Any, ...] | None,
+        new: tuple[Any, ...] | None,
+        value: str | None,
+        *,
+        created: bool = False,
+    ) -> None:
+        """The name ``new`` now stands for ``value``, and ``old`` for nothing of today."""
+        if new is not None:
+            names[new] = value
+            if created or old in self.created:
+                self.created.add(new)
+        if old is not None:
+            names[old] = None
+            self.created.discard(old)
 
 
 def _count(connection: Any, table: str, column: str | None, schema: str | None) -> int | None:

@@ -11,6 +11,7 @@ import functools
 import gc
 import json
 import re
+import shlex
 import sys
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -569,7 +570,7 @@ def downgrade(options: Options, yes: bool, **kwargs: Any) -> None:
     them and asks first; without a terminal it needs --yes.
     """
     if not kwargs["sql"]:
-        _confirm_data_loss(options, kwargs["revision"], yes)
+        _confirm_data_loss(options, kwargs["revision"], kwargs["tag"], yes)
     _migrate(options, "downgrade", "reverted", **kwargs)
 
 
@@ -824,23 +825,29 @@ def lint(
         sys.exit(1)
 
 
-def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
-    """Show what the downgrade would destroy; when rows would be lost, go on only
-    once confirmed (--yes, the prompt, or SCHEMAOPS_DOWNGRADE_CONFIRM = False)."""
+def _confirm_data_loss(options: Options, revision: str, tag: str | None, yes: bool) -> None:
+    """Show what the downgrade would destroy; when rows would be lost, or may be, go
+    on only once confirmed (--yes, the prompt, or SCHEMAOPS_DOWNGRADE_CONFIRM = False)."""
     preview = _api().downgrade_preview(revision, **options.where)
-    if not preview.rows_lost:
+    if not preview.rows_lost and not preview.uncounted:
         return
     several = len({loss.target for loss in preview.losses}) > 1
     several = several or any(loss.target != "default" for loss in preview.losses)
     _echo("This downgrade drops data:", fg="yellow", bold=True)
     for loss in preview.losses:
-        if loss.rows:
+        if loss.rows is None:
+            found = "named only as the script runs" if "?" in (loss.table, loss.column) else ""
+            count = f"{found or 'not found in the database'}, so its data could not be counted"
+        elif loss.rows:
             unit = "row" if loss.column is None else "value"
             count = f"{loss.rows} {unit}{'s' if loss.rows != 1 else ''}"
-            _echo(
-                f"  {_label(loss.target, several)}{loss.what}: {count}"
-                f" (revision {loss.revision}, {_display_path(loss.file)}:{loss.line})"
-            )
+        else:
+            continue
+        now = f" (now {loss.found_as})" if loss.found_as else ""
+        _echo(
+            f"  {_label(loss.target, several)}{loss.what}{now}: {count}"
+            f" (revision {loss.revision}, {_display_path(loss.file)}:{loss.line})"
+        )
     if yes or not preview.needs_confirmation:
         return
     if _interactive():
@@ -848,14 +855,27 @@ def _confirm_data_loss(options: Options, revision: str, yes: bool) -> None:
             return
         _echo("Nothing was reverted.")
         sys.exit(1)
+    again = _as_typed(options, "downgrade", revision, *(["--tag", tag] if tag else []))
     _echo(
         "Error: nothing was reverted: the downgrade would lose the data listed above and"
         " there is no terminal to confirm it. Back the data up if you need it, then run"
-        f" `flask db downgrade {revision} --yes` (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False).",
+        f" `{again} --yes` (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False).",
         fg="red",
         err=True,
     )
     sys.exit(1)
+
+
+def _as_typed(options: Options, *words: str) -> str:
+    """``flask db WORDS`` with the -d, --bind and -x of ``options``, quoted for a
+    shell: a command to run again as it was typed."""
+    typed = ["flask", "db", *words]
+    typed += ["-d", options.directory] if options.directory else []
+    for bind in options.binds:
+        typed += ["--bind", bind]
+    for argument in options.x_args:
+        typed += ["-x", argument]
+    return shlex.join(typed)
 
 
 # --- Adoption and recovery -------------------------------------------------------------------

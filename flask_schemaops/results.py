@@ -214,14 +214,20 @@ class Loss:
 
     target: str
     revision: str
-    table: str
+    table: str  # as the revision's downgrade() names it
     column: str | None  # None: the whole table
-    rows: int | None  # rows in the table, or non-NULL values in the column; None: not there
+    # Rows in the table, or non-NULL values in the column; None: not found in the
+    # database, so not counted (the downgrade may still drop data).
+    rows: int | None
     file: str
     line: int
+    # Its name in the database now, when a revision reverted before it renamed it.
+    found_as: str | None = None
 
     @property
     def what(self) -> str:
+        """``table NAME`` or ``column TABLE.NAME``; a name the script computes as it
+        runs shows as ``?``."""
         return f"column {self.table}.{self.column}" if self.column else f"table {self.table}"
 
 
@@ -238,9 +244,15 @@ class DowngradePreview:
         return sum(loss.rows or 0 for loss in self.losses)
 
     @property
+    def uncounted(self) -> tuple[Loss, ...]:
+        """The drops of tables and columns that were not found, so not counted."""
+        return tuple(loss for loss in self.losses if loss.rows is None)
+
+    @property
     def needs_confirmation(self) -> bool:
-        """Rows would be lost and the settings ask for a confirmation."""
-        return self.confirm and self.rows_lost > 0
+        """Rows would be lost, or may be (:attr:`uncounted`), and the settings ask for a
+        confirmation."""
+        return self.confirm and (self.rows_lost > 0 or bool(self.uncounted))
 
 
 @dataclass(frozen=True)

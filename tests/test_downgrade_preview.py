@@ -158,3 +158,149 @@ def test_flask_migrate_functions_do_not_ask(
     with app.app_context():
         compat.downgrade()
     assert "invoices" not in tables(app)
+
+
+def _write(folder: Path, revision: str, parent: str | None, upgrade: str, downgrade: str) -> str:
+    """Write the revision script ``<revision>.py`` into ``folder``; return its path
+    relative to the working directory."""
+    path = folder / f"{revision}.py"
+    body = (
+        "import sqlalchemy as sa\nfrom alembic import op\n\n"
+        f"revision = {revision!r}\ndown_revision = {parent!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{upgrade}\n\n\ndef downgrade():\n{downgrade}\n"
+    )
+    path.write_text(body)
+    return f"migrations/versions/{path.name}"
+
+
+def _renaming_history(make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Flask:
+    """r1 creates items, r2 adds items.nick, r3 renames them to products.nickname."""
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    _ok(app, "init")
+    folder = tmp_path / "migrations" / "versions"
+    _write(
+        folder,
+        "r1",
+        None,
+        "    op.create_table('items', sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('name', sa.String(50)))",
+        "    op.drop_table('items')",
+    )
+    _write(
+        folder,
+        "r2",
+        "r1",
+        "    with op.batch_alter_table('items') as batch_op:\n"
+        "        batch_op.add_column(sa.Column('nick', sa.String(50)))",
+        "    with op.batch_alter_table('items') as batch_op:\n        batch_op.drop_column('nick')",
+    )
+    _write(
+        folder,
+        "r3",
+        "r2",
+        "    op.rename_table('items', 'products')\n"
+        "    with op.batch_alter_table('products') as batch_op:\n"
+        "        batch_op.alter_column('nick', new_column_name='nickname',"
+        " existing_type=sa.String(50))",
+        "    with op.batch_alter_table('products') as batch_op:\n"
+        "        batch_op.alter_column('nickname', new_column_name='nick',"
+        " existing_type=sa.String(50))\n"
+        "    op.rename_table('products', 'items')",
+    )
+    _ok(app, "upgrade", "r2")
+    execute(app, "INSERT INTO items (name, nick) VALUES ('a', 'x'), ('b', 'y'), ('c', NULL)")
+    _ok(app, "upgrade")
+    return app
+
+
+def test_what_a_reverted_revision_renamed_is_counted_under_its_name_now(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _renaming_history(make_app, tmp_path, monkeypatch)
+
+    result = invoke(app, "downgrade", "base")
+    assert result.exit_code == 1, result.output
+    assert (
+        "This downgrade drops data:\n"
+        "  column items.nick (now products.nickname): 2 values"
+        " (revision r2, migrations/versions/r2.py:17)\n"
+        "  table items (now products): 3 rows (revision r1, migrations/versions/r1.py:15)\n"
+        "Error: nothing was reverted: the downgrade would lose the data listed above"
+    ) in result.output
+    assert execute(app, "SELECT COUNT(*) FROM products") == [(3,)]
+    assert [r.revision for r in api.current(app=app)] == ["r3"]
+
+    # Reverting r3 alone renames; nothing is dropped, nothing asked.
+    output = _ok(app, "downgrade", "r2")
+    assert "drops data" not in output and "1 revision reverted" in output
+    assert execute(app, "SELECT COUNT(nick) FROM items") == [(2,)]
+
+
+def test_a_dropped_table_that_cannot_be_found_still_asks(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = _renaming_history(make_app, tmp_path, monkeypatch)
+    _ok(app, "downgrade", "r2")
+    execute(app, "ALTER TABLE items RENAME TO items_kept")  # by hand, outside the migrations
+
+    preview = api.downgrade_preview("base", app=app)
+    assert [(loss.what, loss.rows) for loss in preview.losses] == [
+        ("column items.nick", None),
+        ("table items", None),
+    ]
+    assert preview.rows_lost == 0 and preview.needs_confirmation
+    result = invoke(app, "downgrade", "base")
+    assert result.exit_code == 1, result.output
+    assert (
+        "This downgrade drops data:\n"
+        "  column items.nick: not found in the database, so its data could not be counted"
+        " (revision r2, migrations/versions/r2.py:17)\n"
+        "  table items: not found in the database, so its data could not be counted"
+        " (revision r1, migrations/versions/r1.py:15)\n"
+    ) in result.output
+    assert "Error: nothing was reverted" in result.output
+    assert execute(app, "SELECT COUNT(*) FROM items_kept") == [(3,)]
+    assert [r.revision for r in api.current(app=app)] == ["r2"]
+
+
+def test_the_command_to_run_again_keeps_the_database_and_directory(
+    make_app: App, another_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    app = make_app(binds={"audit": another_database("audit")})
+    _ok(app, "-d", "schema", "init")
+    _ok(app, "-d", "schema", "revision", "--autogenerate", "-m", "baseline")
+    _ok(app, "-d", "schema", "upgrade")
+    execute(app, "INSERT INTO audit_items (label) VALUES ('signed in')", bind="audit")
+    execute(app, "INSERT INTO spans (name) VALUES ('kept')")
+
+    result = invoke(app, "downgrade", "base", "--bind", "audit", "-d", "schema", "-x", "k=v w")
+    assert result.exit_code == 1, result.output
+    assert "  [audit] table audit_items: 1 row (revision " in result.output
+    assert (
+        " then run `flask db downgrade base -d schema --bind audit -x 'k=v w' --yes`"
+        " (or set SCHEMAOPS_DOWNGRADE_CONFIRM = False)."
+    ) in result.output
+    assert tables(app, "audit") == {"alembic_version", "audit_items"}
+
+
+def test_a_preview_that_fails_reverted_nothing(
+    make_app: App, another_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    app = make_app(binds={"audit": another_database("audit")})
+    _ok(app, "init")
+    _ok(app, "revision", "--autogenerate", "-m", "baseline")
+    _ok(app, "upgrade")
+    _ok(app, "downgrade", "--bind", "audit", "base", "--yes")
+
+    result = invoke(app, "downgrade", "-1", "--yes")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (
+        "Error: [audit] Relative revision -1 didn't produce 1 migrations: there are not that"
+        " many revisions to move over.\n"
+        "See `flask db history -i` for where the database stands.\n"
+        "Nothing was reverted on any database.\n"
+    )
+    assert "spans" in tables(app)
+    assert [r.target for r in api.current(app=app)] == ["default"]

@@ -8,7 +8,9 @@ The rules are in :mod:`.rules`, their checks in :mod:`.checks`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +26,12 @@ __all__ = [
     "DIALECTS",
     "DOCS_URL",
     "RULES",
+    "Change",
     "Finding",
     "LintReport",
     "Rule",
     "dialect_name",
-    "dropped_by_downgrade",
+    "downgrade_changes",
     "lint_paths",
     "scripts_in",
 ]
@@ -185,16 +188,60 @@ def _severity(reference: str, value: str) -> str:
     return value
 
 
-def dropped_by_downgrade(
-    path: str | Path, dialect: str | None
-) -> list[tuple[str, str | None, str | None, int, str | None]]:
-    """``(table, column, schema, line, bind)`` for each table (column None) and column
-    that the ``downgrade()`` of the script at ``path`` drops on a ``dialect`` database
-    (``bind``: see :attr:`analysis.Operation.bind`)."""
+@dataclass(frozen=True)
+class Change:
+    """A table or column that ``downgrade()`` drops, renames, creates or adds, in the
+    order it runs: what the downgrade preview follows to find each dropped one in
+    the database as it is now. A name not known before the script runs is ``?``."""
+
+    kind: str  # drop_table, drop_column, rename_table, rename_column, create_table, add_column
+    table: str
+    column: str | None  # None for a whole table
+    new_name: str | None  # a rename's new name
+    schema: str | None
+    line: int
+    bind: str | None  # see :attr:`analysis.Operation.bind`
+    if_exists: bool = False  # a drop that skips what is not there
+
+
+def downgrade_changes(path: str | Path, dialect: str | None) -> list[Change]:
+    """The :class:`Change` list of the ``downgrade()`` of the script at ``path``, as
+    it runs on a ``dialect`` database (``op.*``, batch and raw SQL forms)."""
     script = analysis.read(Path(path))
     if script.error:
         raise ScriptError(f"{path} {script.error}. Fix it, then run the command again.")
     return [
-        (table, column, operation.schema, operation.line, operation.bind)
-        for operation, table, column in checks.downgrade_drops(script, dialect)
+        Change(kind, table or "?", column, new, o.schema, o.line, o.bind, if_exists)
+        for o in script.operations_in("downgrade", dialect)
+        for kind, table, column, new, if_exists in _changes(script, o)
     ]
+
+
+def _changes(
+    script: analysis.Script, o: analysis.Operation
+) -> Iterator[tuple[str, str | None, str | None, str | None, bool]]:
+    """(kind, table, column, new name, if exists) for each :class:`Change` of ``o``."""
+    optional = o.flag("if_exists")
+    if o.kind in ("drop_table", "create_table"):
+        yield o.kind, o.table, None, None, optional
+    elif o.kind == "rename_table":
+        yield o.kind, o.table, None, script.string(o.keyword("new_table_name")) or "?", False
+    elif o.kind == "drop_column":
+        yield o.kind, o.table, script.string(o.keyword("column_name")) or "?", None, optional
+    elif o.kind == "add_column":
+        column = analysis.column(script, o.keyword("column"))
+        yield o.kind, o.table, (column.name if column else None) or "?", None, False
+    elif o.kind == "alter_column" and o.keyword("new_column_name") is not None:
+        old, new = (script.string(o.keyword(k)) or "?" for k in ("column_name", "new_column_name"))
+        yield "rename_column", o.table, old, new, False
+    elif o.kind == "execute":
+        for s in analysis.statements(script, o) or ():
+            optional = bool(re.search(r"\bIF\s+EXISTS\b", s.text, re.IGNORECASE))
+            if s.kind in ("drop_table", "create_table"):
+                yield s.kind, s.table, None, None, optional
+            elif s.kind == "rename_table":
+                yield s.kind, s.table, None, s.name or "?", False
+            elif s.kind in ("drop_column", "add_column"):
+                yield s.kind, s.table, s.column or "?", None, optional
+            elif s.kind == "rename_column":
+                yield s.kind, s.table, s.column or "?", s.name or "?", False

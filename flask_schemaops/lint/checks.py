@@ -804,20 +804,3 @@ def _short(node: ast.expr | None) -> str:
 def _shorten(text: str, limit: int = 80) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
-
-
-def downgrade_drops(
-    script: Script, dialect: str | None
-) -> Iterator[tuple[Operation, str, str | None]]:
-    """The tables (column None) and columns that ``downgrade()`` drops, in order."""
-    for o in script.operations_in("downgrade", dialect):
-        if o.kind == "drop_table" and o.table:
-            yield o, o.table, None
-        elif o.kind == "drop_column" and o.table:
-            yield o, o.table, script.string(o.keyword("column_name")) or "?"
-        elif o.kind == "execute":
-            for s in analysis.statements(script, o) or ():
-                if s.kind == "drop_table" and s.table:
-                    yield o, s.table, None
-                elif s.kind == "drop_column" and s.table:
-                    yield o, s.table, s.column or "?"
