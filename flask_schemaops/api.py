@@ -1004,7 +1004,7 @@ class _Reverting:
             if any(k in self.created for k in keys):
                 rows = 0  # it holds nothing the database holds now
             elif table is not None and (kind == "drop_table" or column is not None):
-                rows = _count(self.connection, table, column, schema)
+                rows = targets.count_rows(self.connection, table, column, schema)
                 if (table, column) != (change.table, change.column):
                     found_as = table if column is None else f"{table}.{column}"
             if rows is None and change.if_exists:
@@ -1030,22 +1030,6 @@ class _Reverting:
         if old is not None:
             names[old] = None
             self.created.discard(old)
-
-
-def _count(connection: Any, table: str, column: str | None, schema: str | None) -> int | None:
-    """Rows in ``table``, or non-NULL values in its ``column``; None when not there."""
-    import sqlalchemy as sa
-
-    inspector = sa.inspect(connection)
-    if not inspector.has_table(table, schema=schema):
-        return None
-    if column is not None:
-        names = {c["name"] for c in inspector.get_columns(table, schema=schema)}
-        if column not in names:
-            return None
-    counted = sa.func.count() if column is None else sa.func.count(sa.column(column))
-    rows = connection.execute(sa.select(counted).select_from(sa.table(table, schema=schema)))
-    return int(rows.scalar_one())
 
 
 def _lint_new(s: Session, scripts: Sequence[Any]) -> tuple[tuple[Any, ...], tuple[str, ...]]:

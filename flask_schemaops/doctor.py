@@ -31,7 +31,7 @@ from . import autogen, scratch, scripts
 from .errors import SchemaOpsError, relative_path
 from .results import Diagnosis, Problem
 from .session import TRANSACTIONAL_DDL, Session, describe_diff, translate
-from .targets import connect, current_heads
+from .targets import connect, count_rows, current_heads
 
 LEFTOVER_PREFIX = "_alembic_tmp_"
 LISTED = 12  # evidence lines shown before "... and N more"
@@ -335,35 +335,58 @@ class _Exam:
             for o in objects
             if _exists(inspector, o) and not (o.kind == "index" and o.name.lower() in invalid)
         ]
-        connection.rollback()
         if not there:
+            connection.rollback()
             return
+        held = {
+            o: count_rows(connection, o.table, o.name if o.kind == "column" else None, o.schema)
+            for o in there
+            if o.kind != "index"
+        }
+        failures = self.failed_runs(connection, revision.revision)
+        connection.rollback()
         missing = [o for o in objects if o not in there]
         file = relative_path(path, self.session.project.directory)
-        evidence = [f"exists: {o.label} ({file}, line {o.line})" for o in there]
+        evidence = [f"exists: {o.label}{_holding(held, o)} ({file}, line {o.line})" for o in there]
         evidence += [f"missing: {o.label} ({file}, line {o.line})" for o in missing]
+        evidence += failures
         drops = " ".join(self.drop(o) for o in reversed(there))
         stamp = self.code(f"stamp {revision.revision}")
-        if missing:
+        data = [o.label for o in there if held.get(o) != 0 and o.kind != "index"]
+        if data:  # never advise a DROP that loses rows
+            finish = (
+                "Create by hand what is marked missing above, run the rest of its upgrade()"
+                if missing
+                else f"Check that the rest of {revision.revision}'s upgrade() ran (run by hand"
+                " what did not)"
+            )
             fix = (
-                f"Drop what it created: {drops} Then {self.code('upgrade')}. (Or finish"
-                f" the revision by hand and {stamp}.)"
+                f"Keep them: {', '.join(data)} {'hold' if len(data) > 1 else 'holds'} data that"
+                f" dropping would lose. {finish}, then record the revision: {stamp}."
+            )
+        elif missing:
+            fix = (
+                f"They hold no data: drop them ({drops}), then {self.code('upgrade')}. (Or"
+                f" finish the revision by hand and {stamp}.)"
             )
         else:
             fix = (
                 f"If the rest of {revision.revision} ran too, record it: {stamp}. Otherwise"
-                f" drop what it created ({drops}) and {self.code('upgrade')}."
+                f" drop them (they hold no data: {drops}) and {self.code('upgrade')}."
             )
+        outside = (
+            "something created them outside the migrations: db.create_all(), a change by"
+            " hand, or a revision of another branch"
+        )
+        at_once = f"on {_backend(self.engine.dialect)} each DDL statement takes effect at once"
         if self.dialect in TRANSACTIONAL_DDL:
-            cause = (
-                "Something created them outside the migrations: db.create_all(), a change by"
-                " hand, or a revision of another branch."
-            )
+            cause = outside[0].upper() + outside[1:] + "."
+        elif failures:
+            cause = f"A run of {revision.revision} failed and kept what it had done: {at_once}."
         else:
             cause = (
-                f"On {_backend(self.engine.dialect)} each DDL statement takes effect at once"
-                f" (no transactional DDL), so a run of {revision.revision} that failed or was"
-                " killed kept what it had done."
+                f"Either a run of {revision.revision} that failed or was killed kept what it"
+                f" had done ({at_once}), or {outside}."
             )
         at = ", ".join(current) or "<base>"
         self.add(
@@ -375,6 +398,26 @@ class _Exam:
             fix,
             cause=cause,
         )
+
+    def failed_runs(self, connection: sa.Connection, revision: str) -> list[str]:
+        """The failed upgrades of ``revision`` the audit history records, as evidence."""
+        from . import audit
+
+        name, schema = self.settings.audit_table, self.settings.version_table_schema
+        if name is None or not sa.inspect(connection).has_table(name, schema=schema):
+            return []
+        table = audit.table(name, schema)
+        rows = connection.execute(
+            sa.select(table.c.started_at, table.c.error)
+            .where(table.c.revision == revision, table.c.direction == "upgrade")
+            .where(table.c.success.is_(False))
+            .order_by(table.c.id)
+        ).all()
+        return [
+            f"the audit history records a failed upgrade of {revision} at"
+            f" {started:%Y-%m-%d %H:%M}: {(error or '?').strip().splitlines()[0]}"
+            for started, error in rows
+        ]
 
     def drop(self, item: scripts.Created) -> str:
         table = self.quote(item.table, item.schema)
@@ -430,9 +473,7 @@ class _Exam:
     ) -> None:
         for name in found:
             original = name[len(LEFTOVER_PREFIX) :]
-            rows = connection.execute(
-                sa.select(sa.func.count()).select_from(sa.table(name))
-            ).scalar()
+            rows = count_rows(connection, name)
             connection.rollback()
             evidence = [f"table {name} holds {rows} row(s)"]
             if original in names:
@@ -538,6 +579,15 @@ def _backend(dialect: sa.Dialect) -> str:
     if dialect.name == "mysql":
         return "MariaDB" if getattr(dialect, "is_mariadb", False) else "MySQL"
     return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(dialect.name, dialect.name)
+
+
+def _holding(held: dict[scripts.Created, int | None], item: scripts.Created) -> str:
+    """``, N rows`` (``values`` for a column) when ``item`` was counted."""
+    rows = held.get(item)
+    if rows is None:
+        return ""
+    unit = "row" if item.kind == "table" else "value"
+    return f", {rows} {unit}{'s' if rows != 1 else ''}"
 
 
 def _known(script: ScriptDirectory, revision: str) -> bool:

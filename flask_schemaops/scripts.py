@@ -114,41 +114,64 @@ def _batches(function: ast.FunctionDef) -> dict[str, tuple[str, str | None]]:
 def created(path: str | Path) -> list[Created]:
     """The tables, columns and indexes ``upgrade()`` of the script at ``path``
     creates (``op.create_table``, ``op.add_column``, ``op.create_index``, also in
-    batch mode), in the order they appear."""
+    batch mode), in the order they appear. One it drops first (or whose table it
+    drops first), as when an index is made unique, is left out: it exists before
+    the revision runs."""
     function, _ = _upgrade(path)
     if function is None:
         return []
     batches = _batches(function)
     found: list[Created] = []
+    dropped: list[Created] = []
     for node in ast.walk(function):
-        if not isinstance(node, ast.Call):
-            continue
-        name, receiver = _attribute(node), _receiver(node)
-        if receiver is None or name not in ("create_table", "add_column", "create_index"):
-            continue
-        batch = batches.get(receiver)
-        if receiver != "op" and batch is None:
-            continue
-        schema = _literal(_argument(node, None, "schema")) or (batch[1] if batch else None)
-        line = node.lineno
-        if name == "create_table" and batch is None:
-            table = _literal(_argument(node, 0, "table_name"))
-            if table is not None:
-                found.append(Created("table", table, table, schema, line))
-        elif name == "add_column":
-            table = batch[0] if batch else _literal(_argument(node, 0, "table_name"))
-            column = _argument(node, 0 if batch else 1, "column")
-            column_name = (
-                _literal(column.args[0]) if isinstance(column, ast.Call) and column.args else None
-            )
-            if table is not None and column_name is not None:
-                found.append(Created("column", table, column_name, schema, line))
-        elif name == "create_index":
-            index = _literal(_argument(node, 0, "index_name"))
-            table = batch[0] if batch else _literal(_argument(node, 1, "table_name"))
-            if index is not None and table is not None:
-                found.append(Created("index", table, index, schema, line))
-    return sorted(found, key=lambda c: c.line)
+        if isinstance(node, ast.Call) and _attribute(node) in _KINDS:
+            item = _object(node, batches)
+            if item is not None:
+                (found if _attribute(node) in _CREATES else dropped).append(item)
+    kept = [c for c in found if c.table and not any(_replaces(d, c) for d in dropped)]
+    return sorted(kept, key=lambda c: c.line)
+
+
+_CREATES = {"create_table": "table", "add_column": "column", "create_index": "index"}
+_KINDS = {**_CREATES, "drop_table": "table", "drop_column": "column", "drop_index": "index"}
+
+
+def _object(call: ast.Call, batches: dict[str, tuple[str, str | None]]) -> Created | None:
+    """What ``call`` (an ``op.`` or batch operation of :data:`_KINDS`) creates or drops;
+    None when it names it only as it runs. The table of a dropped index may be ``""``."""
+    name, receiver = _attribute(call), _receiver(call)
+    batch = batches.get(receiver) if receiver is not None else None
+    if receiver != "op" and batch is None:
+        return None
+    kind = _KINDS[str(name)]
+    schema = _literal(_argument(call, None, "schema")) or (batch[1] if batch else None)
+    table: str | None
+    if kind == "table":
+        table = None if batch else _literal(_argument(call, 0, "table_name"))
+        item = table
+    elif kind == "column":
+        table = batch[0] if batch else _literal(_argument(call, 0, "table_name"))
+        column = _argument(call, 0 if batch else 1, "column" if name in _CREATES else "column_name")
+        if isinstance(column, ast.Call):  # sa.Column("name", ...)
+            column = column.args[0] if column.args else None
+        item = _literal(column)
+    else:
+        table = batch[0] if batch else _literal(_argument(call, 1, "table_name")) or ""
+        item = _literal(_argument(call, 0, "index_name"))
+    if table is None or item is None:
+        return None
+    return Created(kind, table, item, schema, call.lineno)
+
+
+def _replaces(drop: Created, item: Created) -> bool:
+    """Whether ``drop`` comes before ``item`` and drops it, or the table it is on."""
+    if drop.line > item.line or drop.schema != item.schema:
+        return False
+    if drop.kind == "table":
+        return drop.table == item.table
+    if drop.kind == "index":
+        return item.kind == "index" and drop.name == item.name
+    return (drop.kind, drop.table, drop.name) == (item.kind, item.table, item.name)
 
 
 _SQL_CALLS = {"execute", "bulk_insert", "get_bind"}

@@ -1,5 +1,5 @@
 """The app's databases: one :class:`Target` per Flask-SQLAlchemy engine, how to
-connect to it, and what its version table records.
+connect to it, what its version table records, and what a table holds.
 
 Plain SQLAlchemy, without Alembic: the commands that only read the version table
 (``status``, an upgrade with nothing to do, the startup guard) stay light.
@@ -130,3 +130,20 @@ def current_heads(state: State, connection: sa.Connection) -> tuple[str, ...]:
         return ()
     table = sa.table(name, sa.column("version_num"), schema=schema)
     return tuple(connection.scalars(sa.select(table.c.version_num)))
+
+
+def count_rows(
+    connection: sa.Connection, table: str, column: str | None = None, schema: str | None = None
+) -> int | None:
+    """The rows of ``table``, or the non-NULL values of its ``column``; None when
+    there is no such table or column."""
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(table, schema=schema):
+        return None
+    if column is not None:
+        names = {c["name"] for c in inspector.get_columns(table, schema=schema)}
+        if column not in names:
+            return None
+    counted = sa.func.count() if column is None else sa.func.count(sa.column(column))
+    rows = connection.execute(sa.select(counted).select_from(sa.table(table, schema=schema)))
+    return int(rows.scalar_one())

@@ -346,32 +346,99 @@ def test_objects_of_a_pending_revision_that_exist(
         f"the database records {first}, yet 1 of the 3 object(s) it creates already exist" in block
     )
     line = path.read_text().splitlines().index("    op.create_table(") + 1
-    assert f"Evidence: exists: table tags (migrations/versions/{path.name}, line {line})" in block
+    assert (
+        f"Evidence: exists: table tags, 0 rows (migrations/versions/{path.name}, line {line})"
+        in block
+    )
     assert "missing: column spans.tag_count" in block
     assert "missing: index ix_tags_name on tags" in block
     assert (
-        "Fix:      Drop what it created: DROP TABLE tags; Then `flask db upgrade`. (Or finish"
-        " the revision by hand and `flask db stamp tags`.)" in block
+        "Fix:      They hold no data: drop them (DROP TABLE tags;), then `flask db upgrade`."
+        " (Or finish the revision by hand and `flask db stamp tags`.)" in block
     )
-    cause = "Something created them outside the migrations"
-    assert (cause in block) == (dialect == "postgresql")
+    backend = {"sqlite": "SQLite", "mysql": "MariaDB"}.get(dialect)
+    outside = (
+        "something created them outside the migrations: db.create_all(), a change by hand, or"
+        " a revision of another branch."
+    )
+    if backend is None:
+        assert f"Cause:    S{outside[1:]}" in block
+    else:  # without transactional DDL, a run of it that failed could have left them too
+        assert (
+            "Cause:    Either a run of tags that failed or was killed kept what it had done"
+            f" (on {backend} each DDL statement takes effect at once), or {outside}" in block
+        )
     assert _checks(app) == ["partly-applied", "pending"]
 
-    execute(app, "DROP TABLE tags")
-    _ok(app, "upgrade")
-    app = make_app(
-        columns={"tag_count": sa.Column(sa.Integer)},
-        models=lambda db: type(
-            "Tag",
-            (db.Model,),
-            {
-                "__tablename__": "tags",
-                "id": sa.Column(sa.Integer, primary_key=True),
-                "name": sa.Column(sa.String(40), nullable=False, index=True),
-            },
-        ),
+    # Once the table holds rows, no DROP is advised.
+    execute(app, "INSERT INTO tags (id, name) VALUES (1, 'red'), (2, 'blue')")
+    code, output = _doctor(app)
+    block = _block(output, "ERROR: Revision tags (step tags) is partly applied")
+    assert f"Evidence: exists: table tags, 2 rows (migrations/versions/{path.name}" in block
+    assert (
+        "Fix:      Keep them: table tags holds data that dropping would lose. Create by hand"
+        " what is marked missing above, run the rest of its upgrade(), then record the"
+        " revision: `flask db stamp tags`." in block
     )
-    assert _doctor(app) == (0, "")
+    assert "DROP" not in output
+
+    # Following that fix keeps the rows.
+    execute(app, "ALTER TABLE spans ADD COLUMN tag_count INTEGER")
+    execute(app, "CREATE INDEX ix_tags_name ON tags (name)")
+    _ok(app, "stamp", "tags")
+    assert _checks(app) == ["drift"]  # these models have no tags: nothing else is wrong
+    assert execute(app, "SELECT COUNT(*) FROM tags") == [(2,)]
+
+
+def test_an_index_made_unique_is_pending_not_partly_applied(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    _at_head(app)
+    _revision(app, tmp_path, "named", "    op.create_index('ix_spans_name', 'spans', ['name'])")
+    _ok(app, "upgrade")
+    # What autogenerate writes when index=True becomes index=True, unique=True.
+    _revision(
+        app,
+        tmp_path,
+        "unique",
+        "    with op.batch_alter_table('spans') as batch_op:\n"
+        "        batch_op.drop_index(batch_op.f('ix_spans_name'))\n"
+        "        batch_op.create_index(batch_op.f('ix_spans_name'), ['name'], unique=True)",
+    )
+
+    code, output = _doctor(app)
+    assert code == 1
+    assert output == (
+        "WARNING: 1 revision(s) are not applied yet.\n"
+        "  Evidence: pending: unique step unique\n"
+        "  Fix:      flask db upgrade\n"
+        "1 problem(s) found.\n"
+    )
+    _ok(app, "upgrade")
+    execute(app, "INSERT INTO spans (name) VALUES ('a')")
+    with pytest.raises(sa.exc.IntegrityError):
+        execute(app, "INSERT INTO spans (name) VALUES ('a')")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"], indirect=True)
+def test_a_failed_run_in_the_audit_history_is_the_cause(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    app = make_app(audit_table="schemaops_audit")
+    _at_head(app)
+    _revision(app, tmp_path, "tags", _TAGS + "\n    op.execute('SELECT * FROM no_such_table')")
+    assert invoke(app, "upgrade").exit_code == 1
+
+    _, output = _doctor(app)
+    block = _block(output, "ERROR: Revision tags (step tags) is partly applied")
+    backend = {"sqlite": "SQLite", "mysql": "MariaDB"}[dialect]
+    assert "exists: column spans.tag_count, 0 values" in block
+    assert "exists: table tags, 0 rows" in block
+    assert "the audit history records a failed upgrade of tags at " in block
+    assert "no_such_table" in block
+    assert (
+        "Cause:    A run of tags failed and kept what it had done: on"
+        f" {backend} each DDL statement takes effect at once." in block
+    )
 
 
 def _wait_for_table(url: str, table: str, process: subprocess.Popen[str]) -> None:
@@ -410,15 +477,15 @@ def test_a_revision_killed_halfway_on_mariadb(database_url: str) -> None:
     block = _block(output, "ERROR: Revision h2 (body and tags) is partly applied")
     assert "the database records h1, yet 2 of the 3 object(s) it creates already exist" in block
     script = "migrations/versions/h2_body_and_tags.py"
-    assert f"Evidence: exists: column notes.body ({script}, line 20)" in block
-    assert f"exists: table tags ({script}, line 21)" in block
+    assert f"Evidence: exists: column notes.body, 0 values ({script}, line 20)" in block
+    assert f"exists: table tags, 0 rows ({script}, line 21)" in block
     assert f"missing: index ix_tags_name on tags ({script}, line 27)" in block
     assert (
-        "Cause:    On MariaDB each DDL statement takes effect at once (no transactional DDL),"
-        " so a run of h2 that failed or was killed kept what it had done." in block
+        "Cause:    Either a run of h2 that failed or was killed kept what it had done (on"
+        " MariaDB each DDL statement takes effect at once), or something created them" in block
     )
     [fix] = [line for line in block.splitlines() if line.startswith("  Fix:")]
-    drops = fix.split("Drop what it created: ")[1].split(" Then `flask db upgrade`.")[0]
+    drops = fix.split("They hold no data: drop them (")[1].split("), then `flask db upgrade`.")[0]
     assert drops.startswith("DROP TABLE tags; ALTER TABLE notes DROP COLUMN ")
 
     # Following the fix, as written.
