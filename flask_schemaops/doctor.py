@@ -108,7 +108,12 @@ class _Exam:
             script = self.load_history()
             if script is not None:
                 self.history(connection, script, versioned, current, tables, bool(leftovers))
-            elif not any(p.check == "scripts" for p in self.problems):
+            elif any(p.check == "scripts" for p in self.problems):
+                pass
+            elif current:  # the scripts are gone, not yet written
+                for name in current:
+                    self.unknown_revision(connection, None, name, ())
+            else:
                 self.no_history(tables)
             self.leftovers(connection, leftovers, names)
             self.invalid_indexes()
@@ -208,17 +213,19 @@ class _Exam:
     def unknown_revision(
         self,
         connection: sa.Connection,
-        script: ScriptDirectory,
+        script: ScriptDirectory | None,
         revision: str,
         heads: Sequence[str],
     ) -> None:
         where = relative_path(str(self.session.versions), self.session.project.directory)
-        count = len(list(script.walk_revisions()))
+        count = len(list(script.walk_revisions())) if script is not None else 0
         evidence = [
             f"{self.settings.version_table} holds {revision!r}",
-            f"{where} has {count} revision(s), none with that id; head: {', '.join(heads)}",
+            f"{where} has {count} revision(s), none with that id; head: {', '.join(heads)}"
+            if count
+            else f"{where} has no revision script",
         ]
-        ancestor = self.audited_ancestor(connection, script, revision)
+        ancestor = self.audited_ancestor(connection, script, revision) if script else None
         if ancestor is not None:
             evidence.append(
                 f"the audit history applied {ancestor} before it: the nearest ancestor this"
@@ -237,7 +244,13 @@ class _Exam:
             "restore its script (check out the branch that has it) and downgrade there to a"
             " revision this checkout knows"
         )
-        if ancestor is not None:
+        if script is None:
+            fix = (
+                f"Restore the revision scripts of {where} (check out the branch that has them,"
+                " or move them back). Or, to start its history again from this database:"
+                f" {self.code('stamp --purge base')}, then {self.code('baseline')}."
+            )
+        elif ancestor is not None:
             fix = (
                 f"Undo by hand what {revision} changed, then"
                 f" {self.code(f'stamp --purge {ancestor}')} and {self.code('upgrade')}; or"

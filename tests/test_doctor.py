@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -139,6 +140,37 @@ def test_an_unknown_revision_whose_schema_matches(make_app: App) -> None:
     assert f"the audit history applied {first} before it" in output
     assert f"`flask db stamp --purge {first}`" in output
     assert _checks(app) == ["unknown-revision"]
+
+
+def test_a_versioned_database_whose_scripts_are_gone(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    first = _at_head(app)
+    versions = tmp_path / "migrations" / "versions"
+    versions.rename(tmp_path / "elsewhere")
+    versions.mkdir()
+
+    code, output = _doctor(app)
+    assert code == 1
+    assert output == (
+        f"ERROR: The database records revision '{first}', which no script has, so every"
+        f" command fails with \"Can't locate revision identified by '{first}'\".\n"
+        f"  Evidence: alembic_version holds '{first}'\n"
+        "            migrations/versions has no revision script\n"
+        "  Cause:    Its script was deleted or renamed, this checkout is on a branch without"
+        " it, or the database was migrated from another branch.\n"
+        "  Fix:      Restore the revision scripts of migrations/versions (check out the branch"
+        " that has them, or move them back). Or, to start its history again from this"
+        " database: `flask db stamp --purge base`, then `flask db baseline`.\n"
+        "1 problem(s) found.\n"
+    )
+    shutil.rmtree(versions)  # no folder at all: the same
+    assert _doctor(app) == (code, output)
+
+    # The second fix, as written.
+    versions.mkdir()
+    _ok(app, "stamp", "--purge", "base")
+    assert "stamped" in _ok(app, "baseline")
+    assert _doctor(app) == (0, "")
 
 
 # --- Two heads -------------------------------------------------------------------------------
