@@ -920,14 +920,24 @@ def baseline(options: Options, force: bool, message: str) -> None:
                 _echo(f"  {difference}")
             if result.stamped:
                 _echo(
-                    f"{where}Stamped {result.revision} anyway (--force): `flask db check`"
-                    " reports what still differs.",
+                    f"{where}Stamped {result.revision} anyway (--force). The revisions up to"
+                    f" {result.revision} already make the changes above: make them by hand"
+                    " where they matter, but generate no revision for them, which would make"
+                    " them twice (or fail) on every database `flask db upgrade` builds.",
                     fg="yellow",
+                )
+            elif result.written is not None:
+                _echo(
+                    f"{where}Nothing was stamped. The new baseline describes the models. Where"
+                    " they are right, bring the database in line by hand; where the database"
+                    f" is, change the models and delete {_display_path(result.written.path)}."
+                    " Then run `flask db baseline` again."
                 )
             else:
                 _echo(
-                    f"{where}Nothing was stamped. Bring the database or the models in line,"
-                    " or stamp it anyway with `flask db baseline --force`."
+                    f"{where}Nothing was stamped. Bring the database in line with the"
+                    " revisions by hand, then run `flask db baseline` again; or stamp it"
+                    " anyway with `flask db baseline --force`."
                 )
         else:
             options.say(

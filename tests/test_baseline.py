@@ -130,6 +130,44 @@ def test_a_drifted_database_is_shown_and_not_stamped(make_app: App, tmp_path: Pa
     assert _current(app) == [revision]
 
 
+def test_forcing_a_generated_baseline_says_to_make_the_changes_by_hand(
+    make_app: App,
+    tmp_path: Path,
+    another_database: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    _create_all(make_app())  # built from older models, without arn
+    app = make_app(columns={"arn": sa.Column(sa.String(20))})
+    _ok(app, "init")
+
+    result = invoke(app, "baseline")
+    assert result.exit_code == 1, result.output
+    [script] = _scripts(tmp_path)
+    revision = _revision_id(script)
+    assert result.output.endswith(
+        "  add_column spans.arn\n"
+        "Nothing was stamped. The new baseline describes the models. Where they are right,"
+        " bring the database in line by hand; where the database is, change the models and"
+        f" delete migrations/versions/{script.name}. Then run `flask db baseline` again.\n"
+    )
+    output = _ok(app, "baseline", "--force")
+    assert output.endswith(
+        "  add_column spans.arn\n"
+        f"Stamped {revision} anyway (--force). The revisions up to {revision} already make"
+        " the changes above: make them by hand where they matter, but generate no revision"
+        " for them, which would make them twice (or fail) on every database `flask db"
+        " upgrade` builds.\n"
+    )
+
+    # As advised: by hand. Then nothing is left to generate, and a new database builds.
+    execute(app, "ALTER TABLE spans ADD COLUMN arn VARCHAR(20)")
+    assert _ok(app, "check") == "No changes: the revisions cover the models.\n"
+    fresh = make_app(url=another_database("fresh"), columns={"arn": sa.Column(sa.String(20))})
+    _ok(fresh, "upgrade")
+    assert "arn" in columns(fresh, "spans")
+
+
 def test_an_older_database_is_stamped_where_it_matches(
     make_app: App, tmp_path: Path, another_database: Callable[[str], str]
 ) -> None:
