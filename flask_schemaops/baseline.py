@@ -16,6 +16,9 @@ matches.
   differs and the history is linear, with the schema at each earlier revision, so
   a database built by an older release is stamped there and its pending
   revisions reported.
+- When the live schema matches several revisions in a row, and those after the
+  first do work a schema cannot show (a data migration), nothing is stamped:
+  whether that work ran there is the user's call.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from alembic.script import Script, ScriptDirectory
 
 from . import autogen, scratch, scripts
 from .config import build_config
-from .errors import ConfigurationError, MultipleHeadsError
+from .errors import ConfigurationError, MultipleHeadsError, relative_path
 from .results import Baseline, Revision
 from .session import RunOptions, Session, describe_diff
 from .targets import connect, current_heads
@@ -120,36 +123,63 @@ def _adopt(session: Session, force: bool) -> Baseline:
         with connect(built) as connection:
             at_head = scratch.reflect(connection, settings)
     found = _compare(session, at_head)
-    if not found:
+    history = {x.revision: x for x in script.walk_revisions()}
+    work = {r: scripts.operations(x.path) for r, x in history.items()}
+    if not found and any(s.call in _SEEN for s in work[head]):
+        return _conclude(session, force, head, found, _at(script, head))  # no tie with its parent
+    matches = _matches(session, script, head_matches=not found)
+    if not matches:
         return _conclude(session, force, head, found, _at(script, head))
-    match = _earlier_match(session, script)
-    if match is not None:
-        return _conclude(session, force, match, [], _at(script, match))
-    return _conclude(session, force, head, found, _at(script, head))
+    directory = session.project.directory
+    unseen = [
+        f"{r} ({relative_path(history[r].path, directory)}, line {s.line}): {s.code}"
+        for r in matches[1:]
+        for s in work[r]
+    ]
+    if unseen:  # whether they ran, the schema cannot tell: the user decides
+        return _result(
+            session,
+            "ambiguous",
+            revision=matches[-1],
+            matches=tuple(matches),
+            unseen=tuple(unseen),
+            compared_with=f"the schema the revisions build at each of {', '.join(matches)}",
+        )
+    return _conclude(session, force, matches[-1], [], _at(script, matches[-1]))
 
 
-def _earlier_match(session: Session, script: ScriptDirectory) -> str | None:
-    """The newest revision before head whose schema the live database has, when the
-    history is linear (a branch's revision has no schema of its own)."""
+# Operations whose change a schema comparison always sees.
+_SEEN = {"create_table", "drop_table", "add_column", "drop_column", "create_index", "drop_index"}
+
+
+def _matches(session: Session, script: ScriptDirectory, *, head_matches: bool) -> list[str]:
+    """The revisions whose schema the live database has, oldest first: the newest
+    one and those right before it that build the same schema (they change nothing
+    the comparison sees). Earlier revisions are compared in a linear history only
+    (a branch's revision has no schema of its own)."""
     order = list(reversed(list(script.walk_revisions())))
     linear = all(
         len(scripts.ids(x.down_revision)) <= 1 and len(x.nextrev) <= 1 and not x.dependencies
         for x in order
     )
     if not linear or len(order) < 2:
-        return None
+        return [order[-1].revision] if head_matches and order else []
     settings = session.project.state.settings
-    snapshots: list[tuple[str, sa.MetaData]] = []
+    matching: list[bool] = []
     with scratch.scratch_database(session.target.engine) as built:
         config = scratch.scratch_config(session, built)
         for revision in order[:-1]:
             scratch.upgrade(config, revision.revision)
             with connect(built) as connection:
-                snapshots.append((revision.revision, scratch.reflect(connection, settings)))
-    for name, schema in reversed(snapshots):
-        if not _compare(session, schema):
-            return name
-    return None
+                matching.append(not _compare(session, scratch.reflect(connection, settings)))
+    matching.append(head_matches)
+    if not any(matching):
+        return []
+    last = max(i for i, matched in enumerate(matching) if matched)
+    first = last
+    while first > 0 and matching[first - 1]:
+        first -= 1
+    return [x.revision for x in order[first : last + 1]]
 
 
 def _compare(session: Session, schema: sa.MetaData) -> list[str]:

@@ -893,7 +893,8 @@ def _as_typed(options: Options, *words: str) -> str:
 def baseline(options: Options, force: bool, message: str) -> None:
     """Adopt a database built by create_all: write the baseline revision, compare, stamp.
 
-    Exits 1 when a database matches no revision (nothing is stamped then).
+    Exits 1 when a database matches no revision, or several between which only work a
+    schema cannot show differs (nothing is stamped then).
     """
     results = _api().baseline(message=message, force=force, **options.where)
     for result in results:
@@ -910,6 +911,20 @@ def baseline(options: Options, force: bool, message: str) -> None:
             options.say(
                 f"{where}The database is already under migrations, at {result.revision};"
                 " nothing to do."
+            )
+        elif result.outcome == "ambiguous":
+            first, last = result.matches[0], result.matches[-1]
+            _echo(
+                f"{where}The database matches {result.compared_with}: those after {first}"
+                " change nothing a schema comparison sees, yet do work:"
+            )
+            for line in result.unseen:
+                _echo(f"  {line}")
+            _echo(
+                f"{where}Its schema cannot tell whether that work ran on this database, so"
+                " nothing was stamped. Stamp the last revision whose work it has:"
+                f" `flask db stamp {first}` (then `flask db upgrade` runs the work above),"
+                f" or `flask db stamp {last}` (it never runs here)."
             )
         elif result.differences:
             _echo(
@@ -951,7 +966,7 @@ def baseline(options: Options, force: bool, message: str) -> None:
             _echo("Apply them with `flask db upgrade`.")
         for warning in result.warnings:
             _echo(f"Warning: {warning}", fg="yellow", err=True)
-    if any(r.outcome == "differs" for r in results):
+    if any(r.outcome in ("differs", "ambiguous") for r in results):
         sys.exit(1)
 
 

@@ -262,9 +262,12 @@ class Baseline:
     ``outcome`` is one of: ``generated`` (a baseline revision was written; the
     database is empty, so ``upgrade`` builds it), ``stamped`` (the schema matched
     ``revision``, now recorded), ``differs`` (it matched no revision; nothing was
-    stamped), ``forced`` (it differed and was stamped anyway), ``empty`` (the
-    database has no table: ``upgrade`` builds it) or ``versioned`` (the database
-    already records a revision; nothing was done).
+    stamped), ``forced`` (it differed and was stamped anyway), ``ambiguous`` (it
+    matches several revisions in a row, and those after the first do work the
+    schema cannot show, such as a data migration, which may or may not have run
+    there; nothing was stamped), ``empty`` (the database has no table:
+    ``upgrade`` builds it) or ``versioned`` (the database already records a
+    revision; nothing was done).
     """
 
     target: str
@@ -276,6 +279,11 @@ class Baseline:
     differences: tuple[str, ...] = ()  # from the database to ``compared_with``
     pending: tuple[Revision, ...] = ()  # on top of the revision the database is at
     warnings: tuple[str, ...] = ()
+    # ``ambiguous``: the revisions whose schema the database has, oldest first, and
+    # what those after the first do that the schema cannot show ("rev (file, line
+    # N): code")
+    matches: tuple[str, ...] = ()
+    unseen: tuple[str, ...] = ()
 
     @property
     def stamped(self) -> bool:

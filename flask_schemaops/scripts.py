@@ -1,16 +1,17 @@
 """What a revision script's ``upgrade()`` does, read with ``ast`` without importing it.
 
-Two questions are answered this way: which tables, columns and indexes a
+Three questions are answered this way: which tables, columns and indexes a
 revision creates (``doctor`` looks for them in a database that says the revision
-has not run), and which statements move data or run SQL that a schema
-comparison cannot see (``squash`` would lose them). Only literal names are
-understood; anything computed is skipped.
+has not run), which statements move data or run SQL that a schema comparison
+cannot see (``squash`` would lose them), and which operations it runs at all
+(``baseline`` cannot tell from a schema whether those of a revision that changes
+no schema ran). Only literal names are understood; anything computed is skipped.
 """
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,10 +45,11 @@ class Created:
 
 @dataclass(frozen=True)
 class Statement:
-    """A call in ``upgrade()`` that runs SQL or touches data."""
+    """A call in ``upgrade()``: an operation, or one that runs SQL or touches data."""
 
     line: int
     code: str
+    call: str = ""  # the operation's name, e.g. "execute"
 
 
 def _upgrade(path: str | Path) -> tuple[ast.FunctionDef | None, str]:
@@ -175,12 +177,23 @@ def _replaces(drop: Created, item: Created) -> bool:
 
 
 _SQL_CALLS = {"execute", "bulk_insert", "get_bind"}
+_NOT_WORK = {"f", "batch_alter_table", "inline_literal", "get_context"}
 
 
 def statements(path: str | Path) -> list[Statement]:
     """The calls in ``upgrade()`` that run SQL or move data: ``op.execute``,
     ``op.bulk_insert``, and ``op.get_bind()`` (a connection to run anything on),
     except where it only hands the connection to a type's ``create``/``drop``."""
+    return _calls(path, lambda name: name in _SQL_CALLS)
+
+
+def operations(path: str | Path) -> list[Statement]:
+    """Every operation ``upgrade()`` runs: its ``op.*`` and batch calls, the
+    :func:`statements` among them."""
+    return _calls(path, lambda name: name not in _NOT_WORK)
+
+
+def _calls(path: str | Path, wanted: Callable[[str], bool]) -> list[Statement]:
     function, source = _upgrade(path)
     if function is None:
         return []
@@ -195,11 +208,12 @@ def statements(path: str | Path) -> list[Statement]:
     for node in ast.walk(function):
         if (
             isinstance(node, ast.Call)
-            and _attribute(node) in _SQL_CALLS
+            and wanted(str(_attribute(node)))
             and (_receiver(node) == "op" or _receiver(node) in batches)
             and id(node) not in handed_to_types
         ):
             code = ast.get_source_segment(source, node) or "op." + str(_attribute(node))
             flat = " ".join(code.split())
-            found.append(Statement(node.lineno, flat if len(flat) <= 80 else flat[:79] + "…"))
+            shown = flat if len(flat) <= 80 else flat[:79] + "…"
+            found.append(Statement(node.lineno, shown, str(_attribute(node))))
     return sorted(found, key=lambda s: s.line)

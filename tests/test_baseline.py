@@ -194,6 +194,66 @@ def test_an_older_database_is_stamped_where_it_matches(
     assert _current(new) == [second]
 
 
+def test_a_data_migration_the_schema_cannot_show_is_left_to_the_user(
+    make_app: App,
+    tmp_path: Path,
+    another_database: Callable[[str], str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    _ok(app, "init")
+    _ok(app, "baseline")
+    [first] = [_revision_id(p) for p in _scripts(tmp_path)]
+    _ok(app, "revision", "-m", "fill names", "--rev-id", "fill")
+    [fill] = (tmp_path / "migrations" / "versions").glob("fill_*.py")
+    text = fill.read_text().replace(
+        "def upgrade():\n    pass",
+        "def upgrade():\n    op.execute(\"UPDATE spans SET name = 'unnamed' WHERE name = ''\")",
+        1,
+    )
+    fill.write_text(text)
+    line = text.splitlines().index("def upgrade():") + 2
+    work = (
+        f'  fill (migrations/versions/{fill.name}, line {line}): op.execute("UPDATE spans SET'
+        " name = 'unnamed' WHERE name = ''\")\n"
+    )
+    advice = (
+        "Its schema cannot tell whether that work ran on this database, so nothing was"
+        f" stamped. Stamp the last revision whose work it has: `flask db stamp {first}` (then"
+        " `flask db upgrade` runs the work above), or `flask db stamp fill` (it never runs"
+        " here).\n"
+    )
+
+    # A database create_all built from these models: it has the schema of both.
+    url = another_database("old")
+    _create_all(make_app(url=url))
+    execute(make_app(url=url), "INSERT INTO spans (name) VALUES ('')")
+    result = invoke(make_app(url=url), "baseline", "--force")
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"The database matches the schema the revisions build at each of {first}, fill:"
+        f" those after {first} change nothing a schema comparison sees, yet do work:\n"
+        + work
+        + advice
+    )
+
+    # Once a later revision adds a column, the match is before head: the same question.
+    _ok(app, "upgrade")
+    _ok(make_app(columns={"arn": sa.Column(sa.String(20))}), "revision", "--autogenerate")
+    new = make_app(url=url, columns={"arn": sa.Column(sa.String(20))})
+    result = invoke(new, "baseline")
+    assert result.exit_code == 1, result.output
+    assert result.output.endswith(work + advice)
+    assert _current(new) == []
+
+    # The user answers: the data migration has not run here.
+    _ok(new, "stamp", first)
+    _ok(new, "upgrade")
+    assert execute(new, "SELECT name FROM spans") == [("unnamed",)]
+    assert "arn" in columns(new, "spans")
+
+
 def test_an_empty_database_is_left_to_upgrade(make_app: App, tmp_path: Path) -> None:
     app = make_app()
     _ok(app, "init")
