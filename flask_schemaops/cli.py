@@ -1028,8 +1028,10 @@ def squash(options: Options, first: str, last: str, yes: bool, message: str | No
     """Replace the revisions FROM..TO with one that builds the same schema.
 
     It keeps TO's id, so databases at TO or later see no change. Refused while a
-    database is inside the range or when the range branches. The replaced files
-    are kept in <migrations>/squashed/TO/.
+    database of the app is inside the range or when the range branches; a database
+    of another environment inside it must reach TO before the change does. The
+    replaced files are kept in <migrations>/squashed/TO/, where `doctor` and the
+    "Can't locate revision" error find a revision it replaced.
     """
     result = _api().squash(first, last, drop_data_migrations=yes, message=message, **options.where)
     revision = result.revision

@@ -293,3 +293,20 @@ def revision_map(headers: dict[str, Header]) -> RevisionMap:
             for h in headers.values()
         ]
     )
+
+
+SQUASHED = "squashed"  # squash keeps the files it replaced in <migrations>/squashed/<last>/
+
+
+def squashed(directory: Path, revision: str) -> tuple[Path, str] | None:
+    """Where ``squash`` kept the script of ``revision`` when it replaced it, and the
+    revision that does the work of that range since (the last of it); None when
+    ``revision`` is no squashed one."""
+    for folder in sorted((directory / SQUASHED).glob("*/")):
+        found = [h for h in map(_parse, sorted(map(str, folder.glob("*.py")))) if h is not None]
+        mine = [h for h in found if h.revision == revision]
+        parents = {p for h in found for p in h.down_revisions}
+        last = [h.revision for h in found if h.revision not in parents]
+        if mine and len(last) == 1 and last[0] != revision:
+            return Path(mine[0].path), last[0]
+    return None

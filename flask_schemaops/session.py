@@ -733,7 +733,8 @@ def _alembic_error(
     unknown = _UNKNOWN.search(message)
     if unknown:
         versions = session.versions if session else Path("versions")
-        return unknown_revision(unknown.group(1), versions, arguments)
+        directory = session.project.directory if session else None
+        return unknown_revision(unknown.group(1), versions, arguments, directory)
     outside = _NOT_A_LOCATION.match(message)
     if outside and session is not None:
         return RevisionError(_not_a_location(outside.group(1), session))
@@ -810,11 +811,26 @@ def resolve(revisions: RevisionMap, name: str) -> tuple[str, ...] | None:
     return tuple(r.revision for r in found if isinstance(r, Revision))  # not "base"
 
 
-def unknown_revision(name: str, versions: Path, arguments: Sequence[str]) -> SchemaOpsError:
+def unknown_revision(
+    name: str, versions: Path, arguments: Sequence[str], directory: Path | None = None
+) -> SchemaOpsError:
+    """The error for a revision no script has: one given in ``arguments``, or the one
+    the database records (``directory``: the migrations directory, to find it among
+    those ``squash`` replaced)."""
     if any(name and name in arg for arg in arguments):
         return UnknownRevisionError(
             f"Unknown revision {name!r}: no script in {versions} has that id, label or"
             " position.\nSee `flask db history` for the revisions there are."
+        )
+    kept = headers.squashed(directory, name) if directory is not None else None
+    if kept is not None and directory is not None:
+        path, last = kept
+        return UnknownRevisionError(
+            f"The database records revision {name!r}, which `flask db squash` replaced: its"
+            f" script is kept in {relative_path(str(path), directory)}, and {last}"
+            " does the work of that range now. Bring the database to"
+            f" {last} with the original scripts (from a checkout made before the squash:"
+            f" `flask db upgrade {last}`); from there this history serves it."
         )
     return UnknownRevisionError(
         f"The database records revision {name!r}, but no script in {versions} has that id."

@@ -37,7 +37,7 @@ from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy.sql.elements import conv
 
-from . import autogen, scratch, scripts
+from . import autogen, headers, scratch, scripts
 from .config import WARNINGS_ATTRIBUTE
 from .errors import RevisionError, ScriptError, relative_path
 from .results import Squash
@@ -45,7 +45,7 @@ from .session import Session, describe_diff, translate, unknown_revision
 from .settings import Settings
 from .targets import connect
 
-BACKUPS = "squashed"
+BACKUPS = headers.SQUASHED
 _DIALECT_MODULES = ("postgresql", "mysql", "sqlite", "mssql", "oracle")
 
 
@@ -122,6 +122,13 @@ def squash(
         )
     fresh = ScriptDirectory.from_config(session.config).get_revision(end.revision)
     assert fresh is not None
+    removed = ", ".join(x.revision for x in chain[:-1])
+    warnings += (
+        f"A database of another environment (not one this app is configured with) that"
+        f' records {removed} fails with "Can\'t locate revision" once this change reaches'
+        f" it: upgrade each such database to {end.revision} or later before"
+        f" (`flask db upgrade {end.revision}`).",
+    )
     return Squash(
         target=session.name,
         revision=session.revision(fresh),

@@ -214,6 +214,64 @@ def test_refused_while_a_database_is_inside_the_range(make_app: App, tmp_path: P
     _ok(app, "squash", "r01", "r06")
 
 
+def test_a_database_of_another_environment_inside_the_range(
+    make_app: App, tmp_path: Path, another_database: Callable[[str], str]
+) -> None:
+    app = make_app()
+    _history(app, tmp_path, STEPS[:6], IDS[:6])
+    _ok(app, "upgrade")
+    staging = make_app(url=another_database("staging"))  # not the app's configured one
+    _ok(staging, "upgrade", "r03")
+
+    result = invoke(app, "squash", "r01", "r06")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Warning: A database of another environment (not one this app is configured with)"
+        ' that records r01, r02, r03, r04, r05 fails with "Can\'t locate revision" once this'
+        " change reaches it: upgrade each such database to r06 or later before (`flask db"
+        " upgrade r06`).\n" in result.stderr
+    )
+
+    kept = "migrations/squashed/r06"
+    result = invoke(staging, "status")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: The database records revision 'r03', which `flask db squash` replaced: its"
+        f" script is kept in {kept}/r03_step_r03.py, and r06 does the work of that range"
+        " now. Bring the database to r06 with the original scripts (from a checkout made"
+        " before the squash: `flask db upgrade r06`); from there this history serves it.\n"
+    )
+    output = invoke(staging, "doctor").output
+    assert (
+        "ERROR: The database records revision 'r03', which `flask db squash` replaced, so"
+        " every command fails with \"Can't locate revision identified by 'r03'\".\n"
+        "  Evidence: alembic_version holds 'r03'\n"
+        "            migrations/versions has 1 revision(s), none with that id; head: r06\n"
+        f"            {kept}/r03_step_r03.py keeps its script; r06 does the work of its range"
+        " now\n"
+        "  Cause:    The database was inside the range squashed into r06 (squash checks only"
+        " the databases this app is configured with, not those of other environments), so it"
+        " has the schema of the revision it records, behind the squashed one.\n"
+        "  Fix:      Bring the database to r06 with the original scripts: from a checkout made"
+        " before the squash, `flask db upgrade r06`. (Or copy the files of"
+        f" {kept} into migrations/versions over the new r06 for that upgrade, then put the"
+        " new one back.) From r06 on, this history serves it.\n"
+    ) in output
+    assert "differs by" not in output and "stamp" not in output
+
+    # The second way, as written.
+    [new] = _versions(tmp_path).glob("r06_*.py")
+    squashed = new.read_text()
+    for path in (tmp_path / kept).glob("*.py"):
+        (_versions(tmp_path) / path.name).write_text(path.read_text())
+    _ok(staging, "upgrade", "r06")
+    for path in (tmp_path / kept).glob("*.py"):
+        (_versions(tmp_path) / path.name).unlink()
+    new.write_text(squashed)
+    assert _ok(staging, "status").splitlines()[-1] == "Up to date."
+    assert "Nothing to do: the database is already at r06." in _ok(staging, "upgrade")
+
+
 def test_refused_when_the_range_has_branches(make_app: App, tmp_path: Path) -> None:
     app = make_app()
     _history(app, tmp_path, STEPS[:4], IDS[:4])
