@@ -99,14 +99,32 @@ def scratch_config(session: Session, engine: sa.Engine, *, autogenerate: bool = 
         autogenerate=autogenerate,
     )
     config.attributes[SCRATCH_ENGINE] = engine
+    config.attributes[_SESSION] = session
     return config
 
 
+_SESSION = "schemaops.scratch_session"
+
+
 def upgrade(config: Config, destination: str | tuple[str, ...]) -> None:
-    """Upgrade the scratch database of ``config`` to ``destination``."""
+    """Upgrade the scratch database of ``config`` to ``destination``. A failure says
+    that it happened there, and that the real database was not touched."""
+    from .session import translate
+
     targets = [destination] if isinstance(destination, str) else list(destination)
-    for target in targets:
-        command.upgrade(config, target)
+    try:
+        for target in targets:
+            command.upgrade(config, target)
+    except Exception as exc:
+        error = translate(exc, config.attributes[_SESSION], ())
+        raise type(error)(
+            f"{str(error).splitlines()[0]}\n"
+            "This failed in a scratch database, where the revisions run from an empty schema"
+            " so that what they build can be compared; your database was not touched. A"
+            " revision that needs what only a real database has (its rows, or tables the"
+            " revisions do not create) cannot run there, nor on any new database: make it"
+            " skip what is missing (check for it first), then run the command again."
+        ) from exc
 
 
 def warnings(config: Config) -> tuple[str, ...]:

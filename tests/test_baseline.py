@@ -254,6 +254,42 @@ def test_a_data_migration_the_schema_cannot_show_is_left_to_the_user(
     assert "arn" in columns(new, "spans")
 
 
+def test_a_revision_that_fails_in_the_scratch_database_says_so(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    _ok(app, "init")
+    _ok(app, "revision", "--autogenerate", "-m", "spans")
+    _ok(app, "revision", "-m", "legacy", "--rev-id", "legacy")
+    [legacy] = (tmp_path / "migrations" / "versions").glob("legacy_*.py")
+    text = legacy.read_text().replace(
+        "def upgrade():\n    pass",
+        "def upgrade():\n    op.execute('UPDATE legacy_only SET flag = 1')",
+        1,
+    )
+    legacy.write_text(text)
+    line = text.splitlines().index("def upgrade():") + 2
+    _create_all(app)  # the database: the models' tables, and one only it has
+    execute(app, "CREATE TABLE legacy_only (flag INTEGER)")
+
+    result = invoke(app, "baseline")
+    assert result.exit_code == 1
+    [first, second] = result.stderr.splitlines()
+    assert first.startswith(f"Error: migrations/versions/{legacy.name}, line {line}, in upgrade: ")
+    assert "legacy_only" in first
+    assert second == (
+        "This failed in a scratch database, where the revisions run from an empty schema so"
+        " that what they build can be compared; your database was not touched. A revision"
+        " that needs what only a real database has (its rows, or tables the revisions do not"
+        " create) cannot run there, nor on any new database: make it skip what is missing"
+        " (check for it first), then run the command again."
+    )
+    assert "flask db status" not in result.stderr
+    assert _current(app) == []
+    assert tables(app) - {"alembic_version"} == {"spans", "legacy_only"}
+
+
 def test_an_empty_database_is_left_to_upgrade(make_app: App, tmp_path: Path) -> None:
     app = make_app()
     _ok(app, "init")
