@@ -1127,7 +1127,8 @@ def doctor(
     and the fix; read-only. See :mod:`flask_schemaops.doctor` for the checks."""
     from .doctor import examine
 
-    with open_project(app, directory, binds=binds) as p:
+    # A broken history is a finding of its own (the `scripts` check), not a stop.
+    with open_project(app, directory, binds=binds, whole_history=False) as p:
         return p.each(examine)
 
 

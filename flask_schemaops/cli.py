@@ -975,9 +975,18 @@ def baseline(options: Options, force: bool, message: str) -> None:
 def doctor(options: Options, as_json: bool) -> None:
     """Find what is wrong with the databases and their migrations, and say how to fix it.
 
-    Silent and exit 0 when healthy; exit 1 with findings, 2 on an error.
+    Silent and exit 0 when healthy; exit 1 with findings, 2 on an error (with
+    --json, the error is JSON too).
     """
-    results = _api().doctor(**options.where)
+    from .errors import SchemaOpsError
+
+    try:
+        results = _api().doctor(**options.where)
+    except SchemaOpsError as exc:
+        if not as_json or options.traceback:
+            raise
+        click.echo(json.dumps({"healthy": False, "error": str(exc), "databases": []}, indent=2))
+        sys.exit(2)
     healthy = all(r.healthy for r in results)
     if as_json:
         data = {"healthy": healthy, "databases": [r.as_dict() for r in results]}
@@ -993,10 +1002,10 @@ def doctor(options: Options, as_json: bool) -> None:
             _echo(f"{where}{problem.severity.upper()}: ", fg=colour, bold=True, nl=False)
             _echo(problem.summary)
             for index, line in enumerate(problem.evidence):
-                _echo(f"  {'Evidence:' if index == 0 else '':<10}{line}")
+                _field("Evidence:" if index == 0 else "", line)
             if problem.cause:
-                _echo(f"  {'Cause:':<10}{problem.cause}")
-            _echo(f"  {'Fix:':<10}{problem.fix}")
+                _field("Cause:", problem.cause)
+            _field("Fix:", problem.fix)
             if problem.check == "drift" and result.noise:
                 _echo(f"  {'Noise:':<10}no change; autogenerate leaves these out:")
                 for line in result.noise:
@@ -1013,6 +1022,13 @@ def doctor(options: Options, as_json: bool) -> None:
         sys.exit(1)
     if options.verbosity > 0:
         options.say("No problems found.")
+
+
+def _field(label: str, text: str) -> None:
+    """One field of a doctor finding, its label in a column of its own; the lines
+    of a text of several lines stay under the first."""
+    for index, line in enumerate(text.splitlines() or [""]):
+        _echo(f"  {label if index == 0 else '':<10}{line}")
 
 
 @command()

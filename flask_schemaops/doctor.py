@@ -133,6 +133,7 @@ class _Exam:
         if not self.session.has_scripts:
             return None
         try:
+            self.session.headers()  # names a broken graph (a missing parent) file by file
             script = self.session.script
             revisions = list(script.walk_revisions())
         except Exception as exc:

@@ -173,6 +173,54 @@ def test_a_versioned_database_whose_scripts_are_gone(make_app: App, tmp_path: Pa
     assert _doctor(app) == (0, "")
 
 
+def test_scripts_that_cannot_be_loaded(make_app: App, tmp_path: Path) -> None:
+    app = make_app()
+    _at_head(app)
+    path = _revision(app, tmp_path, "orphan", "    pass")
+    text = path.read_text()
+    [parent] = [line for line in text.splitlines() if line.startswith("down_revision = ")]
+
+    path.write_text(text.replace(parent, "down_revision = 'gone1234'"))
+    code, output = _doctor(app)
+    assert code == 1
+    assert output == (
+        "ERROR: The revision scripts cannot be loaded, so no command can run.\n"
+        f"  Evidence: {path.name} (revision 'orphan') has down_revision 'gone1234', a revision"
+        " no script has. Set it to the revision the script builds on (see `flask db"
+        " history`), then run the command again.\n"
+        "  Fix:      Fix or restore the script the error names, then run `flask db doctor`"
+        " again.\n"
+        "1 problem(s) found.\n"
+    )
+    assert _checks(app) == ["scripts"]
+
+    path.write_text(text + "\ndef (\n")
+    code, output = _doctor(app)
+    assert code == 1
+    lines = len(text.splitlines()) + 2
+    assert output == (
+        "ERROR: The revision scripts cannot be loaded, so no command can run.\n"
+        f"  Evidence: Syntax error in migrations/versions/{path.name}, line {lines}: invalid"
+        " syntax.\n"
+        "            Fix the file, then run the command again.\n"
+        "  Fix:      Fix or restore the script the error names, then run `flask db doctor`"
+        " again.\n"
+        "1 problem(s) found.\n"
+    )
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_json_reports_an_error_as_json(make_app: App, database_url: str) -> None:
+    app = make_app(url=sa.make_url(database_url).set(port=1).render_as_string(False))
+    _ok(app, "init")
+    result = invoke(app, "doctor", "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["healthy"] is False and report["databases"] == []
+    assert report["error"].startswith("Cannot connect to the database at postgresql")
+    assert ":***@" in report["error"]
+
+
 # --- Two heads -------------------------------------------------------------------------------
 
 
