@@ -870,7 +870,10 @@ def describe_diff(diff: Any) -> str:
     operation, *rest = diff
     if operation.startswith("modify_"):
         _schema, table, column, _existing, old, new = rest
-        return f"{operation} {table}.{column}: {_sql(old)} -> {_sql(new)}"
+        before, after = _sql(old), _sql(new)
+        if str(before) == str(after):  # e.g. an Enum, which renders as VARCHAR without a dialect
+            before, after = repr(before), repr(after)
+        return f"{operation} {table}.{column}: {before} -> {after}"
     objects = [x for x in rest if isinstance(x, (sa.Table, sa.Column, sa.Index, sa.Constraint))]
     if not objects:
         return " ".join([operation, *(x for x in rest if isinstance(x, str))])

@@ -300,6 +300,20 @@ def test_an_added_column_is_drift_and_noise_is_apart(
     assert _checks(app) == ["drift"]
 
 
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_an_enum_that_is_a_varchar_in_the_database(make_app: App) -> None:
+    app = make_app(columns={"kind": sa.Column(sa.String(1))})
+    _at_head(app)
+    app = make_app(columns={"kind": sa.Column(sa.Enum("a", "b", name="kind"))})
+    code, output = _doctor(app)
+    assert code == 1
+    block = _block(output, "WARNING: The database and the models differ in 1 way(s)")
+    assert (
+        "Evidence: modify_type spans.kind: VARCHAR(length=1) -> Enum('a', 'b', name='kind')\n"
+        in block + "\n"
+    )
+
+
 def _ddl(app: Flask, column: sa.Column[Any]) -> str:
     with app.app_context():
         dialect = app.extensions["sqlalchemy"].engine.dialect
