@@ -1108,8 +1108,11 @@ def baseline(
     models. A database that has tables but records no revision is compared with the
     schema the revisions build (in a scratch database) and stamped with the
     revision it matches; when it matches none, the differences are returned and
-    nothing is stamped, unless ``force`` (then head is stamped). An empty database
-    is left for ``upgrade``. Each result lists the revisions still pending.
+    nothing is stamped, unless ``force`` (then head is stamped). When it matches
+    several in a row and those after the first do work a schema cannot show (a data
+    migration), nothing is stamped, ``force`` or not: the result (``ambiguous``)
+    lists that work. An empty database is left for ``upgrade``. Each result lists
+    the revisions still pending.
     """
     from .baseline import baseline as adopt
 

@@ -304,3 +304,31 @@ def test_a_preview_that_fails_reverted_nothing(
     )
     assert "spans" in tables(app)
     assert [r.target for r in api.current(app=app)] == ["default"]
+
+
+def test_what_the_downgrade_creates_again_holds_nothing_of_today(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    _ok(app, "init")
+    folder = tmp_path / "migrations" / "versions"
+    create = "    op.create_table('notes', sa.Column('id', sa.Integer, primary_key=True))"
+    _write(folder, "n1", None, create, "    op.drop_table('notes')")
+    _write(folder, "n2", "n1", "    op.drop_table('notes')", create)
+    _write(
+        folder,
+        "n3",
+        "n2",
+        "    op.execute('DROP TABLE IF EXISTS leftovers')",
+        "    op.execute('DROP TABLE IF EXISTS leftovers')",
+    )
+    _ok(app, "upgrade")
+
+    preview = api.downgrade_preview("base", app=app)
+    assert [(loss.what, loss.rows) for loss in preview.losses] == [
+        ("table leftovers", 0),
+        ("table notes", 0),
+    ]
+    output = _ok(app, "downgrade", "base")
+    assert "drops data" not in output and "3 revisions reverted" in output
