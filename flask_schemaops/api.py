@@ -885,6 +885,8 @@ def lint(
 def downgrade_preview(
     revision: str = "-1",
     *,
+    x_args: Sequence[str] = (),
+    tag: str | None = None,
     binds: Sequence[str] | None = None,
     directory: str | Path | None = None,
     app: Flask | None = None,
@@ -895,7 +897,9 @@ def downgrade_preview(
 
     A table or column that a revision reverted earlier in the run renames (or
     creates) is followed back to what it is in the database now; one that cannot be
-    found there is listed with ``rows`` None, which needs a confirmation too.
+    found there is listed with ``rows`` None, which needs a confirmation too. So is
+    every drop when ``x_args`` or ``tag`` are given: env.py may pick another database
+    from them, whose rows cannot be counted without running it.
     Nothing changes: when this raises, nothing was reverted on any database."""
     from alembic.script.revision import RangeNotAncestorError
 
@@ -926,7 +930,11 @@ def downgrade_preview(
                 for change in downgrade_changes(script.path, s.target.engine.dialect.name):
                     where = sessions.get(change.bind or targets.DEFAULT, s) if change.bind else s
                     if where.name not in databases:
-                        connection = stack.enter_context(targets.connect(where.target.engine))
+                        connection = (
+                            None
+                            if s.project.env_arguments
+                            else stack.enter_context(targets.connect(where.target.engine))
+                        )
                         databases[where.name] = _Reverting(connection)
                     found = databases[where.name].apply(change)
                     if found is not None:
@@ -945,7 +953,8 @@ def downgrade_preview(
                         )
         return [s.revision(x) for x in scripts], losses
 
-    with open_project(app, directory, (revision,), binds=binds) as p:
+    with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
+        p.tag = tag
         sessions = [s for s in p.sessions if s.knows(revision)]
         if not sessions:
             raise p.unknown([revision])
@@ -973,7 +982,7 @@ class _Reverting:
     drop destroys is counted there."""
 
     def __init__(self, connection: Any):
-        self.connection = connection
+        self.connection = connection  # None: the database is not known, nothing is counted
         # (schema, name during the downgrade) -> name now; None: no table of today
         self.tables: dict[tuple[Any, ...], str | None] = {}
         # (schema, table now, name during the downgrade) -> name now; None: no column of today
@@ -1003,7 +1012,11 @@ class _Reverting:
             found_as = None
             if any(k in self.created for k in keys):
                 rows = 0  # it holds nothing the database holds now
-            elif table is not None and (kind == "drop_table" or column is not None):
+            elif (
+                self.connection is not None
+                and table is not None
+                and (kind == "drop_table" or column is not None)
+            ):
                 rows = targets.count_rows(self.connection, table, column, schema)
                 if (table, column) != (change.table, change.column):
                     found_as = table if column is None else f"{table}.{column}"

@@ -828,7 +828,7 @@ def lint(
 def _confirm_data_loss(options: Options, revision: str, tag: str | None, yes: bool) -> None:
     """Show what the downgrade would destroy; when rows would be lost, or may be, go
     on only once confirmed (--yes, the prompt, or SCHEMAOPS_DOWNGRADE_CONFIRM = False)."""
-    preview = _api().downgrade_preview(revision, **options.where)
+    preview = _api().downgrade_preview(revision, x_args=options.x_args, tag=tag, **options.where)
     if not preview.rows_lost and not preview.uncounted:
         return
     several = len({loss.target for loss in preview.losses}) > 1
@@ -836,8 +836,13 @@ def _confirm_data_loss(options: Options, revision: str, tag: str | None, yes: bo
     _echo("This downgrade drops data:", fg="yellow", bold=True)
     for loss in preview.losses:
         if loss.rows is None:
-            found = "named only as the script runs" if "?" in (loss.table, loss.column) else ""
-            count = f"{found or 'not found in the database'}, so its data could not be counted"
+            if "?" in (loss.table, loss.column):
+                found = "named only as the script runs"
+            elif options.x_args or tag is not None:
+                found = "in the database env.py picks from -x or --tag"
+            else:
+                found = "not found in the database"
+            count = f"{found}, so its data could not be counted"
         elif loss.rows:
             unit = "row" if loss.column is None else "value"
             count = f"{loss.rows} {unit}{'s' if loss.rows != 1 else ''}"

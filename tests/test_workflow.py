@@ -204,21 +204,7 @@ def test_current_and_status_report_the_database_env_py_picks_from_x(
     invoke(app, "init")
     first = _revision_id(invoke(app, "revision", "-m", "one").output)
     second = _revision_id(invoke(app, "revision", "-m", "two").output)
-    env = Path(app.root_path, "migrations", "env.py")
-    env.write_text(
-        env.read_text(encoding="utf-8").replace(
-            "targets = environment.targets(app)\n",
-            "targets = environment.targets(app)\n"
-            "import dataclasses, sqlalchemy\n"
-            "from alembic import context\n"
-            "_tenant = context.get_x_argument(as_dictionary=True).get('tenant')\n"
-            "if _tenant:\n"
-            "    _url = app.config['TENANTS'][_tenant]\n"
-            "    _engine = sqlalchemy.create_engine(_url, poolclass=sqlalchemy.pool.NullPool)\n"
-            "    targets = [dataclasses.replace(targets[0], engine=_engine)]\n",
-        ),
-        encoding="utf-8",
-    )
+    _pick_tenant_from_x(app)
     assert invoke(app, "upgrade").exit_code == 0  # the app's own database: at head
     result = invoke(app, "upgrade", first, "-x", "tenant=a")
     assert result.exit_code == 0, result.output
@@ -249,6 +235,72 @@ def test_current_and_status_report_the_database_env_py_picks_from_x(
     engine = sa.create_engine(tenants["b"])
     assert sa.inspect(engine).get_table_names() == []
     engine.dispose()
+
+
+def _pick_tenant_from_x(app: Flask) -> None:
+    """Make the app's env.py work on ``app.config["TENANTS"][NAME]`` given ``-x
+    tenant=NAME``, as a multi-tenant project's does."""
+    env = Path(app.root_path, "migrations", "env.py")
+    env.write_text(
+        env.read_text(encoding="utf-8").replace(
+            "targets = environment.targets(app)\n",
+            "targets = environment.targets(app)\n"
+            "import dataclasses, sqlalchemy\n"
+            "from alembic import context\n"
+            "_tenant = context.get_x_argument(as_dictionary=True).get('tenant')\n"
+            "if _tenant:\n"
+            "    _url = app.config['TENANTS'][_tenant]\n"
+            "    _engine = sqlalchemy.create_engine(_url, poolclass=sqlalchemy.pool.NullPool)\n"
+            "    targets = [dataclasses.replace(targets[0], engine=_engine)]\n",
+        ),
+        encoding="utf-8",
+    )
+
+
+def test_downgrade_with_x_asks_before_dropping_what_it_cannot_count(
+    make_app: App, another_database: Callable[[str], str]
+) -> None:
+    """The data-loss preview cannot count rows in the database env.py picks from -x:
+    it asks, where it used to count the app's own (empty) table and go ahead."""
+    tenants = {"a": another_database("tenant_a")}
+    app = make_app(config={"TENANTS": tenants})
+    invoke(app, "init")
+    revision = _revision_id(invoke(app, "revision", "-m", "items").output)
+    script = next(Path(app.root_path, "migrations", "versions").glob(f"{revision}_*.py"))
+    script.write_text(
+        script.read_text(encoding="utf-8")
+        .replace(
+            "def upgrade():\n",
+            "def upgrade():\n"
+            "    op.create_table('items', sa.Column('id', sa.Integer, primary_key=True))\n",
+        )
+        .replace(
+            "def downgrade():\n",
+            "def downgrade():\n    op.drop_table('items')\n",
+        ),
+        encoding="utf-8",
+    )
+    _pick_tenant_from_x(app)
+    assert invoke(app, "upgrade").exit_code == 0  # the app's own items: empty
+    assert invoke(app, "upgrade", "-x", "tenant=a").exit_code == 0
+    tenant = sa.create_engine(tenants["a"])
+    with tenant.begin() as connection:
+        connection.execute(sa.text("INSERT INTO items (id) VALUES (1), (2)"))
+
+    result = invoke(app, "downgrade", "base", "-x", "tenant=a")
+    assert result.exit_code != 0
+    assert (
+        "This downgrade drops data:\n  table items: in the database env.py picks from -x or"
+        f" --tag, so its data could not be counted (revision {revision}, "
+    ) in result.output
+    with tenant.connect() as connection:
+        assert connection.execute(sa.text("SELECT COUNT(*) FROM items")).scalar() == 2
+
+    result = invoke(app, "downgrade", "base", "-x", "tenant=a", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "items" not in sa.inspect(tenant).get_table_names()
+    tenant.dispose()
+    assert invoke(app, "current").output == f"{revision} (head)\n"  # the app's, untouched
 
 
 def test_inspection_commands(make_app: App) -> None:
