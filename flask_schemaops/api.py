@@ -144,6 +144,7 @@ def init(
         )
     state = get_state(app)
     target = state.resolve_directory(directory)
+    binds = [t.bind_key for t in targets.all_targets(state.app)]  # refuses a broken set first
     source = TEMPLATES / ("flask" if template == MULTIDB_TEMPLATE else template)
     if not (source / "env.py").is_file():
         names = ", ".join(t.name for t in list_templates())
@@ -160,7 +161,7 @@ def init(
             _render_ini(item, target / "alembic.ini", state.app, app_import_path)
         elif item.is_file():
             shutil.copyfile(item, target / item.name)
-    folders = [versions_directory(target, t.bind_key) for t in targets.all_targets(state.app)]
+    folders = [versions_directory(target, key) for key in binds]
     for folder in folders:
         folder.mkdir(parents=True, exist_ok=True)
     if package:
@@ -400,7 +401,10 @@ def upgrade(
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
         p.tag = tag
-        return [r for runs in p.each(run, revisions=[revision]) for r in runs]
+        if sql:
+            p.require_one_script()
+        found = p.each(run, revisions=[revision], empty=Session.untouched)
+        return [r for runs in found for r in runs]
 
 
 def downgrade(
@@ -428,6 +432,8 @@ def downgrade(
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
         p.tag = tag
+        if sql:
+            p.require_one_script()
         found = p.each(
             lambda s: s.run(
                 "downgrade",
@@ -435,6 +441,7 @@ def downgrade(
                 options,
             ),
             revisions=[revision],
+            empty=Session.untouched,
         )
         return [r for runs in found for r in runs]
 
@@ -463,6 +470,8 @@ def stamp(
     options = RunOptions(sql, on_step, lock, lock_timeout, on_wait)
     with open_project(app, directory, tuple(revisions), binds=binds, x_args=x_args) as p:
         p.tag = tag
+        if sql:
+            p.require_one_script()
         found = p.each(
             lambda s: s.run(
                 "stamp",
@@ -470,6 +479,7 @@ def stamp(
                 options,
             ),
             revisions=revisions,
+            empty=Session.untouched,
         )
         return [r for runs in found for r in runs]
 
@@ -489,6 +499,8 @@ def ensure_version(
         return s.sql_output()
 
     with open_project(app, directory, binds=binds) as p:
+        if sql:
+            p.require_one_script()
         output = "".join(p.each(ensure))
         return output if sql else None
 
@@ -530,7 +542,10 @@ def status(
     """Per database: its current revision, the heads, and the revisions still to apply.
 
     The version table is read directly; with ``x_args``, which env.py may read to
-    pick another database, env.py is run to read it (see :func:`current`)."""
+    pick another database, env.py is run to read it (see :func:`current`). A database
+    that cannot be reached does not stop the others: the error, a
+    :class:`~flask_schemaops.errors.DatabaseUnavailableError`, carries their results
+    (``completed``, like ``current``'s) and names it (``failed``)."""
     with open_project(app, directory, binds=binds, x_args=x_args) as p:
         return p.everywhere(Session.status)
 
@@ -563,7 +578,11 @@ def current(
         return [s.revision(x) for x in sorted(found, key=lambda x: x.revision)]
 
     with open_project(app, directory, binds=binds, x_args=x_args) as p:
-        return [r for found in p.everywhere(at) for r in found]
+        try:
+            return [r for found in p.everywhere(at) for r in found]
+        except SchemaOpsError as exc:
+            exc.completed = tuple(r for found in exc.completed for r in found)
+            raise
 
 
 def databases(
@@ -955,8 +974,10 @@ def downgrade_preview(
 
     with open_project(app, directory, (revision,), binds=binds, x_args=x_args) as p:
         p.tag = tag
-        sessions = [s for s in p.sessions if s.knows(revision)]
-        if not sessions:
+        # A database whose history has no revision yet has nothing to revert; the
+        # downgrade itself says so.
+        sessions = [s for s in p.sessions if s.has_scripts and s.knows(revision)]
+        if not sessions and all(s.has_scripts for s in p.sessions):
             raise p.unknown([revision])
         results = []
         for s in sessions:  # not p.each: a failure here reverted nothing anywhere

@@ -41,7 +41,7 @@ from .targets import connect, current_heads
 def baseline(session: Session, *, message: str, force: bool) -> Baseline:
     """Generate, compare and stamp, for the database of ``session``."""
     settings = session.project.state.settings
-    with connect(session.target.engine) as connection:
+    with connect(session.target.engine, session.target.setting) as connection:
         current = current_heads(session.project.state, connection)
         tables = scratch.user_tables(connection, settings)
     if current:
@@ -186,7 +186,7 @@ def _compare(session: Session, schema: sa.MetaData) -> list[str]:
     """What ``upgrade`` would have to change in the live database to reach
     ``schema``, as ``check`` describes it."""
     settings = scratch.reflected_settings(session.project.state.settings)
-    with connect(session.target.engine) as connection:
+    with connect(session.target.engine, session.target.setting) as connection:
         return [describe_diff(d) for d in autogen.changes(connection, schema, settings)]
 
 

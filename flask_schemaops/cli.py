@@ -23,7 +23,7 @@ import click
 from flask.cli import AppGroup, ScriptInfo
 
 if TYPE_CHECKING:
-    from .results import Branch, Revision, Run, Step
+    from .results import Baseline, Branch, Revision, Run, Step
 
 OPTIONS_KEY = "schemaops.options"
 
@@ -315,9 +315,10 @@ def _print_current(
     if not verbose:
         _print_revisions(found, False, _current_line)
         return
-    databases = _api().status(x_args=x_args, **where)
+    databases, failure = _partial(lambda: _api().status(x_args=x_args, **where))
+    several = len(databases) + (len(failure.failed) if failure is not None else 0) > 1
     for database in databases:
-        label = _label(database.target, len(databases) > 1)
+        label = _label(database.target, several)
         click.echo(f"{label}Current revision(s) for {database.database}:")
         for revision in found:
             if revision.target == database.target:
@@ -342,7 +343,9 @@ def _progress(options: Options, several: bool) -> Callable[[Step], None]:
 def _report_runs(options: Options, runs: list[Run], verb: str, several: bool) -> None:
     for run in runs:
         where = _label(run.target, several)
-        if run.sql is not None:
+        if run.no_revisions:
+            options.say(f"{where}Nothing to do: there is no revision for this database yet.")
+        elif run.sql is not None:
             click.echo(run.sql, nl=False)
         elif run.steps:
             count = len(run.steps)
@@ -621,12 +624,14 @@ def branches(options: Options, verbose: bool) -> None:
 @click.option("--bare", is_flag=True, help="Print only the revision ids, for scripts.")
 def current(options: Options, verbose: bool, bare: bool) -> None:
     """Show the revision the database is at."""
-    found = _api().current(x_args=options.x_args, **options.where)
+    found, failure = _partial(lambda: _api().current(x_args=options.x_args, **options.where))
     if bare:
         for revision in found:
             click.echo(revision.revision)
     else:
         _print_current(found, verbose, options.where, options.x_args)
+    if failure is not None:
+        raise failure
 
 
 @command(x_args=True)
@@ -658,14 +663,24 @@ def ensure_version(options: Options, sql: bool) -> None:
 @command(x_args=True, error_code=2)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(options: Options, as_json: bool) -> None:
-    """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error."""
-    results = _api().status(x_args=options.x_args, **options.where)
-    up_to_date = all(r.up_to_date for r in results)
+    """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error.
+
+    A database that cannot be reached does not hide the others: their status comes
+    first, then the error (with --json, also under "errors")."""
+    results, failure = _partial(lambda: _api().status(x_args=options.x_args, **options.where))
+    failed = failure.failed if failure is not None else ()
+    up_to_date = all(r.up_to_date for r in results) and not failed
     if as_json:
-        data = {"up_to_date": up_to_date, "databases": [r.as_dict() for r in results]}
+        data: dict[str, Any] = {
+            "up_to_date": up_to_date,
+            "databases": [r.as_dict() for r in results],
+        }
+        if failed:
+            data["errors"] = [{"target": name, "error": error} for name, error in failed]
         click.echo(json.dumps(data, indent=2))
+    several = len(results) + len(failed) > 1
     for result in [] if as_json else results:
-        if len(results) > 1:
+        if several:
             click.secho(f"[{result.target}]", bold=True)
         click.echo(f"Database: {result.database}")
         click.echo(f"Current:  {_short(result.current)}")
@@ -676,8 +691,23 @@ def status(options: Options, as_json: bool) -> None:
             click.secho(f"Pending:  {len(result.pending)} revision(s)", fg="yellow")
             for revision in result.pending:
                 click.echo(f"  {revision.revision}  {revision.message}")
+    if failure is not None:
+        raise failure
     if not up_to_date:
         sys.exit(1)
+
+
+def _partial(call: Callable[[], list[Any]]) -> tuple[list[Any], Any]:
+    """``call()`` of a command that reads every database, and None; or, when some could
+    not be read, the results of the others and the error to report after them."""
+    from .errors import SchemaOpsError
+
+    try:
+        return call(), None
+    except SchemaOpsError as exc:
+        if not exc.failed:
+            raise
+        return list(exc.completed), exc
 
 
 def _interactive() -> bool:
@@ -901,9 +931,21 @@ def baseline(options: Options, force: bool, message: str) -> None:
     Exits 1 when a database matches no revision, or several between which only work a
     schema cannot show differs (nothing is stamped then).
     """
-    results = _api().baseline(message=message, force=force, **options.where)
+    from .errors import SchemaOpsError
+
+    try:
+        results = _api().baseline(message=message, force=force, **options.where)
+    except SchemaOpsError as exc:  # report what was done on the databases before it
+        _print_baselines(options, list(exc.completed), several=True)
+        raise
+    _print_baselines(options, results, several=len(results) > 1)
+    if any(r.outcome in ("differs", "ambiguous") for r in results):
+        sys.exit(1)
+
+
+def _print_baselines(options: Options, results: list[Baseline], several: bool) -> None:
     for result in results:
-        where = _label(result.target, len(results) > 1)
+        where = _label(result.target, several)
         if result.written is not None:
             options.say(f"{where}Wrote {_display_path(result.written.path)}", fg="green")
         if result.outcome == "generated":
@@ -971,8 +1013,6 @@ def baseline(options: Options, force: bool, message: str) -> None:
             _echo("Apply them with `flask db upgrade`.")
         for warning in result.warnings:
             _echo(f"Warning: {warning}", fg="yellow", err=True)
-    if any(r.outcome in ("differs", "ambiguous") for r in results):
-        sys.exit(1)
 
 
 @command(error_code=2)

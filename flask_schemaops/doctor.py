@@ -95,7 +95,7 @@ class _Exam:
     # --- The run ----------------------------------------------------------------------
 
     def run(self) -> Diagnosis:
-        with connect(self.engine) as connection:
+        with connect(self.engine, self.session.target.setting) as connection:
             inspector = sa.inspect(connection)
             names = inspector.get_table_names()
             versioned = inspector.has_table(

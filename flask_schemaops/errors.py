@@ -12,10 +12,24 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 
 class SchemaOpsError(Exception):
-    """Base class of every error flask_schemaops raises on purpose."""
+    """Base class of every error flask_schemaops raises on purpose.
+
+    A command on several databases that fails on one sets ``completed``, the results
+    of those it did before (or, when it reads them, despite) the failure, and
+    ``failed``, the name and error of each database it failed on."""
+
+    completed: tuple[Any, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+    def reworded(self, message: str) -> SchemaOpsError:
+        """This error with another message (and the same results)."""
+        error = type(self)(message)
+        error.completed, error.failed = self.completed, self.failed
+        return error
 
 
 class ConfigurationError(SchemaOpsError):

@@ -66,6 +66,7 @@ class Run:
     after: tuple[str, ...] = ()
     seconds: float = 0.0
     sql: str | None = None  # the script, in --sql mode
+    no_revisions: bool = False  # the database's history has no revision yet: nothing ran
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ from .config import (
 from .errors import (
     ConfigurationError,
     DatabaseError,
+    DatabaseUnavailableError,
     MultipleHeadsError,
     NotUpToDateError,
     RevisionError,
@@ -196,7 +197,7 @@ class Session:
         (:attr:`Project.env_arguments`), env.py may work on another database (one per
         tenant, say), so env.py is run to read it, as Alembic's ``current`` does."""
         if not self.project.env_arguments:
-            with connect(self.target.engine) as connection:
+            with connect(self.target.engine, self.target.setting) as connection:
                 return self.target.url, current_heads(self.project.state, connection)
         from alembic.runtime.environment import EnvironmentContext
 
@@ -450,6 +451,10 @@ class Session:
             return None
         return Run(self.name, self.target.url, before=now, after=now)
 
+    def untouched(self) -> list[Run]:
+        """The run on a database whose history has no revision yet: nothing to do."""
+        return [Run(self.name, self.target.url, no_revisions=True)]
+
     def require_new(self, rev_id: str | None, branch_label: str | None) -> None:
         """Refuse, before a script is written, an id or a branch label already taken."""
         if not (rev_id or branch_label) or not self.has_scripts:
@@ -500,30 +505,41 @@ class Project:
         return bool(self.x_args) or self.tag is not None
 
     def each(
-        self, action: Callable[[Session], T], *, revisions: Sequence[str] | None = None
+        self,
+        action: Callable[[Session], T],
+        *,
+        revisions: Sequence[str] | None = None,
+        empty: Callable[[Session], T] | None = None,
     ) -> list[T]:
         """``action`` on every session (those that know all of ``revisions``, when given).
 
-        When one fails, the error says on which databases it ran and on which not.
+        ``empty`` answers instead for a database whose history has no revision yet
+        (a bind added after ``init``), when ``revisions`` are only words like ``head``,
+        ``base`` or ``-1``. When one fails, the error says on which databases it ran
+        and on which not.
         """
+
+        def waiting(s: Session) -> bool:
+            return empty is not None and not s.has_scripts and all(map(_symbolic, revisions or ()))
+
         sessions = self.sessions
         if revisions is not None:
-            sessions = [s for s in sessions if all(s.knows(r) for r in revisions)]
+            sessions = [s for s in sessions if waiting(s) or all(s.knows(r) for r in revisions)]
             if not sessions:
                 raise self.unknown(revisions)
         done: list[str] = []
         results = []
         for index, session in enumerate(sessions):
             try:
-                results.append(action(session))
+                results.append(
+                    empty(session) if empty is not None and waiting(session) else action(session)
+                )
             except Exception as exc:
                 error = translate(exc, session, self.arguments)
+                error.completed, error.failed = tuple(results), ((session.name, str(error)),)
                 if len(sessions) > 1:
                     rest = [s.name for s in sessions[index + 1 :]]
-                    error = type(error)(
-                        f"[{session.name}] {error}\nCompleted on: {', '.join(done) or 'none'}."
-                        f" Not completed on: {', '.join([session.name, *rest])}."
-                    )
+                    error = _placed(error, done, [session.name, *rest])
                 raise error from exc
             done.append(session.name)
         return results
@@ -537,11 +553,51 @@ class Project:
             f"This app has several databases ({names}); say which one {what} with --bind NAME."
         )
 
+    def require_one_script(self) -> None:
+        """Refuse offline SQL for several databases: one stream piped into one
+        database would run every database's DDL, and version rows, there."""
+        several = [s.name for s in self.sessions if s.has_scripts]
+        if len(several) > 1:
+            raise ConfigurationError(
+                f"--sql writes the script of one database, and this app has several"
+                f" ({', '.join(several)}), each with its own SQL for its own database. Pick"
+                " one with --bind NAME (and run the command once per database); a revision"
+                " range takes that database's ids, e.g."
+                ' `--sql "$(flask db current --bind NAME --bare):head"`.'
+            )
+
     def everywhere(self, action: Callable[[Session], T]) -> list[T]:
         """``action`` on every session and on each of its siblings (see
-        :attr:`Session.siblings`): a read of every database."""
-        found = self.each(lambda s: [action(x) for x in (s, *s.siblings)])
-        return [result for results in found for result in results]
+        :attr:`Session.siblings`): a read of every database.
+
+        A database that cannot be reached does not stop the others: the error,
+        raised once they are read, carries their results (``completed``)."""
+        everyone = [x for s in self.sessions for x in (s, *s.siblings)]
+        done: list[str] = []
+        results: list[T] = []
+        failed: list[tuple[str, str]] = []
+        for index, session in enumerate(everyone):
+            try:
+                results.append(action(session))
+            except Exception as exc:
+                error = translate(exc, session, self.arguments)
+                if not isinstance(error, DatabaseUnavailableError):
+                    error.completed = tuple(results)
+                    error.failed = (*failed, (session.name, str(error)))
+                    if len(everyone) > 1:
+                        rest = [s.name for s in everyone[index + 1 :]]
+                        missed = [*(n for n, _ in failed), session.name, *rest]
+                        error = _placed(error, done, missed)
+                    raise error from exc
+                failed.append((session.name, str(error)))
+                continue
+            done.append(session.name)
+        if failed:
+            names = [n for n, _ in failed]
+            error = DatabaseUnavailableError("\n".join(m for _, m in failed))
+            error.completed, error.failed = tuple(results), tuple(failed)
+            raise _placed(error, done, names) if len(everyone) > 1 else error
+        return results
 
     def require_at_head(self) -> None:
         """Refuse, before any database is compared, when one is not at head: autogenerate
@@ -635,11 +691,27 @@ def open_project(
                 ]
             yield project
     except SchemaOpsError as exc:
-        raise type(exc)(redact(str(exc), secrets)) from exc.__cause__
+        raise exc.reworded(redact(str(exc), secrets)) from exc.__cause__
     except Exception as exc:
         session = project.sessions[0] if project.sessions else None
         error = translate(exc, session, arguments)
-        raise type(error)(redact(str(error), secrets)) from exc
+        raise error.reworded(redact(str(error), secrets)) from exc
+
+
+def _placed(error: SchemaOpsError, done: list[str], missed: list[str]) -> SchemaOpsError:
+    """``error`` of a command on several databases, saying where it failed (each
+    failure marked with its database: :attr:`~SchemaOpsError.failed`), where it ran and
+    where not."""
+    lines = "\n".join(f"[{name}] {message}" for name, message in error.failed)
+    return error.reworded(
+        f"{lines}\nCompleted on: {', '.join(done) or 'none'}."
+        f" Not completed on: {', '.join(missed)}."
+    )
+
+
+def _symbolic(revision: str) -> bool:
+    """Whether ``revision`` names no script: ``head``, ``base``, ``-1``, ``head:-1``..."""
+    return all(_SYMBOLIC.match(x) for x in revision.split(":") if x)
 
 
 def _whole_run(targets: list[Target], chosen: list[Target] | None, multidb: bool) -> list[Target]:
@@ -706,7 +778,7 @@ def translate(
     frame = script_frame(exc, directory)
     if isinstance(exc, sa.exc.DBAPIError) and not in_revision(frame):
         if exc.statement is None and session is not None:  # connecting failed
-            return unavailable(session.target.engine.url, exc)
+            return unavailable(session.target.engine.url, exc, session.target.setting)
         return DatabaseError(f"The database reported an error: {first}{_privilege_hint(first)}")
     if frame is not None:
         where = relative_path(frame.filename, directory)

@@ -7,6 +7,7 @@ Plain SQLAlchemy, without Alembic: the commands that only read the version table
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from flask import Flask
 
-from .errors import DatabaseUnavailableError, redact
+from .errors import ConfigurationError, DatabaseUnavailableError, redact
 from .extension import get_state
 
 if TYPE_CHECKING:
@@ -42,6 +43,13 @@ class Target:
     def url(self) -> str:
         """The URL with its password masked, safe to show."""
         return masked_url(self.engine.url)
+
+    @property
+    def setting(self) -> str:
+        """The app setting the URL comes from, as the user writes it."""
+        if self.bind_key is None:
+            return "SQLALCHEMY_DATABASE_URI"
+        return f'SQLALCHEMY_BINDS["{self.bind_key}"]'
 
 
 # Query parameters that drivers take as a password (e.g. ``?password=`` for psycopg).
@@ -72,19 +80,63 @@ def all_targets(app: Flask) -> list[Target]:
     with app.app_context():
         engines = state.db.engines
         metadatas = state.db.metadatas
-    return [
+    if DEFAULT in engines:
+        raise ConfigurationError(
+            f"SQLALCHEMY_BINDS has a bind named {DEFAULT!r}, the name flask-schemaops gives"
+            " SQLALCHEMY_DATABASE_URI (as in --bind default), so commands could not tell the"
+            " two apart. Rename that bind (its key and the models' __bind_key__)."
+        )
+    found = [
         Target(bind_key=key, engine=engine, metadata=metadatas.get(key) or sa.MetaData())
         for key, engine in sorted(engines.items(), key=lambda item: item[0] is not None)
     ]
+    _refuse_shared(found)
+    return found
+
+
+def _refuse_shared(found: list[Target]) -> None:
+    """Two targets on one database would share its version table: each would read the
+    other's revisions as its own, and fixing one history would overwrite the other."""
+    seen: dict[tuple[object, ...], Target] = {}
+    for target in found:
+        key = _database_key(target.engine.url)
+        first = seen.setdefault(key, target) if key is not None else target
+        if first is not target:
+            raise ConfigurationError(
+                f"{first.setting} and {target.setting} are the same database ({target.url}),"
+                " and each database keeps its revision history in one version table, so"
+                " their histories would overwrite each other. Nothing was done. Point them"
+                " at different databases, or put these models in one of the two (the same"
+                " __bind_key__) and remove the other."
+            )
+
+
+_DEFAULT_PORTS = {"postgresql": 5432, "mysql": 3306, "mariadb": 3306, "mssql": 1433}
+
+
+def _database_key(url: sa.URL) -> tuple[object, ...] | None:
+    """What identifies the database ``url`` names (driver, user and password aside);
+    None for one of its own (an in-memory SQLite database)."""
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if url.database in (None, "", ":memory:") or url.database.startswith("file:"):
+            return None
+        return (backend, os.path.realpath(url.database))
+    family = "mysql" if backend == "mariadb" else backend
+    host = (url.host or "localhost").lower()
+    port = url.port or _DEFAULT_PORTS.get(backend)
+    # PostgreSQL's options=-csearch_path=... may put the version table in another schema.
+    return (family, host, port, url.database, url.query.get("options"))
 
 
 @contextmanager
-def connect(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection to ``engine``; a failure to connect becomes a short, masked error."""
+def connect(engine: sa.Engine, setting: str = "SQLALCHEMY_DATABASE_URI") -> Iterator[sa.Connection]:
+    """A connection to ``engine``; a failure to connect becomes a short, masked error
+    that names ``setting`` (a :attr:`Target.setting`), where the URL comes from."""
     try:
         connection = engine.connect()
     except sa.exc.DBAPIError as exc:
-        raise unavailable(engine.url, exc) from exc
+        raise unavailable(engine.url, exc, setting) from exc
     with connection:
         yield connection
 

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import sqlalchemy as sa
 from apps import invoke, tables
 from flask import Flask
 
@@ -179,3 +180,180 @@ def test_every_database_is_labelled_in_the_lines_of_a_run(
         f"  upgrade   <base> -> {only}         Initial baseline  (N ms)\n"
         f"1 revision applied in N s; the database is now at {only}.\n"
     )
+
+
+def _shown(url: str) -> str:
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+def test_two_names_for_one_database_are_refused_before_any_work(
+    make_app: App, database_url: str, another_database: Database, tmp_path: Path
+) -> None:
+    """They would share one version table: each would take the other's revisions for
+    its own, and `stamp --purge` on one would wipe the other's record."""
+    app = make_app(binds={"audit": database_url})
+    refusal = (
+        'Error: SQLALCHEMY_DATABASE_URI and SQLALCHEMY_BINDS["audit"] are the same database'
+        f" ({_shown(database_url)}), and each database keeps its revision history in one"
+        " version table, so their histories would overwrite each other. Nothing was done."
+        " Point them at different databases, or put these models in one of the two (the"
+        " same __bind_key__) and remove the other.\n"
+    )
+    for args in (("init",), ("status",), ("upgrade", "--bind", "audit")):
+        result = invoke(app, *args)
+        assert result.exit_code != 0 and result.stderr == refusal, result.output
+    assert not (tmp_path / "migrations").exists()
+    assert tables(app) == set()
+
+    # Two binds, and the same database spelt another way (PostgreSQL's default driver,
+    # MariaDB's own dialect name).
+    other = another_database("other")
+    respelt = re.sub(r"^postgresql\+\w+:", "postgresql:", other).replace("mysql+", "mariadb+")
+    app = make_app(tmp_path / "two", binds={"users": other, "audit": respelt})
+    result = invoke(app, "status")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        'Error: SQLALCHEMY_BINDS["users"] and SQLALCHEMY_BINDS["audit"] are the same database'
+    )
+
+
+def test_a_bind_named_default_is_refused(make_app: App, another_database: Database) -> None:
+    app = make_app(binds={"default": another_database("other")})
+    result = invoke(app, "status")
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "Error: SQLALCHEMY_BINDS has a bind named 'default', the name flask-schemaops gives"
+        " SQLALCHEMY_DATABASE_URI (as in --bind default), so commands could not tell the two"
+        " apart. Rename that bind (its key and the models' __bind_key__).\n"
+    )
+
+
+def _broken(another_database: Database, dialect: str, tmp_path: Path) -> tuple[str, str]:
+    """A URL for the bind ``audit`` that cannot be used, and the reason shown for it."""
+    if dialect == "sqlite":
+        url = f"sqlite:///{tmp_path / 'missing' / 'audit.db'}"
+        return url, "Check that the directory of the database file exists and is writable and that"
+    url = sa.make_url(another_database("audit")).set(password="wrong-pw")
+    return url.render_as_string(hide_password=False), "Check the user name and password in"
+
+
+def test_an_unusable_bind_names_its_setting_and_hides_no_other_database(
+    make_app: App, another_database: Database, dialect: str, tmp_path: Path
+) -> None:
+    users = another_database("users")
+    app = make_app(binds={"users": users, "audit": another_database("audit")})
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline"))
+    _ok(invoke(app, "upgrade", "--bind", "default", "--bind", "users"))
+    [first] = [p.name[:12] for p in (tmp_path / "migrations" / "versions").glob("*.py")]
+    [mine] = [p.name[:12] for p in (tmp_path / "migrations" / "binds" / "users").glob("*.py")]
+    url, reason = _broken(another_database, dialect, tmp_path)
+    app = make_app(binds={"audit": url, "users": users})
+
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: [audit] ")
+    assert f'{reason} SQLALCHEMY_BINDS["audit"]' in result.stderr
+    assert "SQLALCHEMY_DATABASE_URI" not in result.stderr and "wrong-pw" not in result.stderr
+
+    # status and current show the databases they could read, then the error.
+    result = invoke(app, "status")
+    assert result.exit_code == 2
+    default_url = _shown(app.config["SQLALCHEMY_DATABASE_URI"])
+    assert result.stdout == (
+        f"[default]\nDatabase: {default_url}\nCurrent:  {first}\nHeads:    {first}\nUp to date.\n"
+        f"[users]\nDatabase: {_shown(users)}\nCurrent:  {mine}\nHeads:    {mine}\nUp to date.\n"
+    )
+    assert result.stderr.startswith("Error: [audit] ")
+    assert result.stderr.endswith("\nCompleted on: default, users. Not completed on: audit.\n")
+    result = invoke(app, "status", "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)
+    assert report["up_to_date"] is False
+    assert [d["target"] for d in report["databases"]] == ["default", "users"]
+    [error] = report["errors"]
+    assert error["target"] == "audit" and f'{reason} SQLALCHEMY_BINDS["audit"]' in error["error"]
+    result = invoke(app, "current", "--bare")
+    assert result.exit_code == 1
+    assert result.stdout == f"{first}\n{mine}\n"
+    assert result.stderr.startswith("Error: [audit] ")
+
+
+def test_baseline_reports_the_work_done_before_an_unusable_bind(
+    make_app: App, another_database: Database, dialect: str, tmp_path: Path
+) -> None:
+    url, reason = _broken(another_database, dialect, tmp_path)
+    app = make_app(binds={"audit": url})
+    _ok(invoke(make_app(), "init"))
+    with app.app_context():
+        app.extensions["sqlalchemy"].create_all(bind_key=None)
+
+    result = invoke(app, "baseline")
+    assert result.exit_code == 1
+    [written] = (tmp_path / "migrations" / "versions").glob("*.py")
+    assert result.stdout == (
+        f"[default] Wrote {written}\n"
+        f"[default] The database matches the schema the new baseline {written.name[:12]} builds;"
+        f" stamped {written.name[:12]}.\n"
+    )
+    assert f'{reason} SQLALCHEMY_BINDS["audit"]' in result.stderr
+    assert result.stderr.endswith("\nCompleted on: default. Not completed on: audit.\n")
+    assert _ok(invoke(app, "current", "--bind", "default", "--bare")) == f"{written.name[:12]}\n"
+
+
+def test_a_bind_without_revisions_has_nothing_to_do(
+    make_app: App, another_database: Database
+) -> None:
+    app = make_app(binds={"users": another_database("users")})
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline"))
+    _ok(invoke(app, "upgrade"))
+    app = make_app(
+        binds={"users": app.config["SQLALCHEMY_BINDS"]["users"], "extra": another_database("extra")}
+    )
+
+    nothing = "[extra] Nothing to do: there is no revision for this database yet.\n"
+    assert _ok(invoke(app, "upgrade")).endswith(nothing)
+    for args in (
+        ("upgrade", "--bind", "extra"),
+        ("upgrade", "+1", "--bind", "extra"),
+        ("downgrade", "-1", "--bind", "extra", "--yes"),
+        ("downgrade", "base", "--bind", "extra", "--yes"),
+        ("stamp", "head", "--bind", "extra"),
+    ):
+        assert _ok(invoke(app, *args)) == nothing, args
+    assert tables(app, "extra") == set()
+
+
+def test_offline_sql_is_for_one_database_at_a_time(
+    make_app: App, another_database: Database, tmp_path: Path
+) -> None:
+    app = make_app(binds={"users": another_database("users")})
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline"))
+    _ok(invoke(app, "upgrade"))
+    [mine] = [p.name[:12] for p in (tmp_path / "migrations" / "binds" / "users").glob("*.py")]
+
+    refusal = (
+        "Error: --sql writes the script of one database, and this app has several (default,"
+        " users), each with its own SQL for its own database. Pick one with --bind NAME (and"
+        " run the command once per database); a revision range takes that database's ids,"
+        ' e.g. `--sql "$(flask db current --bind NAME --bare):head"`.\n'
+    )
+    for args in (
+        ("upgrade", "--sql"),
+        ("downgrade", "--sql", "head:base"),
+        ("stamp", "--sql", "head"),
+        ("ensure-version", "--sql"),
+        ("upgrade", "--sql", _ok(invoke(app, "current", "--bare")).strip() + ":head"),
+    ):
+        result = invoke(app, *args)
+        assert (result.exit_code, result.stdout, result.stderr) == (1, "", refusal), args
+
+    # One database: its script alone, which names no other database's table.
+    output = _ok(invoke(app, "upgrade", "--sql", "--bind", "users", "base:head"))
+    assert "CREATE TABLE users_items" in output and "spans" not in output
+    current = _ok(invoke(app, "current", "--bind", "users", "--bare")).strip()
+    assert current == mine
+    output = _ok(invoke(app, "upgrade", "--bind", "users", "--sql", f"{current}:head"))
+    assert "CREATE TABLE" not in output
