@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import io
 import re
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -696,6 +697,11 @@ def open_project(
         session = project.sessions[0] if project.sessions else None
         error = translate(exc, session, arguments)
         raise error.reworded(redact(str(error), secrets)) from exc
+    finally:
+        # Alembic puts alembic.ini's prepend_sys_path in front of sys.path each time it
+        # loads the scripts: in a process that runs many commands (tests, the API) the
+        # list would grow without end. Keeping each entry's first place changes no import.
+        sys.path[:] = dict.fromkeys(sys.path)
 
 
 def _placed(error: SchemaOpsError, done: list[str], missed: list[str]) -> SchemaOpsError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,20 @@ def app_logging() -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("app_logging")
+def test_commands_do_not_grow_sys_path(make_app: App) -> None:
+    """Alembic prepends alembic.ini's prepend_sys_path on every load of the scripts; a
+    process that runs many commands (a test suite, the API) keeps one copy."""
+    app = make_app()
+    assert invoke(app, "init").exit_code == 0
+    assert invoke(app, "revision", "-m", "one").exit_code == 0
+    assert invoke(app, "upgrade").exit_code == 0
+    before = list(sys.path)
+    for args in (["downgrade", "base", "--yes"], ["upgrade"], ["history"], ["status"]):
+        assert invoke(app, *args).exit_code == 0, args
+    api.status(app=app)
+    assert sys.path == before
+
+
 def test_commands_leave_the_app_logging_configuration_alone(make_app: App) -> None:
     app = make_app()
     before = _logging_snapshot()

@@ -370,7 +370,7 @@ def test_migrations_models_imported(schemaops_options: Options) -> None:
     for location in spec.submodule_search_locations:
         defined.update(model_modules(Path(location), package))
     # A fresh interpreter, so a module some test imported does not hide the problem.
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(p for p in sys.path if p))}
     done = subprocess.run(
         [sys.executable, "-c", _IMPORTED, path], capture_output=True, text=True, env=env
     )
