@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -170,21 +171,22 @@ def run_migrations(
                     with _lock(state, target, connection) as needed:
                         if not needed:
                             continue  # the work is done, by another process or before
-                        context.configure(connection=connection, **options)
-                        # Alembic's `current` (and our read of where a database
-                        # stands) runs env.py with dont_mutate: it creates nothing.
-                        read_only = context.get_context().opts.get("dont_mutate", False)
-                        if progress.audit is not None and not read_only:
-                            audit.ensure(connection, progress.audit)
-                        autogen.reflect_serials_at_once(context.get_context())
-                        progress.start(context.get_context())
-                        try:
-                            with context.begin_transaction():
-                                context.run_migrations()
-                                progress.finish(context.get_context())
-                        except Exception as exc:
-                            progress.failed(target.engine, exc)
-                            raise
+                        with _sqlite_procedure(connection, options):
+                            context.configure(connection=connection, **options)
+                            # Alembic's `current` (and our read of where a database
+                            # stands) runs env.py with dont_mutate: it creates nothing.
+                            read_only = context.get_context().opts.get("dont_mutate", False)
+                            if progress.audit is not None and not read_only:
+                                audit.ensure(connection, progress.audit)
+                            autogen.reflect_serials_at_once(context.get_context())
+                            progress.start(context.get_context())
+                            try:
+                                with context.begin_transaction():
+                                    context.run_migrations()
+                                    progress.finish(context.get_context())
+                            except Exception as exc:
+                                progress.failed(target.engine, exc)
+                                raise
 
 
 def _configure_options(
@@ -403,3 +405,127 @@ def _refuse_batch_leftovers(connection: sa.Connection) -> None:
             " batch operation that failed, and the original table is still intact. Drop it"
             f" (`{drops}`, e.g. with the sqlite3 shell), then run the command again."
         )
+
+
+@contextmanager
+def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Iterator[None]:
+    """SQLite's procedure for schema changes that rebuild a table (batch mode's
+    copy and move), for the run on ``connection``; ``options`` are the run's
+    ``context.configure()`` arguments, completed here.
+
+    - Each transaction really begins (sqlite3's legacy transaction control would
+      run DDL outside it), so a revision that fails rolls back whole.
+    - When ``PRAGMA foreign_keys`` is on, it goes off first (dropping the old table
+      would delete or refuse the rows that refer to it; the pragma cannot change
+      inside a transaction), ``PRAGMA foreign_key_check`` runs before each
+      revision's commit, and the pragma comes back on afterwards.
+    """
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    connection.rollback()
+    foreign_keys = _pragma(connection, "foreign_keys") == [(1,)]
+    if foreign_keys and not _switch_foreign_keys(connection, on=False):
+        raise DatabaseError(
+            f"Could not turn SQLite's foreign keys off in {masked_url(connection.engine.url)}"
+            " (the connection is inside a transaction), which batch operations need."
+            " Nothing ran."
+        )
+    raw: Any = connection.connection.dbapi_connection
+    # sqlite3's legacy transaction control emits BEGIN before DML only, so DDL would
+    # commit at once: emit it here. Not where its isolation level is None: autocommit
+    # (as in Alembic's autocommit_block), or the app emits BEGIN itself.
+    explicit_begin = getattr(raw, "isolation_level", None) is not None
+
+    def begin(conn: sa.Connection) -> None:
+        if raw.isolation_level is not None and not raw.in_transaction:
+            conn.exec_driver_sql("BEGIN")
+
+    if explicit_begin:
+        sa.event.listen(connection, "begin", begin)
+        options.setdefault("transactional_ddl", True)  # so transaction_per_migration holds
+    if foreign_keys:
+        # Before the step is reported as done, so a failure fails the step.
+        options["on_version_apply"] = [_foreign_key_check(connection), *options["on_version_apply"]]
+    try:
+        yield
+    finally:
+        if explicit_begin:
+            sa.event.remove(connection, "begin", begin)
+        if connection.in_transaction():
+            connection.rollback()  # what closing the connection would do
+        if foreign_keys and not _switch_foreign_keys(connection, on=True):
+            connection.invalidate()  # never back to the pool with its foreign keys off
+
+
+def _switch_foreign_keys(connection: sa.Connection, *, on: bool) -> bool:
+    """Set ``PRAGMA foreign_keys``; whether it took."""
+    raw: Any = connection.connection.dbapi_connection
+    # sqlite3's transaction control of Python 3.12+ (autocommit=False) keeps a
+    # transaction open at all times: step out of it for the pragma.
+    held = getattr(raw, "autocommit", None) is False
+    if held:
+        raw.autocommit = True
+    try:
+        _pragma(connection, f"foreign_keys={'ON' if on else 'OFF'}")
+    finally:
+        if held:
+            raw.autocommit = False
+    return _pragma(connection, "foreign_keys") == [(int(on),)]
+
+
+def _foreign_key_check(connection: sa.Connection) -> Hook:
+    """An ``on_version_apply`` hook that fails a revision (which then rolls back)
+    when it leaves more rows that refer to a missing row than there were before."""
+    before = _broken_references(connection)
+
+    def check(ctx: MigrationContext, step: Any, heads: set[str], run_args: Any) -> None:
+        nonlocal before
+        if step.is_stamp:
+            return
+        now = _broken_references(connection)
+        added = now - before
+        if added:
+            raise DatabaseError(_broken_message(connection, step, added))
+        before = now
+
+    return check
+
+
+def _pragma(connection: sa.Connection, pragma: str) -> list[tuple[Any, ...]]:
+    """Run ``PRAGMA pragma`` on the driver's connection: through SQLAlchemy's, it
+    would begin a transaction first, where some pragmas are ignored."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA {pragma}")
+        return [tuple(row) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
+def _broken_references(connection: sa.Connection) -> Counter[tuple[str, str]]:
+    """How many rows of each (table, referred table) refer to a row that is missing."""
+    rows = _pragma(connection, "foreign_key_check")
+    return Counter((table, parent) for table, _rowid, parent, _fkid in rows)
+
+
+def _broken_message(connection: sa.Connection, step: Any, added: Counter[tuple[str, str]]) -> str:
+    rows = _pragma(connection, "foreign_key_check")
+    problems = []
+    for table, parent in sorted(added):
+        found = [(rowid, fkid) for t, rowid, p, fkid in rows if (t, p) == (table, parent)]
+        quoted = table.replace('"', '""')
+        keys: dict[int, list[str]] = {}
+        for fk in _pragma(connection, f'foreign_key_list("{quoted}")'):
+            keys.setdefault(fk[0], []).append(fk[3])
+        columns = ", ".join(dict.fromkeys(", ".join(keys.get(f, ["?"])) for _, f in found))
+        rowids = ", ".join(str(r) for r, _ in found[:5]) + (", ..." if len(found) > 5 else "")
+        problems.append(f"{table} ({columns}) → {parent}: {len(found)} row(s), rowid {rowids}")
+    direction = "upgrade" if step.is_upgrade else "downgrade"
+    return (
+        f"The {direction} of revision {step.up_revision_id} would leave rows that refer to"
+        f" missing rows: {'; '.join(problems)}. It was rolled back. Foreign keys are off"
+        " while a revision runs on SQLite (batch mode rebuilds tables), so ON DELETE"
+        " actions do not fire: delete or update those rows in the revision itself, then"
+        " run the command again."
+    )

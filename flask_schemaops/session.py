@@ -136,6 +136,13 @@ class Session:
         return self.target.bind_key if self.project.ours else None
 
     @property
+    def transactional_ddl(self) -> bool:
+        """Whether a failed revision rolls back whole: PostgreSQL's DDL is transactional,
+        and our env.py makes SQLite's so (``environment._sqlite_procedure``)."""
+        dialect = self.target.engine.dialect.name
+        return dialect in TRANSACTIONAL_DDL or (dialect == "sqlite" and self.project.ours)
+
+    @property
     def versions(self) -> Path:
         return versions_directory(self.project.directory, self.history)
 
@@ -337,8 +344,7 @@ class Session:
         lines.append(f"Error: {type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")
         dialect = self.target.engine.dialect.name
         one_transaction = (
-            dialect in TRANSACTIONAL_DDL
-            and not self.project.state.settings.transaction_per_migration
+            self.transactional_ddl and not self.project.state.settings.transaction_per_migration
         )
         applied = ", ".join(f"{s.revision} ({s.message})" for s in steps) or "none"
         if one_transaction and steps:
@@ -351,7 +357,7 @@ class Session:
         outside = failed is not None and "autocommit_block" in Path(failed.path).read_text(
             encoding="utf-8", errors="replace"
         )
-        if dialect not in TRANSACTIONAL_DDL:
+        if not self.transactional_ddl:
             lines.append(
                 f"{dialect} commits DDL statements at once, so the failed revision may be"
                 " partly applied: compare the database with the script and undo or finish"

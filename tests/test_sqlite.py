@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from apps import columns, execute, invoke
+from apps import columns, execute, invoke, tables
 from flask import Flask
 
 App = Callable[..., Flask]
@@ -105,3 +107,199 @@ def test_batch_mode_is_off_elsewhere_unless_asked(make_app: App) -> None:
     output = _ok(invoke(app, "revision", "--autogenerate", "-m", "note"))
     script = Path(output.split("Wrote ")[1].split()[0]).read_text()
     assert "batch_alter_table" not in script and "op.add_column('spans'" in script
+
+
+# --- Foreign keys ---------------------------------------------------------------------------
+
+
+def _connected(transactions: str) -> Callable[[Any, Any], None]:
+    """A ``connect`` listener that turns foreign keys on, with sqlite3's ``transactions``
+    control: ``legacy`` (the default), ``begin`` (isolation level None, BEGIN emitted
+    by the app, as SQLAlchemy's docs show) or ``autocommit`` (``autocommit=False``,
+    Python 3.12+)."""
+
+    def connect(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.execute("PRAGMA foreign_keys=ON")
+        if transactions == "begin":
+            dbapi_connection.isolation_level = None
+        elif transactions == "autocommit":
+            dbapi_connection.autocommit = False
+
+    return connect
+
+
+def _begin(connection: sa.Connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _shop(
+    make_app: App,
+    *,
+    text: bool = False,
+    ondelete: str | None = "CASCADE",
+    transactions: str = "legacy",
+) -> Flask:
+    """An app whose products refer to categories, connected with ``PRAGMA foreign_keys=ON``
+    (as many apps do). ``text`` makes category.name TEXT instead of VARCHAR(50)."""
+
+    def models(db: Any) -> None:
+        name = sa.Text if text else sa.String(50)
+        type(
+            "Category",
+            (db.Model,),
+            {
+                "__tablename__": "category",
+                "id": sa.Column(sa.Integer, primary_key=True),
+                "name": sa.Column(name, nullable=False),
+            },
+        )
+        product: dict[str, Any] = {
+            "__tablename__": "product",
+            "id": sa.Column(sa.Integer, primary_key=True),
+            "category_id": sa.Column(sa.ForeignKey("category.id", ondelete=ondelete)),
+        }
+        type("Product", (db.Model,), product)
+
+    app = make_app(models=models)
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engines[None]
+        sa.event.listen(engine, "connect", _connected(transactions))
+        if transactions == "begin":
+            sa.event.listen(engine, "begin", _begin)
+    return app
+
+
+def _shop_with_rows(make_app: App, **kwargs: Any) -> Flask:
+    app = _shop(make_app, **kwargs)
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "shop", "--rev-id", "shop"))
+    _ok(invoke(app, "upgrade"))
+    execute(app, "INSERT INTO category (name) VALUES ('c')")
+    execute(app, "INSERT INTO product (category_id) VALUES (1), (1)")
+    assert _foreign_keys(app) == {1}
+    return app
+
+
+def _foreign_keys(app: Flask) -> set[int]:
+    """``PRAGMA foreign_keys`` on each connection of the pool (the migrations' among them)."""
+    with app.app_context():
+        engine = app.extensions["sqlalchemy"].engines[None]
+        pooled = [engine.connect() for _ in range(engine.pool.size())]  # type: ignore[attr-defined]
+    try:
+        return {c.exec_driver_sql("PRAGMA foreign_keys").scalar_one() for c in pooled}
+    finally:
+        for connection in pooled:
+            connection.close()
+
+
+def _revision(app: Flask, rev: str, upgrade: str) -> Path:
+    """A hand-written revision ``rev`` whose upgrade runs ``upgrade``."""
+    _ok(invoke(app, "revision", "-m", rev, "--rev-id", rev))
+    (path,) = (Path(app.root_path) / "migrations" / "versions").glob(f"{rev}_*.py")
+    text = path.read_text()
+    assert "def upgrade():\n    pass" in text
+    path.write_text(text.replace("def upgrade():\n    pass", f"def upgrade():\n{upgrade}", 1))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("ondelete", "transactions"),
+    [
+        ("CASCADE", "legacy"),
+        (None, "legacy"),
+        ("CASCADE", "begin"),
+        pytest.param(
+            "CASCADE",
+            "autocommit",
+            marks=pytest.mark.skipif(sys.version_info < (3, 12), reason="Python 3.12+"),
+        ),
+    ],
+)
+def test_batch_mode_keeps_the_rows_that_refer_to_a_rebuilt_table(
+    make_app: App, ondelete: str | None, transactions: str
+) -> None:
+    """Rebuilding category drops the old table: with foreign keys on, that would delete
+    the products (ON DELETE CASCADE) or fail (FOREIGN KEY constraint failed)."""
+    app = _shop_with_rows(make_app, ondelete=ondelete, transactions=transactions)
+    app = _shop(make_app, text=True, ondelete=ondelete, transactions=transactions)
+    output = _ok(invoke(app, "revision", "--autogenerate", "-m", "name to text"))
+    assert "batch_alter_table('category'" in Path(output.split("Wrote ")[1].split()[0]).read_text()
+    _ok(invoke(app, "upgrade"))
+    assert execute(app, "SELECT id, category_id FROM product ORDER BY id") == [(1, 1), (2, 1)]
+    assert _foreign_keys(app) == {1}
+    assert not [t for t in tables(app) if t.startswith("_alembic_tmp")]
+
+    _ok(invoke(app, "downgrade", "-1", "--yes"))
+    assert execute(app, "SELECT id, category_id FROM product ORDER BY id") == [(1, 1), (2, 1)]
+    assert _foreign_keys(app) == {1}
+
+
+def test_a_revision_that_breaks_a_foreign_key_fails_and_changes_nothing(make_app: App) -> None:
+    app = _shop_with_rows(make_app)
+    path = _revision(
+        app,
+        "purge",
+        "    with op.batch_alter_table('product', recreate='always') as batch_op:\n"
+        "        batch_op.add_column(sa.Column('stock', sa.Integer()))\n"
+        '    op.execute("DELETE FROM category")\n',
+    )
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: The upgrade of revision purge would leave rows that refer to missing rows:"
+        " product (category_id) → category: 2 row(s), rowid 1, 2. It was rolled back."
+        " Foreign keys are off while a revision runs on SQLite (batch mode rebuilds tables),"
+        " so ON DELETE actions do not fire: delete or update those rows in the revision"
+        " itself, then run the command again.\n"
+    )
+    assert "purge" not in result.stdout  # not reported as applied
+    assert execute(app, "SELECT id, category_id FROM product ORDER BY id") == [(1, 1), (2, 1)]
+    assert execute(app, "SELECT id, name FROM category") == [(1, "c")]
+    assert columns(app, "product") == {"id", "category_id"}
+    assert tables(app) == {"alembic_version", "spans", "category", "product"}
+    assert execute(app, "SELECT version_num FROM alembic_version") == [("shop",)]
+    assert _foreign_keys(app) == {1}
+
+    # Deleting the products first, as the message says, passes.
+    text = path.read_text()
+    path.write_text(
+        text.replace("    op.execute", '    op.execute("DELETE FROM product")\n    op.execute')
+    )
+    _ok(invoke(app, "upgrade"))
+    assert execute(app, "SELECT count(*) FROM product") == [(0,)]
+    assert columns(app, "product") == {"id", "category_id", "stock"}
+
+
+def test_rows_broken_before_the_run_do_not_stop_it(make_app: App) -> None:
+    """Rows written while foreign keys were off (e.g. by the sqlite3 shell) may already
+    refer to missing rows; only the rows a revision breaks fail it."""
+    app = _shop_with_rows(make_app)
+    with sqlite3.connect(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database) as raw:
+        raw.execute("INSERT INTO product (category_id) VALUES (99)")
+    app = _shop(make_app, text=True)
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "name to text"))
+    _ok(invoke(app, "upgrade"))
+    assert execute(app, "SELECT id, category_id FROM product ORDER BY id") == [
+        (1, 1),
+        (2, 1),
+        (3, 99),
+    ]
+
+
+def test_a_failed_revision_rolls_back_its_ddl(make_app: App) -> None:
+    """sqlite3's legacy transaction control would commit each DDL statement at once."""
+    app = make_app()
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline"))
+    _ok(invoke(app, "upgrade"))
+    _revision(
+        app,
+        "half",
+        "    op.add_column('spans', sa.Column('stock', sa.Integer()))\n"
+        '    op.execute("SELECT * FROM no_such_table")\n',
+    )
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    assert "The failed revision was rolled back. Fix it and run the command again." in result.stderr
+    assert "partly applied" not in result.stderr
+    assert columns(app, "spans") == {"id", "name"}
