@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from .results import Health
 
 EXTENSION_KEY = "schemaops"
+log = logging.getLogger("flask_schemaops")
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,12 @@ class SchemaOps:
                 " schemaops.init_app(app, db) after db.init_app(app)."
             )
         settings = _resolve({**self.options, **overrides}, app.config)
+        for key, close in Settings.unknown_keys(app.config).items():
+            log.warning(
+                "%s in app.config is not a flask-schemaops setting, so it is ignored%s",
+                key,
+                f"; did you mean {close}?" if close else ".",
+            )
         app.extensions[EXTENSION_KEY] = self._make_state(app, db, settings)
 
         # The command group lives in the CLI layer; importing it here, late, keeps

@@ -8,6 +8,8 @@ The ``doc`` metadata of each field is the documentation of the key.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import math
 import os
 import types
 from collections.abc import Mapping
@@ -19,6 +21,7 @@ from .errors import ConfigurationError
 PREFIX = "SCHEMAOPS_"
 
 BatchMode = Literal["auto"] | bool
+SEVERITIES = ("error", "warning", "info")  # the linter's, from the highest
 
 
 def _doc(text: str) -> dict[str, str]:
@@ -161,10 +164,13 @@ class Settings:
     )
     lint_severity: Mapping[str, str] = field(
         default_factory=lambda: types.MappingProxyType({}),
-        metadata=_doc(
-            'Rules re-graded: rule id or name → ``"error"``, ``"warning"`` or'
-            ' ``"info"``, e.g. ``{"SO103": "error"}``.'
-        ),
+        metadata={
+            **_doc(
+                'Rules re-graded: rule id or name → ``"error"``, ``"warning"`` or'
+                ' ``"info"``, e.g. ``{"SO103": "error"}``.'
+            ),
+            "values": SEVERITIES,
+        },
     )
     lint_fail_on: str | None = field(
         default="error",
@@ -173,7 +179,7 @@ class Settings:
                 "The lowest severity that makes ``flask db lint`` exit 1; ``None``:"
                 " findings never fail it. ``--fail-on`` overrides it."
             ),
-            "choices": ("error", "warning", "info"),
+            "choices": SEVERITIES,
         },
     )
     downgrade_confirm: bool = field(
@@ -189,6 +195,19 @@ class Settings:
     def keys(cls) -> dict[str, dataclasses.Field[Any]]:
         """The settings by config key (``SCHEMAOPS_...``)."""
         return {PREFIX + f.name.upper(): f for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def unknown_keys(cls, config: Mapping[str, Any]) -> dict[str, str | None]:
+        """The ``SCHEMAOPS_*`` keys of ``config`` that name no setting, each with the
+        key it most resembles (None when none is close): most likely typos."""
+        known = cls.keys()
+        names = [key.removeprefix(PREFIX).lower() for key in known]
+        unknown: dict[str, str | None] = {}
+        for key in sorted(k for k in config if isinstance(k, str) and k.startswith(PREFIX)):
+            if key not in known:
+                close = difflib.get_close_matches(key.removeprefix(PREFIX).lower(), names, n=1)
+                unknown[key] = PREFIX + close[0].upper() if close else None
+        return unknown
 
     @classmethod
     def resolve(cls, options: Mapping[str, Any], config: Mapping[str, Any]) -> Settings:
@@ -235,11 +254,12 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
         raise ConfigurationError(f"{key} must be {allowed}, not {value!r}.")
     if kind.startswith("float"):
         try:
-            number = float(value)
+            number = -1.0 if isinstance(value, bool) else float(value)  # True is no duration
         except (TypeError, ValueError):
             number = -1.0
-        if number < 0:
-            raise ConfigurationError(f"{key} must be a number of seconds, not {value!r}.")
+        if not 0 <= number < math.inf:  # negative, NaN or infinite
+            hint = " (None waits without a limit)" if number == math.inf and "None" in kind else ""
+            raise ConfigurationError(f"{key} must be a number of seconds{hint}, not {value!r}.")
         return number
     if kind.startswith("tuple"):
         items = (
@@ -251,6 +271,11 @@ def _check(key: str, f: dataclasses.Field[Any], value: Any) -> Any:
     if kind.startswith("Mapping"):
         if not isinstance(value, Mapping):
             raise ConfigurationError(f"{key} must be a mapping, not {type(value).__name__}.")
+        allowed_values: tuple[str, ...] = f.metadata.get("values", ())
+        for name, item in value.items() if allowed_values else ():
+            if item not in allowed_values:
+                allowed = ", ".join(repr(v) for v in allowed_values)
+                raise ConfigurationError(f"{key}[{name!r}] must be one of {allowed}, not {item!r}.")
         return value
     if isinstance(value, os.PathLike):
         value = os.fspath(value)

@@ -74,6 +74,49 @@ def test_bad_settings_are_reported(tmp_path: Path, database_url: str) -> None:
     with pytest.raises(ConfigurationError, match="SCHEMAOPS_COMPARE_TYPE must be true or false"):
         make_app(tmp_path, database_url, config={"SCHEMAOPS_COMPARE_TYPE": "maybe"})
 
+    def message(**config: Any) -> str:
+        with pytest.raises(ConfigurationError) as caught:
+            make_app(tmp_path, database_url, config=config)
+        return str(caught.value)
+
+    # True is no number of seconds; NaN and infinity never expire.
+    assert message(SCHEMAOPS_LOCK_TIMEOUT=True) == (
+        "SCHEMAOPS_LOCK_TIMEOUT must be a number of seconds, not True."
+    )
+    assert message(SCHEMAOPS_LOCK_TIMEOUT="nan") == (
+        "SCHEMAOPS_LOCK_TIMEOUT must be a number of seconds, not 'nan'."
+    )
+    assert message(SCHEMAOPS_ON_START_TIMEOUT=float("inf")) == (
+        "SCHEMAOPS_ON_START_TIMEOUT must be a number of seconds (None waits without a"
+        " limit), not inf."
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        SchemaOps(lock_timeout=False)
+    assert str(caught.value) == "lock_timeout must be a number of seconds, not False."
+    # A severity the linter does not know stops init_app, not `flask db lint` later.
+    assert message(SCHEMAOPS_LINT_SEVERITY={"SO103": "fatal"}) == (
+        "SCHEMAOPS_LINT_SEVERITY['SO103'] must be one of 'error', 'warning', 'info', not 'fatal'."
+    )
+    app = make_app(tmp_path, database_url, config={"SCHEMAOPS_LOCK_TIMEOUT": "2.5"})
+    assert get_state(app).settings.lock_timeout == 2.5
+
+
+@sqlite_only
+def test_unknown_config_keys_are_named_in_a_warning(
+    tmp_path: Path, database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A typo would otherwise be ignored without a word (keys from another version of
+    flask-schemaops must not stop the app, so they warn instead of failing)."""
+    config = {"SCHEMAOPS_ON_STARTUP": "upgrade", "SCHEMAOPS_BOGUS": 1, "SCHEMAOPS_COMMAND": "db"}
+    with caplog.at_level(logging.WARNING, logger="flask_schemaops"):
+        app = make_app(tmp_path, database_url, config=config)
+    assert [r.getMessage() for r in caplog.records] == [
+        "SCHEMAOPS_BOGUS in app.config is not a flask-schemaops setting, so it is ignored.",
+        "SCHEMAOPS_ON_STARTUP in app.config is not a flask-schemaops setting, so it is"
+        " ignored; did you mean SCHEMAOPS_ON_START?",
+    ]
+    assert get_state(app).settings.on_start is None
+
 
 @sqlite_only
 def test_relative_directory_resolves_against_the_app_root(
