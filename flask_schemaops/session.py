@@ -762,6 +762,7 @@ def _select(targets: list[Target], binds: Sequence[str] | None) -> list[Target]:
 
 # --- Failures ------------------------------------------------------------------------
 
+_OFFLINE_BATCH = re.compile(r"cannot proceed in --sql mode; batch mode .* the table \"([^\"]*)\"")
 _UNKNOWN = re.compile(
     r"(?:Can't locate revision identified by|No such revision or branch|No such branch:) '([^']*)'"
 )
@@ -784,6 +785,16 @@ def translate(
     from alembic.util import CommandError
 
     if isinstance(exc, (CommandError, AlembicRevisionError)):
+        batch = _OFFLINE_BATCH.search(str(exc))
+        frame = script_frame(exc, directory)
+        if batch and frame is not None:  # batch_alter_table's copy and move, under --sql
+            return ScriptError(
+                f"--sql cannot write the batch operation on table {batch.group(1)!r}"
+                f" ({relative_path(frame.filename, directory)}, line {frame.lineno}): its"
+                " copy and move (which SQLite needs) reads the table's shape from the live"
+                " database. Run the command without --sql, or pass the table's definition"
+                " to batch_alter_table(copy_from=...) in the revision."
+            )
         return _alembic_error(str(exc), session, arguments)
     detail = str(getattr(exc, "orig", None) or exc).strip()
     first = detail.splitlines()[0] if detail else ""

@@ -303,3 +303,28 @@ def test_a_failed_revision_rolls_back_its_ddl(make_app: App) -> None:
     assert "The failed revision was rolled back. Fix it and run the command again." in result.stderr
     assert "partly applied" not in result.stderr
     assert columns(app, "spans") == {"id", "name"}
+
+
+def test_sql_cannot_write_a_batch_copy_and_says_so(make_app: App) -> None:
+    app = make_app(columns={"note": sa.Column(sa.String(50))})
+    _ok(invoke(app, "init"))
+    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline", "--rev-id", "one"))
+    _ok(invoke(app, "upgrade"))
+    app, _ = _step(make_app, {"note": lambda: sa.Column(sa.Text)}, "note to text")
+    (path,) = (Path(app.root_path) / "migrations" / "versions").glob("*_note_to_text.py")
+    line = (
+        path.read_text()
+        .splitlines()
+        .index("    with op.batch_alter_table('spans', schema=None) as batch_op:")
+        + 1
+    )
+
+    result = invoke(app, "upgrade", "--sql", "one:head")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: --sql cannot write the batch operation on table 'spans'"
+        f" (migrations/versions/{path.name}, line {line}): its copy and move (which SQLite"
+        " needs) reads the table's shape from the live database. Run the command without"
+        " --sql, or pass the table's definition to batch_alter_table(copy_from=...) in the"
+        " revision.\n"
+    )
