@@ -102,12 +102,22 @@ def is_ignored(patterns: Iterable[str], schema: str | None, name: str, default: 
     return False
 
 
+# The server's own databases, which include_schemas lists on MySQL and MariaDB to a
+# user who may read them (Alembic leaves out information_schema only).
+_SYSTEM_SCHEMAS = {"mysql": {"mysql", "performance_schema", "sys"}}
+_SYSTEM_SCHEMAS["mariadb"] = _SYSTEM_SCHEMAS["mysql"]
+
+
 def name_filter(settings: Settings, dialect: sa.Dialect, user_hook: Hook | None) -> Hook:
-    """An ``include_name`` hook: ignored tables are not even reflected."""
+    """An ``include_name`` hook: ignored tables are not even reflected, nor the
+    server's own schemas."""
     patterns = settings.ignore_tables
     version_schemas = {None, settings.version_table_schema}
+    system = _SYSTEM_SCHEMAS.get(dialect.name, set())
 
     def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
+        if type_ == "schema" and name in system:
+            return False
         if type_ == "table" and name is not None:
             schema = parent_names.get("schema_name")
             # Alembic skips it only when the schemas match exactly (include_schemas).

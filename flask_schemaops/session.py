@@ -964,7 +964,8 @@ def describe_diff(diff: Any) -> str:
         return "; ".join(describe_diff(d) for d in diff)
     operation, *rest = diff
     if operation.startswith("modify_"):
-        _schema, table, column, _existing, old, new = rest
+        schema, table, column, _existing, old, new = rest
+        table = f"{schema}.{table}" if schema else table
         before, after = _sql(old), _sql(new)
         if str(before) == str(after):  # e.g. an Enum, which renders as VARCHAR without a dialect
             before, after = repr(before), repr(after)
@@ -983,8 +984,12 @@ def _sql(value: Any) -> Any:
 
 
 def _object_name(item: Any) -> str:
+    """``schema.table``, ``schema.table.column``, ``name on schema.table`` (no schema:
+    the default one)."""
+    if isinstance(item, sa.Table):
+        return item.fullname
     name = item.name or "(unnamed)"
     table = item.table if isinstance(item, (sa.Column, sa.Index, sa.Constraint)) else None
     if isinstance(item, sa.Column) and table is not None:
-        return f"{table.name}.{name}"
-    return f"{name} on {table.name}" if table is not None else str(name)
+        return f"{table.fullname}.{name}"
+    return f"{name} on {table.fullname}" if table is not None else str(name)

@@ -132,7 +132,11 @@ class Settings:
     )
     include_schemas: bool = field(
         default=False,
-        metadata=_doc("Autogenerate looks at every schema, not only the default one."),
+        metadata=_doc(
+            "Autogenerate looks at every schema, not only the default one (on MySQL and"
+            " MariaDB: every database the user sees, but the server's own ``mysql``,"
+            " ``performance_schema`` and ``sys``)."
+        ),
     )
     configure_args: Mapping[str, Any] = field(
         default_factory=lambda: types.MappingProxyType({}),

@@ -144,7 +144,7 @@ def test_ignored_tables_in_other_schemas(make_app: App, tmp_path: Path, dialect:
     _ok(app, "ensure-version")
     result = invoke(app, "check")
     assert result.exit_code == 1
-    assert "remove_table entries" in result.output
+    assert "remove_table audit.entries" in result.output
     assert "remove_table spatial_ref_sys" in result.output
     assert "alembic_version" not in result.output  # though its schema is named explicitly
 
@@ -157,6 +157,46 @@ def test_ignored_tables_in_other_schemas(make_app: App, tmp_path: Path, dialect:
     _ok(app, "upgrade")
     assert "spatial_ref_sys" in tables(app)
     _assert_no_changes(app, tmp_path)
+
+
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
+def test_check_names_the_schema_of_each_change(
+    make_app: App, dialect: str, another_database: Callable[[str], str]
+) -> None:
+    """On MariaDB a schema is a database, and the server's own (mysql, sys, ...) are
+    left out; on both, a change outside the default schema says where it is."""
+    setup = make_app()
+    if dialect == "postgresql":
+        schema = "audit"
+        execute(setup, "CREATE SCHEMA audit")
+    else:
+        schema = str(sa.make_url(another_database("audit")).database)
+    execute(setup, f"CREATE TABLE {schema}.entries (id INTEGER PRIMARY KEY, note VARCHAR(10))")
+    execute(setup, f"CREATE TABLE {schema}.stale (id INTEGER PRIMARY KEY)")
+
+    def models(db: SQLAlchemy) -> None:
+        entry = {
+            "__tablename__": "entries",
+            "__table_args__": {"schema": schema},
+            "id": sa.Column(sa.Integer, primary_key=True),
+            "note": sa.Column(sa.String(50)),
+            "size": sa.Column(sa.Integer),
+        }
+        type("Entry", (db.Model,), entry)
+
+    app = make_app(include_schemas=True, models=models)
+    _ok(app, "init")
+    _ok(app, "ensure-version")
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.output == (
+        "The models have 4 change(s) that no revision covers:\n"
+        "  add_table spans\n"
+        f"  remove_table {schema}.stale\n"
+        f"  add_column {schema}.entries.size\n"
+        f"  modify_type {schema}.entries.note: VARCHAR(10) -> VARCHAR(50)\n"
+        'Generate a revision: flask db revision --autogenerate -m "..."\n'
+    )
 
 
 # --- Types that differ on paper only ------------------------------------------------------
