@@ -424,7 +424,7 @@ def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Ite
         yield
         return
     connection.rollback()
-    foreign_keys = _pragma(connection, "foreign_keys") == [(1,)]
+    foreign_keys = _raw(connection, "PRAGMA foreign_keys") == [(1,)]
     if foreign_keys and not _switch_foreign_keys(connection, on=False):
         raise DatabaseError(
             f"Could not turn SQLite's foreign keys off in {masked_url(connection.engine.url)}"
@@ -444,10 +444,11 @@ def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Ite
     if explicit_begin:
         sa.event.listen(connection, "begin", begin)
         options.setdefault("transactional_ddl", True)  # so transaction_per_migration holds
-    if foreign_keys:
-        # Before the step is reported as done, so a failure fails the step.
-        options["on_version_apply"] = [_foreign_key_check(connection), *options["on_version_apply"]]
     try:
+        if foreign_keys:
+            # Before the step is reported as done, so a failure fails the step.
+            check = _foreign_key_check(connection)
+            options["on_version_apply"] = [check, *options["on_version_apply"]]
         yield
     finally:
         if explicit_begin:
@@ -467,11 +468,11 @@ def _switch_foreign_keys(connection: sa.Connection, *, on: bool) -> bool:
     if held:
         raw.autocommit = True
     try:
-        _pragma(connection, f"foreign_keys={'ON' if on else 'OFF'}")
+        _raw(connection, f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
     finally:
         if held:
             raw.autocommit = False
-    return _pragma(connection, "foreign_keys") == [(int(on),)]
+    return _raw(connection, "PRAGMA foreign_keys") == [(int(on),)]
 
 
 def _foreign_key_check(connection: sa.Connection) -> Hook:
@@ -492,31 +493,47 @@ def _foreign_key_check(connection: sa.Connection) -> Hook:
     return check
 
 
-def _pragma(connection: sa.Connection, pragma: str) -> list[tuple[Any, ...]]:
-    """Run ``PRAGMA pragma`` on the driver's connection: through SQLAlchemy's, it
-    would begin a transaction first, where some pragmas are ignored."""
+def _raw(connection: sa.Connection, statement: str) -> list[tuple[Any, ...]]:
+    """Run ``statement`` on the driver's connection: through SQLAlchemy's, it would
+    begin a transaction first, where a ``PRAGMA`` may be ignored."""
     cursor = connection.connection.cursor()
     try:
-        cursor.execute(f"PRAGMA {pragma}")
+        cursor.execute(statement)
         return [tuple(row) for row in cursor.fetchall()]
     finally:
         cursor.close()
 
 
+def _quoted(name: str) -> str:
+    return '"{}"'.format(name.replace('"', '""'))
+
+
+def _broken_rows(connection: sa.Connection) -> list[tuple[Any, ...]]:
+    """``PRAGMA foreign_key_check``'s rows (table, rowid, referred table, key id): the
+    rows that refer to a missing row. Table by table, leaving out the tables whose
+    foreign key SQLite cannot check ("foreign key mismatch": the referred columns
+    are not unique), which it does not enforce either."""
+    found: list[tuple[Any, ...]] = []
+    for (table,) in _raw(connection, "SELECT name FROM sqlite_master WHERE type = 'table'"):
+        try:
+            found += _raw(connection, f"PRAGMA foreign_key_check({_quoted(table)})")
+        except connection.dialect.loaded_dbapi.Error:
+            continue
+    return found
+
+
 def _broken_references(connection: sa.Connection) -> Counter[tuple[str, str]]:
     """How many rows of each (table, referred table) refer to a row that is missing."""
-    rows = _pragma(connection, "foreign_key_check")
-    return Counter((table, parent) for table, _rowid, parent, _fkid in rows)
+    return Counter((table, parent) for table, _rowid, parent, _fkid in _broken_rows(connection))
 
 
 def _broken_message(connection: sa.Connection, step: Any, added: Counter[tuple[str, str]]) -> str:
-    rows = _pragma(connection, "foreign_key_check")
+    rows = _broken_rows(connection)
     problems = []
     for table, parent in sorted(added):
         found = [(rowid, fkid) for t, rowid, p, fkid in rows if (t, p) == (table, parent)]
-        quoted = table.replace('"', '""')
         keys: dict[int, list[str]] = {}
-        for fk in _pragma(connection, f'foreign_key_list("{quoted}")'):
+        for fk in _raw(connection, f"PRAGMA foreign_key_list({_quoted(table)})"):
             keys.setdefault(fk[0], []).append(fk[3])
         columns = ", ".join(dict.fromkeys(", ".join(keys.get(f, ["?"])) for _, f in found))
         rowids = ", ".join(str(r) for r, _ in found[:5]) + (", ..." if len(found) > 5 else "")
