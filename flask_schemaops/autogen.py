@@ -104,8 +104,7 @@ def is_ignored(patterns: Iterable[str], schema: str | None, name: str, default: 
 
 # The server's own databases, which include_schemas lists on MySQL and MariaDB to a
 # user who may read them (Alembic leaves out information_schema only).
-_SYSTEM_SCHEMAS = {"mysql": {"mysql", "performance_schema", "sys"}}
-_SYSTEM_SCHEMAS["mariadb"] = _SYSTEM_SCHEMAS["mysql"]
+_MYSQL_SYSTEM_SCHEMAS = frozenset({"mysql", "performance_schema", "sys"})
 
 
 def name_filter(settings: Settings, dialect: sa.Dialect, user_hook: Hook | None) -> Hook:
@@ -113,7 +112,7 @@ def name_filter(settings: Settings, dialect: sa.Dialect, user_hook: Hook | None)
     server's own schemas."""
     patterns = settings.ignore_tables
     version_schemas = {None, settings.version_table_schema}
-    system = _SYSTEM_SCHEMAS.get(dialect.name, set())
+    system = _MYSQL_SYSTEM_SCHEMAS if dialect.name in ("mysql", "mariadb") else frozenset()
 
     def include_name(name: str | None, type_: str, parent_names: dict[str, Any]) -> bool:
         if type_ == "schema" and name in system:

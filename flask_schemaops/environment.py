@@ -33,6 +33,7 @@ from .config import (
     LOCK_ATTRIBUTE,
     STEP_CALLBACK,
     TARGET_ATTRIBUTE,
+    TRANSACTIONAL_ATTRIBUTE,
 )
 from .errors import (
     AppNotFoundError,
@@ -409,32 +410,32 @@ def _refuse_batch_leftovers(connection: sa.Connection) -> None:
 
 @contextmanager
 def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Iterator[None]:
-    """SQLite's procedure for schema changes that rebuild a table (batch mode's
-    copy and move), for the run on ``connection``; ``options`` are the run's
+    """SQLite's procedure for schema changes that rebuild a table (batch mode's copy
+    and move) when ``PRAGMA foreign_keys`` is on: dropping the old table would delete
+    or refuse the rows that refer to it. ``options`` are the run's
     ``context.configure()`` arguments, completed here.
 
-    - Each transaction really begins (sqlite3's legacy transaction control would
-      run DDL outside it), so a revision that fails rolls back whole.
-    - When ``PRAGMA foreign_keys`` is on, it goes off first (dropping the old table
-      would delete or refuse the rows that refer to it; the pragma cannot change
-      inside a transaction), ``PRAGMA foreign_key_check`` runs before each
-      revision's commit, and the pragma comes back on afterwards.
+    The pragma goes off before any transaction (inside one, SQLite ignores it); each
+    revision's transaction really begins before its DDL (sqlite3's legacy transaction
+    control begins one before DML only), so it can roll back whole; ``PRAGMA
+    foreign_key_check`` runs before each commit; the pragma comes back afterwards.
     """
     if connection.dialect.name != "sqlite":
         yield
         return
     connection.rollback()
-    foreign_keys = _raw(connection, "PRAGMA foreign_keys") == [(1,)]
-    if foreign_keys and not _switch_foreign_keys(connection, on=False):
+    if _raw(connection, "PRAGMA foreign_keys") != [(1,)]:
+        yield
+        return
+    if not _switch_foreign_keys(connection, on=False):
         raise DatabaseError(
             f"Could not turn SQLite's foreign keys off in {masked_url(connection.engine.url)}"
             " (the connection is inside a transaction), which batch operations need."
             " Nothing ran."
         )
     raw: Any = connection.connection.dbapi_connection
-    # sqlite3's legacy transaction control emits BEGIN before DML only, so DDL would
-    # commit at once: emit it here. Not where its isolation level is None: autocommit
-    # (as in Alembic's autocommit_block), or the app emits BEGIN itself.
+    # Not where the isolation level is None: autocommit (as in Alembic's
+    # autocommit_block), or the app emits BEGIN itself.
     explicit_begin = getattr(raw, "isolation_level", None) is not None
 
     def begin(conn: sa.Connection) -> None:
@@ -443,19 +444,18 @@ def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Ite
 
     if explicit_begin:
         sa.event.listen(connection, "begin", begin)
-        options.setdefault("transactional_ddl", True)  # so transaction_per_migration holds
+    options.setdefault("transactional_ddl", True)  # so transaction_per_migration holds
+    context.config.attributes[TRANSACTIONAL_ATTRIBUTE] = True
     try:
-        if foreign_keys:
-            # Before the step is reported as done, so a failure fails the step.
-            check = _foreign_key_check(connection)
-            options["on_version_apply"] = [check, *options["on_version_apply"]]
+        # Before the step is reported as done, so a failure fails the step.
+        options["on_version_apply"] = [_foreign_key_check(connection), *options["on_version_apply"]]
         yield
     finally:
         if explicit_begin:
             sa.event.remove(connection, "begin", begin)
         if connection.in_transaction():
             connection.rollback()  # what closing the connection would do
-        if foreign_keys and not _switch_foreign_keys(connection, on=True):
+        if not _switch_foreign_keys(connection, on=True):
             connection.invalidate()  # never back to the pool with its foreign keys off
 
 

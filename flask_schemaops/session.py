@@ -28,6 +28,7 @@ from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
     STEP_CALLBACK,
+    TRANSACTIONAL_ATTRIBUTE,
     build_config,
     is_multidb_directory,
     moves_versions,
@@ -134,13 +135,6 @@ class Session:
         """The bind whose history this database follows: its own with our env.py, the
         directory's one (None) with another tool's."""
         return self.target.bind_key if self.project.ours else None
-
-    @property
-    def transactional_ddl(self) -> bool:
-        """Whether a failed revision rolls back whole: PostgreSQL's DDL is transactional,
-        and our env.py makes SQLite's so (``environment._sqlite_procedure``)."""
-        dialect = self.target.engine.dialect.name
-        return dialect in TRANSACTIONAL_DDL or (dialect == "sqlite" and self.project.ours)
 
     @property
     def versions(self) -> Path:
@@ -343,8 +337,12 @@ class Session:
         detail = str(getattr(exc, "orig", None) or exc).strip()
         lines.append(f"Error: {type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")
         dialect = self.target.engine.dialect.name
+        # Our env.py makes SQLite's DDL transactional while foreign keys are on.
+        transactional = dialect in TRANSACTIONAL_DDL or bool(
+            self.config.attributes.get(TRANSACTIONAL_ATTRIBUTE)
+        )
         one_transaction = (
-            self.transactional_ddl and not self.project.state.settings.transaction_per_migration
+            transactional and not self.project.state.settings.transaction_per_migration
         )
         applied = ", ".join(f"{s.revision} ({s.message})" for s in steps) or "none"
         if one_transaction and steps:
@@ -357,7 +355,7 @@ class Session:
         outside = failed is not None and "autocommit_block" in Path(failed.path).read_text(
             encoding="utf-8", errors="replace"
         )
-        if not self.transactional_ddl:
+        if not transactional:
             lines.append(
                 f"{dialect} commits DDL statements at once, so the failed revision may be"
                 " partly applied: compare the database with the script and undo or finish"
@@ -372,6 +370,13 @@ class Session:
                 " drop what is left, fix the revision and run the command again."
             )
         else:
+            if dialect == "sqlite" and "database is locked" in detail:
+                lines.append(
+                    "SQLite lets one connection write at a time, and the revision's"
+                    " transaction holds that lock (foreign keys are on): a revision that"
+                    " writes through another connection (db.session, db.create_all()) waits"
+                    " for it. Write through op.execute() or op.get_bind() instead."
+                )
             lines.append("The failed revision was rolled back. Fix it and run the command again.")
         return type(error)("\n".join(lines))
 

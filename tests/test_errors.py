@@ -329,7 +329,7 @@ def test_a_failure_in_autocommit_block_is_not_called_rolled_back(
     assert "partly applied" not in doctor
 
 
-@pytest.mark.parametrize("dialect", ["sqlite", "postgresql"], indirect=True)
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
 def test_a_failure_in_one_transaction_applies_nothing(make_app: MakeApp, database_url: str) -> None:
     app = make_app(config={"SCHEMAOPS_TRANSACTION_PER_MIGRATION": False})
     start(app, "r1", "r2")

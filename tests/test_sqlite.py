@@ -138,6 +138,7 @@ def _shop(
     text: bool = False,
     ondelete: str | None = "CASCADE",
     transactions: str = "legacy",
+    config: dict[str, Any] | None = None,
 ) -> Flask:
     """An app whose products refer to categories, connected with ``PRAGMA foreign_keys=ON``
     (as many apps do). ``text`` makes category.name TEXT instead of VARCHAR(50)."""
@@ -160,7 +161,7 @@ def _shop(
         }
         type("Product", (db.Model,), product)
 
-    app = make_app(models=models)
+    app = make_app(models=models, config=config)
     with app.app_context():
         engine = app.extensions["sqlalchemy"].engines[None]
         sa.event.listen(engine, "connect", _connected(transactions))
@@ -296,23 +297,69 @@ def test_rows_broken_before_the_run_do_not_stop_it(make_app: App) -> None:
     ]
 
 
-def test_a_failed_revision_rolls_back_its_ddl(make_app: App) -> None:
-    """sqlite3's legacy transaction control would commit each DDL statement at once."""
-    app = make_app()
-    _ok(invoke(app, "init"))
-    _ok(invoke(app, "revision", "--autogenerate", "-m", "Initial baseline"))
-    _ok(invoke(app, "upgrade"))
+def test_with_foreign_keys_on_a_failed_revision_rolls_back_whole(make_app: App) -> None:
+    """sqlite3's legacy transaction control would commit each DDL statement at once,
+    and SQLite's procedure needs the revision's transaction to cover them."""
+    app = _shop_with_rows(make_app)
     _revision(
         app,
         "half",
-        "    op.add_column('spans', sa.Column('stock', sa.Integer()))\n"
+        "    op.add_column('product', sa.Column('stock', sa.Integer()))\n"
         '    op.execute("SELECT * FROM no_such_table")\n',
     )
     result = invoke(app, "upgrade")
     assert result.exit_code == 1
-    assert "The failed revision was rolled back. Fix it and run the command again." in result.stderr
-    assert "partly applied" not in result.stderr
-    assert columns(app, "spans") == {"id", "name"}
+    assert result.stderr.endswith(
+        "The database is now at shop.\n"
+        "The failed revision was rolled back. Fix it and run the command again.\n"
+    )
+    assert columns(app, "product") == {"id", "category_id"}
+
+    # One transaction for the run, when asked: the revision before the failed one goes too.
+    app = _shop(make_app, config={"SCHEMAOPS_TRANSACTION_PER_MIGRATION": False})
+    path = _revision(app, "first", "    op.create_table('tags', sa.Column('id', sa.Integer()))\n")
+    (half,) = path.parent.glob("half_*.py")
+    half.write_text(half.read_text().replace("down_revision = 'shop'", "down_revision = 'first'"))
+    path.write_text(path.read_text().replace("down_revision = 'half'", "down_revision = 'shop'"))
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    assert (
+        "Applied in this run: none: the run was one transaction, rolled back with the"
+        " failure (first (first))." in result.stderr
+    )
+    assert "tags" not in tables(app)
+    assert execute(app, "SELECT version_num FROM alembic_version") == [("shop",)]
+
+
+def test_with_foreign_keys_on_a_revision_writes_through_its_own_connection(
+    make_app: App,
+) -> None:
+    """The revision's transaction holds SQLite's write lock; db.session waits for it."""
+    app = _shop_with_rows(make_app)
+    with app.app_context():  # wait 0.1 s for a lock, not 5
+        engine = app.extensions["sqlalchemy"].engines[None]
+        sa.event.listen(engine, "connect", lambda c, _: c.execute("PRAGMA busy_timeout=100"))
+    _revision(
+        app,
+        "bulk",
+        "    op.add_column('product', sa.Column('stock', sa.Integer()))\n"
+        "    from flask import current_app\n"
+        "    db = current_app.extensions['sqlalchemy']\n"
+        "    db.session.execute(sa.text('UPDATE category SET name = upper(name)'))\n"
+        "    db.session.commit()\n",
+    )
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    assert "\nError: OperationalError: database is locked\n" in result.stderr
+    assert result.stderr.endswith(
+        "SQLite lets one connection write at a time, and the revision's transaction holds"
+        " that lock (foreign keys are on): a revision that writes through another connection"
+        " (db.session, db.create_all()) waits for it. Write through op.execute() or"
+        " op.get_bind() instead.\n"
+        "The failed revision was rolled back. Fix it and run the command again.\n"
+    )
+    assert columns(app, "product") == {"id", "category_id"}
+    assert execute(app, "SELECT name FROM category") == [("c",)]
 
 
 def test_sql_cannot_write_a_batch_copy_and_says_so(make_app: App) -> None:
