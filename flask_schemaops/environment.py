@@ -423,10 +423,10 @@ def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Ite
     if connection.dialect.name != "sqlite":
         yield
         return
-    connection.rollback()
     if _raw(connection, "PRAGMA foreign_keys") != [(1,)]:
         yield
         return
+    connection.rollback()
     if not _switch_foreign_keys(connection, on=False):
         raise DatabaseError(
             f"Could not turn SQLite's foreign keys off in {masked_url(connection.engine.url)}"
