@@ -952,7 +952,9 @@ def downgrade_preview(
                         connection = (
                             None
                             if s.project.env_arguments
-                            else stack.enter_context(targets.connect(where.target.engine))
+                            else stack.enter_context(
+                                targets.connect(where.target.engine, where.target.setting)
+                            )
                         )
                         databases[where.name] = _Reverting(connection)
                     found = databases[where.name].apply(change)

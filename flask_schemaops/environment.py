@@ -167,7 +167,7 @@ def run_migrations(
                 with context.begin_transaction():
                     context.run_migrations()
             else:
-                with connect(target.engine) as connection:
+                with connect(target.engine, target.setting) as connection:
                     _refuse_batch_leftovers(connection)
                     with _lock(state, target, connection) as needed:
                         if not needed:
