@@ -56,6 +56,16 @@ def _revision_id(path: Path) -> str:
     return found.group(1)
 
 
+def _revision_doing(app: Flask, tmp_path: Path, rev_id: str, work: str) -> tuple[Path, int]:
+    """A new revision ``rev_id`` whose upgrade() does ``work``: its file, and the line
+    of ``work``."""
+    _ok(app, "revision", "-m", f"{rev_id} work", "--rev-id", rev_id)
+    [script] = (tmp_path / "migrations" / "versions").glob(f"{rev_id}_*.py")
+    text = script.read_text().replace("def upgrade():\n    pass", f"def upgrade():\n    {work}", 1)
+    script.write_text(text)
+    return script, text.splitlines().index("def upgrade():") + 2
+
+
 def _current(app: Flask) -> list[str]:
     return invoke(app, "current", "--bare").output.split()
 
@@ -205,15 +215,9 @@ def test_a_data_migration_the_schema_cannot_show_is_left_to_the_user(
     _ok(app, "init")
     _ok(app, "baseline")
     [first] = [_revision_id(p) for p in _scripts(tmp_path)]
-    _ok(app, "revision", "-m", "fill names", "--rev-id", "fill")
-    [fill] = (tmp_path / "migrations" / "versions").glob("fill_*.py")
-    text = fill.read_text().replace(
-        "def upgrade():\n    pass",
-        "def upgrade():\n    op.execute(\"UPDATE spans SET name = 'unnamed' WHERE name = ''\")",
-        1,
+    fill, line = _revision_doing(
+        app, tmp_path, "fill", "op.execute(\"UPDATE spans SET name = 'unnamed' WHERE name = ''\")"
     )
-    fill.write_text(text)
-    line = text.splitlines().index("def upgrade():") + 2
     work = (
         f'  fill (migrations/versions/{fill.name}, line {line}): op.execute("UPDATE spans SET'
         " name = 'unnamed' WHERE name = ''\")\n"
@@ -261,15 +265,9 @@ def test_a_revision_that_fails_in_the_scratch_database_says_so(
     app = make_app()
     _ok(app, "init")
     _ok(app, "revision", "--autogenerate", "-m", "spans")
-    _ok(app, "revision", "-m", "legacy", "--rev-id", "legacy")
-    [legacy] = (tmp_path / "migrations" / "versions").glob("legacy_*.py")
-    text = legacy.read_text().replace(
-        "def upgrade():\n    pass",
-        "def upgrade():\n    op.execute('UPDATE legacy_only SET flag = 1')",
-        1,
+    legacy, line = _revision_doing(
+        app, tmp_path, "legacy", "op.execute('UPDATE legacy_only SET flag = 1')"
     )
-    legacy.write_text(text)
-    line = text.splitlines().index("def upgrade():") + 2
     _create_all(app)  # the database: the models' tables, and one only it has
     execute(app, "CREATE TABLE legacy_only (flag INTEGER)")
 
