@@ -348,6 +348,21 @@ def test_slow_e2e_factory_workflow(factory: tuple[Shell, Path], database_url: st
     assert "Up to date." in flask("flask", "db", "status").stdout
 
 
+def _plain_alembic_up_and_down(
+    flask: Shell, migrations: Path, database_url: str, head: str
+) -> None:
+    """Plain ``alembic upgrade head``, ``current`` and ``downgrade base`` next to the
+    alembic.ini in ``migrations``, without FLASK_APP."""
+    env = {key: value for key, value in flask.env.items() if key != "FLASK_APP"}
+    flask("alembic", "upgrade", "head", cwd=migrations, env=env)
+    assert {"spans", "alembic_version"} <= _schema(database_url).tables
+    current = flask("alembic", "current", cwd=migrations, env=env).stdout
+    assert f"{head} (head)" in current, current
+    flask("alembic", "downgrade", "base", cwd=migrations, env=env)
+    assert _schema(database_url).tables == {"alembic_version"}
+    assert flask("alembic", "current", cwd=migrations, env=env).stdout.strip() == ""
+
+
 def test_slow_e2e_plain_alembic_on_factory(factory: tuple[Shell, Path], database_url: str) -> None:
     """`alembic ...` next to the alembic.ini that `flask db init` wrote, without FLASK_APP."""
     flask, example = factory
@@ -358,14 +373,7 @@ def test_slow_e2e_plain_alembic_on_factory(factory: tuple[Shell, Path], database
     ini = (migrations / "alembic.ini").read_text(encoding="utf-8")
     assert re.search(r"^flask_app = factoryapp$", ini, re.MULTILINE), ini
 
-    env = {key: value for key, value in flask.env.items() if key != "FLASK_APP"}
-    flask("alembic", "upgrade", "head", cwd=migrations, env=env)
-    assert {"spans", "alembic_version"} <= _schema(database_url).tables
-    current = flask("alembic", "current", cwd=migrations, env=env).stdout
-    assert f"{head} (head)" in current, current
-    flask("alembic", "downgrade", "base", cwd=migrations, env=env)
-    assert _schema(database_url).tables == {"alembic_version"}
-    assert flask("alembic", "current", cwd=migrations, env=env).stdout.strip() == ""
+    _plain_alembic_up_and_down(flask, migrations, database_url, head)
 
 
 def test_slow_e2e_plain_alembic_in_a_package(
@@ -386,13 +394,7 @@ def test_slow_e2e_plain_alembic_in_a_package(
     flask("flask", "db", "downgrade", "base")
     assert _schema(database_url).tables == {"alembic_version"}
 
-    env = {key: value for key, value in flask.env.items() if key != "FLASK_APP"}
-    flask("alembic", "upgrade", "head", cwd=migrations, env=env)
-    assert {"spans", "alembic_version"} <= _schema(database_url).tables
-    current = flask("alembic", "current", cwd=migrations, env=env).stdout
-    assert f"{head} (head)" in current, current
-    flask("alembic", "downgrade", "base", cwd=migrations, env=env)
-    assert _schema(database_url).tables == {"alembic_version"}
+    _plain_alembic_up_and_down(flask, migrations, database_url, head)
     assert "Up to date." not in flask("flask", "db", "status", expect=1).stdout
 
 
