@@ -672,11 +672,16 @@ def type_source(node: ast.expr | None) -> str:
     return ast.unparse(node) if node is not None else "?"
 
 
-def statements(script: Script, operation: Operation) -> list[sqltext.Statement] | None:
-    """The classified SQL of an ``execute`` operation; None when the text is not known
-    before the script runs (built at run time, or a SQLAlchemy expression)."""
+def statements(
+    script: Script, operation: Operation, dialect: str | None
+) -> list[sqltext.Statement] | None:
+    """The classified SQL of an ``execute`` operation, as the ``dialect`` database
+    reads it (None: the databases that reach the operation, see :meth:`Operation.runs_on`);
+    None when the text is not known before the script runs (built at run time, or a
+    SQLAlchemy expression)."""
     text = script.sql(operation.arguments.get("sqltext"))
-    return None if text is None else sqltext.classify(text)
+    dialects = (dialect,) if dialect else operation.dialects or ()
+    return None if text is None else sqltext.classify(text, dialects)
 
 
 def expression_kind(node: ast.expr | None) -> str | None:
