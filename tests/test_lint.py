@@ -1211,6 +1211,38 @@ def test_suppression_comments_that_cover_nothing(tmp_path: Path) -> None:
     assert report.suppressed == 1
 
 
+def test_a_suppression_after_another_tools_directive(tmp_path: Path) -> None:
+    """Like pylint's, the comment is read anywhere in a comment, also after another
+    tool's directive without a "#" of its own; not in a string."""
+    body = """
+        def upgrade():
+            op.drop_column("spans", "a")  # noqa: E501  schemaops: ignore[SO103] unused
+            op.drop_column("spans", "b")  # type: ignore  # schemaops: ignore[SO103] unused
+            op.execute("UPDATE spans SET note = '# schemaops: ignore[SO119]'")
+            op.drop_column("spans", "c")  # noqa  schemaops: ignore
+            op.drop_column("spans", "d")  # noqa: E501 schemaops: ignore[SO13]
+            op.drop_column("spans", "e")  # noqa: E501 myschemaops: ignore[SO103]
+            # noqa: E501  schemaops: ignore[SO103]
+            op.drop_column("spans", "f")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    report = lint_paths([write(tmp_path, body)], dialect="postgresql")
+    assert [(f.line, f.rule, f.message.split(" See ")[0][:60]) for f in report.findings] == [
+        (15, "SO119", "Raw SQL `UPDATE spans SET note = '# schemaops: ignore[SO119]"),
+        (16, "SO103", "spans.c is dropped: the release still running during the dep"),
+        (16, "SO122", "The suppression comment names no rule: it suppresses nothing"),
+        (17, "SO103", "spans.d is dropped: the release still running during the dep"),
+        (17, "SO122", "The suppression comment names 'SO13', which is not a rule: i"),
+        (18, "SO103", "spans.e is dropped: the release still running during the dep"),
+        (19, "SO122", "The suppression comment is on a line of its own inside a fun"),
+        (20, "SO103", "spans.f is dropped: the release still running during the dep"),
+    ]
+    assert report.suppressed == 2
+
+
 def test_settings_disable_regrade_and_threshold(tmp_path: Path) -> None:
     path = write(
         tmp_path,
