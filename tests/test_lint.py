@@ -1211,6 +1211,38 @@ def test_suppression_comments_that_cover_nothing(tmp_path: Path) -> None:
     assert report.suppressed == 1
 
 
+def test_a_suppression_after_another_tools_directive(tmp_path: Path) -> None:
+    """Like pylint's, the comment is read anywhere in a comment, also after another
+    tool's directive without a "#" of its own; not in a string."""
+    body = """
+        def upgrade():
+            op.drop_column("spans", "a")  # noqa: E501  schemaops: ignore[SO103] unused
+            op.drop_column("spans", "b")  # type: ignore  # schemaops: ignore[SO103] unused
+            op.execute("UPDATE spans SET note = '# schemaops: ignore[SO119]'")
+            op.drop_column("spans", "c")  # noqa  schemaops: ignore
+            op.drop_column("spans", "d")  # noqa: E501 schemaops: ignore[SO13]
+            op.drop_column("spans", "e")  # noqa: E501 myschemaops: ignore[SO103]
+            # noqa: E501  schemaops: ignore[SO103]
+            op.drop_column("spans", "f")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    report = lint_paths([write(tmp_path, body)], dialect="postgresql")
+    assert [(f.line, f.rule, f.message.split(" See ")[0][:60]) for f in report.findings] == [
+        (15, "SO119", "Raw SQL `UPDATE spans SET note = '# schemaops: ignore[SO119]"),
+        (16, "SO103", "spans.c is dropped: the release still running during the dep"),
+        (16, "SO122", "The suppression comment names no rule: it suppresses nothing"),
+        (17, "SO103", "spans.d is dropped: the release still running during the dep"),
+        (17, "SO122", "The suppression comment names 'SO13', which is not a rule: i"),
+        (18, "SO103", "spans.e is dropped: the release still running during the dep"),
+        (19, "SO122", "The suppression comment is on a line of its own inside a fun"),
+        (20, "SO103", "spans.f is dropped: the release still running during the dep"),
+    ]
+    assert report.suppressed == 2
+
+
 def test_settings_disable_regrade_and_threshold(tmp_path: Path) -> None:
     path = write(
         tmp_path,
@@ -1358,6 +1390,101 @@ def test_raw_sql_is_split_where_statements_end(
     """A ";" in a string, a quoted name, a comment or a dollar-quoted body ends no
     statement, and a statement after a dollar-quoted body is checked."""
     findings = lint(tmp_path, _upgrade(f"op.execute({sql!r})"))
+    assert [(f.rule, f.severity) for f in findings] == [(r, s) for r, s, _ in found]
+    for finding, (_, _, text) in zip(findings, found, strict=True):
+        assert text in finding.message
+
+
+_DROPPED = ("SO104", "warning", "Table spans is dropped")
+_EVERY_ROW = ("SO119", "warning", "UPDATE without WHERE rewrites every row of spans")
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "found"),
+    [
+        # PostgreSQL and SQLite keep a backslash in '...' as it is: the literal ends.
+        ("postgresql", r"UPDATE spans SET path = 'C:\' WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        ("sqlite", r"UPDATE spans SET path = 'C:\' WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        ("postgresql", r"UPDATE spans SET path = 'C:\'; DROP TABLE spans", [_DROPPED, _EVERY_ROW]),
+        # PostgreSQL's E'...' and MySQL's literals take backslash escapes.
+        (
+            "postgresql",
+            r"UPDATE spans SET path = E'C:\\' WHERE id = 1; DROP TABLE spans",
+            [_DROPPED],
+        ),
+        ("postgresql", r"UPDATE spans SET note = E'it\'s; DROP TABLE spans' WHERE id = 1", []),
+        ("mysql", r"UPDATE spans SET path = 'C:\\' WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        ("mariadb", r"UPDATE spans SET note = 'it\'s; DROP TABLE spans' WHERE id = 1", []),
+        (
+            "mysql",
+            r"UPDATE spans SET note = 'a\'b' WHERE id = 1; DROP TABLE spans; SELECT 'c'",
+            [_DROPPED],
+        ),
+        (
+            "mysql",
+            r'UPDATE spans SET note = "a\"b" WHERE id = 1; DROP TABLE spans; SELECT "c"',
+            [_DROPPED],
+        ),
+        # No database given: what any of them would run is checked.
+        (None, r"UPDATE spans SET path = 'C:\' WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        (
+            None,
+            r"UPDATE spans SET note = 'a\'b' WHERE id = 1; DROP TABLE spans; SELECT 'c'",
+            [_DROPPED],
+        ),
+    ],
+)
+def test_a_statement_after_a_literal_with_a_backslash(
+    tmp_path: Path, dialect: str | None, sql: str, found: list[tuple[str, str, str]]
+) -> None:
+    """Where a literal holding a backslash ends depends on the database; a statement
+    after it is checked as that database runs it, and as any database would when
+    none is given."""
+    findings = lint(tmp_path, _upgrade(f"op.execute({sql!r})"), dialect)
+    assert [(f.rule, f.severity) for f in findings] == [(r, s) for r, s, _ in found]
+    for finding, (_, _, text) in zip(findings, found, strict=True):
+        assert text in finding.message
+
+
+@pytest.mark.parametrize(
+    ("dialect", "sql", "found"),
+    [
+        # MySQL: # starts a comment, -- only with a space after it, /* */ does not
+        # nest, /*! ... */ runs.
+        ("mysql", "UPDATE spans SET size = 0 # WHERE id = 1", [_EVERY_ROW]),
+        (None, "UPDATE spans SET size = 0 # WHERE id = 1", [_EVERY_ROW]),
+        ("postgresql", "UPDATE spans SET size = size # 1 WHERE id = 1", []),
+        ("mysql", "DELETE FROM spans WHERE id = 1 # it's gone\n; DROP TABLE spans", [_DROPPED]),
+        ("mysql", "UPDATE spans SET size = size--1 WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        ("mysql", r'UPDATE spans SET note = "x\" WHERE id = 1 -- "', [_EVERY_ROW]),
+        ("mysql", "/* a /* b */ DROP TABLE spans; /* c */", [_DROPPED]),
+        ("sqlite", "/* a /* b */ DROP TABLE spans; /* c */", [_DROPPED]),
+        ("postgresql", "/* a /* b */ DROP TABLE spans; /* c */ */", []),
+        (None, "/* a /* b */ DROP TABLE spans; /* c */", [_DROPPED]),
+        ("mysql", "/*!50001 DROP TABLE spans */", [_DROPPED]),
+        ("postgresql", "/*!50001 DROP TABLE spans */", []),
+        # A comment's marks inside a literal, a literal's inside a dollar-quoted body.
+        ("mysql", "UPDATE spans SET note = '-- #' WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        ("postgresql", "UPDATE spans SET note = '/*' WHERE id = 1; DROP TABLE spans", [_DROPPED]),
+        ("postgresql", "UPDATE spans SET note = $$a' WHERE id = 1 --$$", [_EVERY_ROW]),
+        (
+            "postgresql",
+            "DO $fn$ BEGIN PERFORM '$$;'; END $fn$; DROP TABLE spans",
+            [_DROPPED, ("SO119", "info", "`DO $fn$ BEGIN PERFORM '$$;'; END $fn$`")],
+        ),
+        # The actions of an ALTER TABLE end at commas outside literals.
+        (
+            "postgresql",
+            "ALTER TABLE spans ADD COLUMN mood text DEFAULT ':(', DROP COLUMN legacy",
+            [("SO103", "warning", "spans.legacy is dropped")],
+        ),
+        ("mysql", "ALTER TABLE spans ADD COLUMN note text DEFAULT 'a, DROP COLUMN name'", []),
+    ],
+)
+def test_comments_and_quotes_as_each_database_reads_them(
+    tmp_path: Path, dialect: str | None, sql: str, found: list[tuple[str, str, str]]
+) -> None:
+    findings = lint(tmp_path, _upgrade(f"op.execute({sql!r})"), dialect)
     assert [(f.rule, f.severity) for f in findings] == [(r, s) for r, s, _ in found]
     for finding, (_, _, text) in zip(findings, found, strict=True):
         assert text in finding.message
@@ -1802,6 +1929,59 @@ def test_columns_added_not_null_on_each_database(
         assert seq == [0, 0, 0]
         assert upgrade.exit_code == 0, upgrade.output
         assert execute(app, "SELECT DISTINCT arn FROM spans") == [("",)]
+
+
+# Statements whose reach turns on where a literal or a comment ends, by database, and
+# whether the database runs each on every row of spans ({n}: a size no row has).
+_READINGS = {
+    "postgresql": [
+        (r"UPDATE spans SET size = {n}, note = 'C:\' WHERE id = 1", False),
+        (r"UPDATE spans SET size = {n}, note = E'it\'s' WHERE id = 1", False),
+        ("UPDATE spans SET size = {n} /* a /* b */ WHERE id = 1 */", True),
+        ("UPDATE spans SET size = {n}, note = $$a' WHERE id = 1 --$$", True),
+    ],
+    "sqlite": [
+        (r"UPDATE spans SET size = {n}, note = 'C:\' WHERE id = 1", False),
+        ("UPDATE spans SET size = {n} /* a /* b */ WHERE id = 1", False),
+    ],
+    "mysql": [
+        (r"UPDATE spans SET size = {n}, note = 'C:\\' WHERE id = 1", False),
+        ("UPDATE spans SET size = {n} # WHERE id = 1", True),
+        ("UPDATE spans SET size = size--{n} WHERE id = 1", False),
+        (r'UPDATE spans SET size = {n}, note = "x\" WHERE id = 1 -- "', True),
+        ("UPDATE spans SET size = {n} /*! WHERE id = 1 */", False),
+    ],
+}
+
+
+def test_literals_and_comments_as_each_database_runs_them(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    """The linter reads a literal holding a backslash, and the comments, as the
+    database does: an UPDATE is reported as rewriting every row exactly when the
+    database rewrites every row."""
+    cases = _READINGS[dialect]
+    bodies = [
+        _upgrade(f"op.execute({sql.format(n=100 + n)!r})") for n, (sql, _) in enumerate(cases, 2)
+    ]
+    note = 'op.add_column("spans", sa.Column("note", sa.String(50)))'
+    app = _spans_with_rows(make_app, tmp_path, *bodies, more=note)
+    output = invoke(app, "lint").output
+    warned = re.findall(
+        r"r(\d+)_change\.py:13: SO119 warning: Raw SQL `[^`]*`: UPDATE without WHERE rewrites"
+        " every row of spans",
+        output,
+    )
+    reported = {n: str(n) in warned for n in range(2, len(cases) + 2)}
+    rewritten = {}
+    for n in range(2, len(cases) + 2):
+        before = execute(app, "SELECT id, size, note FROM spans ORDER BY id")
+        result = invoke(app, "upgrade", f"r{n}")
+        assert result.exit_code == 0, result.output
+        after = execute(app, "SELECT id, size, note FROM spans ORDER BY id")
+        rewritten[n] = sum(old != new for old, new in zip(before, after, strict=True)) == 3
+    expected = {n: every_row for n, (_, every_row) in enumerate(cases, 2)}
+    assert (rewritten, reported) == (expected, expected), output
 
 
 def test_recreate_always_on_each_database(make_app: App, tmp_path: Path, dialect: str) -> None:

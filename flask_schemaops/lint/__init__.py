@@ -61,13 +61,14 @@ def lint_paths(
     """Lint the revision scripts at ``paths`` (files, or folders of them).
 
     ``dialect`` is the target database's (``postgresql``, ``mysql``, ``sqlite``...;
-    None: unknown, so the rules of particular databases stay off). ``disable`` lists rule
-    ids or names to skip; ``severity`` re-grades rules (id or name → ``error``,
-    ``warning`` or ``info``). ``app_modules`` are the top-level modules of the app,
-    whose import in a revision is reported. Each folder of ``histories`` is checked
-    as one revision history (more than one head). ``naming_convention`` is the
-    models' ``MetaData.naming_convention``: a constraint added without a name is
-    fine when it names that kind of constraint.
+    None: unknown, so the rules of particular databases stay off, and raw SQL is read
+    as each database would read it, so that no reading hides a statement from the
+    checks). ``disable`` lists rule ids or names to skip; ``severity`` re-grades
+    rules (id or name → ``error``, ``warning`` or ``info``). ``app_modules`` are the
+    top-level modules of the app, whose import in a revision is reported. Each
+    folder of ``histories`` is checked as one revision history (more than one
+    head). ``naming_convention`` is the models' ``MetaData.naming_convention``: a
+    constraint added without a name is fine when it names that kind of constraint.
     """
     disabled = {_rule(r, "lint_disable").id for r in disable}
     grades = {_rule(r, "lint_severity").id: _severity(r, s) for r, s in (severity or {}).items()}
@@ -213,12 +214,12 @@ def downgrade_changes(path: str | Path, dialect: str | None) -> list[Change]:
     return [
         Change(kind, table or "?", column, new, o.schema, o.line, o.bind, if_exists)
         for o in script.operations_in("downgrade", dialect)
-        for kind, table, column, new, if_exists in _changes(script, o)
+        for kind, table, column, new, if_exists in _changes(script, o, dialect)
     ]
 
 
 def _changes(
-    script: analysis.Script, o: analysis.Operation
+    script: analysis.Script, o: analysis.Operation, dialect: str | None
 ) -> Iterator[tuple[str, str | None, str | None, str | None, bool]]:
     """(kind, table, column, new name, if exists) for each :class:`Change` of ``o``."""
     optional = o.flag("if_exists")
@@ -235,7 +236,7 @@ def _changes(
         old, new = (script.string(o.keyword(k)) or "?" for k in ("column_name", "new_column_name"))
         yield "rename_column", o.table, old, new, False
     elif o.kind == "execute":
-        for s in analysis.statements(script, o) or ():
+        for s in analysis.statements(script, o, dialect) or ():
             optional = bool(re.search(r"\bIF\s+EXISTS\b", s.text, re.IGNORECASE))
             if s.kind in ("drop_table", "create_table"):
                 yield s.kind, s.table, None, None, optional

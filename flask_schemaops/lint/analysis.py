@@ -52,7 +52,9 @@ _PARAMETERS: dict[str, tuple[str, ...]] = {
 _TABLE_PARAMETERS = ("table_name", "source_table", "old_table_name")
 
 # `# schemaops: ignore[SO103, drop-table] why`; without the brackets it names no rule.
-_SUPPRESS = re.compile(r"#\s*schemaops:\s*ignore\b\s*(?:\[([^\]]*)\])?", re.IGNORECASE)
+# Anywhere in a comment, as a word of its own, so that it may follow another tool's
+# directive (a `noqa: E501` before it), as pylint reads its own.
+_SUPPRESS = re.compile(r"(?<![\w.-])schemaops:\s*ignore\b\s*(?:\[([^\]]*)\])?", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -251,28 +253,28 @@ def _suppressions(script: Script, source: str, tree: ast.Module) -> None:
     upgrade = script.functions.get("upgrade")
     top = definitions[upgrade][0] if upgrade else len(source.splitlines()) + 1
     for line, column, text, bracketed in comments:
-        match = _SUPPRESS.search(text)
-        if not match:
-            continue
-        references = [r.strip() for r in (match.group(1) or "").split(",") if r.strip()]
-        if not references:
-            script.bad_suppressions.append((line, "names no rule"))
-            continue
-        rules: set[str] = set()
-        for reference in references:
-            rule = find(reference)
-            if rule is None:
-                script.bad_suppressions.append((line, f"names {reference!r}, which is not a rule"))
-            else:
-                rules.add(rule.id)
-        inside = column > 0 or any(a <= line <= b for a, b in definitions.values())
-        if line in code_lines or bracketed:
-            script.suppressed_lines.setdefault(line, set()).update(rules)
-        elif not inside and line < top:
-            script.suppressed_file |= rules
-        elif rules:
-            where = "inside a function" if inside else "below def upgrade()"
-            script.bad_suppressions.append((line, f"is on a line of its own {where}"))
+        for match in _SUPPRESS.finditer(text):
+            references = [r.strip() for r in (match.group(1) or "").split(",") if r.strip()]
+            if not references:
+                script.bad_suppressions.append((line, "names no rule"))
+                continue
+            rules: set[str] = set()
+            for reference in references:
+                rule = find(reference)
+                if rule is None:
+                    script.bad_suppressions.append(
+                        (line, f"names {reference!r}, which is not a rule")
+                    )
+                else:
+                    rules.add(rule.id)
+            inside = column > 0 or any(a <= line <= b for a, b in definitions.values())
+            if line in code_lines or bracketed:
+                script.suppressed_lines.setdefault(line, set()).update(rules)
+            elif not inside and line < top:
+                script.suppressed_file |= rules
+            elif rules:
+                where = "inside a function" if inside else "below def upgrade()"
+                script.bad_suppressions.append((line, f"is on a line of its own {where}"))
 
 
 def callee(node: ast.Call) -> str:
@@ -672,11 +674,16 @@ def type_source(node: ast.expr | None) -> str:
     return ast.unparse(node) if node is not None else "?"
 
 
-def statements(script: Script, operation: Operation) -> list[sqltext.Statement] | None:
-    """The classified SQL of an ``execute`` operation; None when the text is not known
-    before the script runs (built at run time, or a SQLAlchemy expression)."""
+def statements(
+    script: Script, operation: Operation, dialect: str | None
+) -> list[sqltext.Statement] | None:
+    """The classified SQL of an ``execute`` operation, as the ``dialect`` database
+    reads it (None: the databases that reach the operation, see :meth:`Operation.runs_on`);
+    None when the text is not known before the script runs (built at run time, or a
+    SQLAlchemy expression)."""
     text = script.sql(operation.arguments.get("sqltext"))
-    return None if text is None else sqltext.classify(text)
+    dialects = (dialect,) if dialect else operation.dialects or ()
+    return None if text is None else sqltext.classify(text, dialects)
 
 
 def expression_kind(node: ast.expr | None) -> str | None:

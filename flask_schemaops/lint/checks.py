@@ -143,7 +143,7 @@ class _Changes:
             s.name
             for o in self.operations
             if o.kind == "execute"
-            for s in analysis.statements(script, o) or ()
+            for s in analysis.statements(script, o, dialect) or ()
             if s.kind == "create_view" and s.name
         }
 
@@ -398,7 +398,7 @@ class _Changes:
 
     def _execute(self, o: Operation) -> Iterator[Hit]:
         argument = o.keyword("sqltext")
-        found = analysis.statements(self.script, o)
+        found = analysis.statements(self.script, o, self.dialect)
         if found is None:
             kind = analysis.expression_kind(argument)
             if kind in ("update", "delete"):
@@ -589,7 +589,7 @@ def _enums(script: Script, dialect: str | None) -> Iterator[Hit]:
         return
     created: dict[str, Operation] = {}
     for o in script.operations_in("upgrade", dialect):
-        for name in _enums_created(script, o):
+        for name in _enums_created(script, o, dialect):
             created.setdefault(name, o)
     dropped: set[str] = set()
     for o in script.operations_in("downgrade", dialect):
@@ -597,20 +597,22 @@ def _enums(script: Script, dialect: str | None) -> Iterator[Hit]:
             dropped.add(_enum_name(script, o.keyword("enum")) or "?")
         elif o.kind == "execute":
             dropped |= {
-                s.name or "?" for s in analysis.statements(script, o) or () if s.kind == "drop_type"
+                s.name or "?"
+                for s in analysis.statements(script, o, dialect) or ()
+                if s.kind == "drop_type"
             }
     for name, o in created.items():
         if name not in dropped:
             yield Hit("SO115", o.line, o.end_line, {"enum": name})
 
 
-def _enums_created(script: Script, o: Operation) -> Iterator[str]:
+def _enums_created(script: Script, o: Operation, dialect: str | None) -> Iterator[str]:
     if o.kind == "enum_create":
         name = _enum_name(script, o.keyword("enum"))
         if name:
             yield name
     elif o.kind == "execute":
-        for s in analysis.statements(script, o) or ():
+        for s in analysis.statements(script, o, dialect) or ():
             if s.kind == "create_enum" and s.name:
                 yield s.name
     elif o.kind == "create_table":
@@ -661,7 +663,7 @@ _SCHEMA_KINDS = frozenset(
 def _empty_downgrade(script: Script) -> Iterator[Hit]:
     changes = any(
         o.kind in _SCHEMA_KINDS
-        or (o.kind == "execute" and any(s.ddl for s in analysis.statements(script, o) or ()))
+        or (o.kind == "execute" and any(s.ddl for s in analysis.statements(script, o, None) or ()))
         for o in script.operations_in("upgrade", None)
     )
     if not changes:

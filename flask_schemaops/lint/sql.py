@@ -7,8 +7,11 @@ else ``unknown``, which the linter reports as needing a human review.
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
+from typing import Literal
 
 _NAME = r'(?:"[^"]+"|`[^`]+`|\[[^\]]+\]|[\w$]+)'
 _QUALIFIED = rf"{_NAME}(?:\s*\.\s*{_NAME})*"
@@ -63,71 +66,158 @@ def _parts(name: str) -> list[str]:
     return [part.strip('"`[]') for part in parts]
 
 
-# A string literal: '' and a backslash escape a quote ('it''s', MySQL's 'it\'s').
-_STRING = r"'(?:[^'\\]|\\.|'')*'?"
-# What may hold a ";" that ends no statement: a string literal, a quoted name ("a;b",
-# `a;b`), a dollar-quoted body ($$...$$, $fn$...$fn$), and the comments, which are
-# dropped (/* */ nests in PostgreSQL).
-_LEXEME = re.compile(
-    r"(?P<comment>--[^\n]*|/\*)"
-    rf"|(?P<quoted>{_STRING}|\"(?:[^\"]|\"\")*\"?|`(?:[^`]|``)*`?)"
-    r"|(?<![\w$])(?P<dollar>\$(?:[A-Za-z_]\w*)?\$)"
-    r"|(?P<end>;)",
-    re.DOTALL,
-)
+@dataclass(frozen=True)
+class _Syntax:
+    """Where a kind of database ends a string literal, a quoted name and a comment."""
+
+    escapes: Literal["always", "prefixed", "never"]  # where a backslash escapes a quote
+    nested: bool = False  # /* /* */ */ is one comment
+    dollar: bool = False  # $$...$$ and $tag$...$tag$ quote a body
+    # MySQL and MariaDB: "..." is a string, # and "-- " (with the space) start a
+    # comment, and the text of /*! ... */ runs.
+    mysql: bool = False
 
 
-def split(sql: str) -> list[str]:
-    """The statements of ``sql``, comments removed: split on each ``;`` that is not in a
-    string literal, a quoted name, a dollar-quoted body or a comment."""
-    statements: list[str] = []
-    current: list[str] = []
-    position = 0
-    while (match := _LEXEME.search(sql, position)) is not None:
-        current.append(sql[position : match.start()])
-        position = match.end()
-        kind, text = match.lastgroup, match.group()
-        if kind == "comment":
-            current.append(" ")
-            if text == "/*":
-                position = _comment_end(sql, position)
+# PostgreSQL's standard_conforming_strings (on since 9.1) keeps a backslash in '...'
+# as it is; only E'...' takes escapes.
+_POSTGRESQL = _Syntax("prefixed", nested=True, dollar=True)
+_MYSQL = _Syntax("always", mysql=True)
+_SYNTAXES = {
+    "postgresql": _POSTGRESQL,
+    "mysql": _MYSQL,
+    "mariadb": _MYSQL,
+    "sqlite": _Syntax("never"),
+    "oracle": _Syntax("never"),
+    "mssql": _Syntax("never", nested=True),
+}
+
+
+@functools.cache
+def _pattern(syntax: _Syntax, running: bool) -> re.Pattern[str]:
+    """The parts of SQL text ``syntax`` reads apart from the SQL around them; with
+    ``running``, inside MySQL's ``/*! ... */``, whose ``*/`` ends it."""
+
+    def quoted(quote: str, escapes: bool) -> str:
+        body = rf"[^{quote}\\]|\\.|{quote}{quote}" if escapes else rf"[^{quote}]|{quote}{quote}"
+        return rf"{quote}(?:{body})*{quote}"
+
+    strings = [quoted("'", syntax.escapes == "always")]
+    names = ["`(?:[^`]|``)*`"]
+    opening = ["['\"`]"]  # of a literal or a name that never ends
+    if syntax.escapes == "prefixed":
+        strings.append(r"(?<![\w$])[Ee]" + quoted("'", True))
+        opening.insert(0, r"(?<![\w$])[Ee]'")
+    (strings if syntax.mysql else names).append(quoted('"', syntax.mysql))
+    comments = [r"--(?!\S)[^\n]*", r"#[^\n]*"] if syntax.mysql else [r"--[^\n]*"]
+    parts = [
+        r"(?P<run>/\*M?!\d*)" if syntax.mysql else "",
+        rf"(?P<comment>{'|'.join(comments)}|/\*)",
+        r"(?P<close>\*/)" if running else "",
+        rf"(?P<string>{'|'.join(strings)})",
+        rf"(?P<name>{'|'.join(names)})",
+        rf"(?P<open>{'|'.join(opening)})",
+        r"(?<![\w$])(?P<dollar>\$(?:[^\W\d]\w*)?\$)" if syntax.dollar else "",
+        r"(?P<end>;)",
+    ]
+    return re.compile("|".join(p for p in parts if p), re.DOTALL)
+
+
+def _lexemes(sql: str, syntax: _Syntax) -> Iterator[tuple[str, int, int]]:
+    """(kind, start, end) of each part of ``sql`` that is read apart from the SQL
+    around it: a ``comment``, a ``string`` literal, a quoted ``name``, a ``dollar``
+    quoted body, a statement's ``end``, and an ``open`` literal or name that never
+    ends (to the end of ``sql``). Of MySQL's ``/*! ... */`` only the markers are
+    comments: the database runs the text between them."""
+    position, running = 0, False
+    while (match := _pattern(syntax, running).search(sql, position)) is not None:
+        kind, (start, end) = match.lastgroup or "", match.span()
+        if kind in ("run", "close"):
+            kind, running = "comment", kind == "run"
+        elif kind == "comment" and match.group() == "/*":
+            end = _comment_end(sql, end, syntax.nested)
         elif kind == "dollar":
-            close = sql.find(text, position)
-            position = len(sql) if close < 0 else close + len(text)
-            current.append(sql[match.start() : position])
-        elif kind == "end":
-            statements.append("".join(current))
-            current = []
-        else:
-            current.append(text)
-    statements.append("".join([*current, sql[position:]]))
-    return [" ".join(s.split()) for s in statements if s.strip()]
+            close = sql.find(match.group(), end)
+            kind, end = ("open", len(sql)) if close < 0 else (kind, close + len(match.group()))
+        elif kind == "open":
+            end = len(sql)
+        yield kind, start, end
+        position = end
 
 
-def _comment_end(sql: str, position: int) -> int:
-    """Where the ``/* */`` comment opened before ``position`` ends (they nest)."""
+def _comment_end(sql: str, position: int, nested: bool) -> int:
+    """Where the ``/* */`` comment opened before ``position`` ends."""
     depth = 1
-    for match in re.finditer(r"/\*|\*/", sql[position:]):
+    for match in re.finditer(r"/\*|\*/" if nested else r"\*/", sql[position:]):
         depth += 1 if match.group() == "/*" else -1
         if depth == 0:
             return position + match.end()
     return len(sql)
 
 
-def classify(sql: str) -> list[Statement]:
-    """The statements of ``sql``, each classified."""
-    found: list[Statement] = []
-    for text in split(sql):
-        found.extend(_statement(text))
-    return found
+def _split(sql: str, syntax: _Syntax) -> tuple[list[tuple[int, str]], bool]:
+    """The statements of ``sql`` as ``syntax`` reads it, each with where it starts,
+    comments removed (split on each ``;`` that is not in a string literal, a quoted
+    name, a dollar-quoted body or a comment); and whether the last one ends, or
+    holds a literal or a name that never does."""
+    statements: list[tuple[int, str]] = []
+    current: list[str] = []
+    start = position = 0
+    kind = ""
+    for kind, begin, end in _lexemes(sql, syntax):
+        current.append(sql[position:begin])
+        if kind == "comment":
+            current.append(" ")
+        elif kind == "end":
+            statements.append((start, "".join(current)))
+            current, start = [], end
+        else:
+            current.append(sql[begin:end])
+        position = end
+    statements.append((start, "".join([*current, sql[position:]])))
+    found = [(at, " ".join(text.split())) for at, text in statements if text.strip()]
+    return found, kind != "open"
 
 
-def _statement(text: str) -> list[Statement]:
+def _mask(text: str, syntax: _Syntax) -> str:
+    """``text`` with the content of each string literal (dollar-quoted too) blanked,
+    the length kept, so that no keyword, comma or parenthesis inside one counts."""
+    parts, position = [], 0
+    for kind, start, end in _lexemes(text, syntax):
+        if kind in ("string", "dollar", "open"):
+            blank = "'" + " " * (end - start - 2) + "'" if end - start > 1 else " "
+            parts += [text[position:start], blank]
+            position = end
+    return "".join([*parts, text[position:]])
+
+
+def classify(sql: str, dialects: Iterable[str] = ()) -> list[Statement]:
+    """The statements of ``sql``, each classified, as the ``dialects`` databases read
+    it (none, or one not known: any database). Where their readings differ (a
+    backslash before a quote, MySQL's ``#`` comments, nested comments...), every
+    statement one of them runs is kept, so that no reading hides one; a statement
+    in which one of them finds a literal that never ends is a syntax error there,
+    and that reading of it is left out."""
+    every = list(dict.fromkeys(_SYNTAXES.values()))
+    wanted = {_SYNTAXES.get(d) for d in dialects} or {None}
+    syntaxes = every if None in wanted else [s for s in every if s in wanted]
+    found: list[tuple[int, Statement]] = []
+    seen: set[tuple[int, Statement]] = set()
+    for syntax in syntaxes:
+        texts, complete = _split(sql, syntax)
+        if not complete and len(syntaxes) > 1:
+            texts.pop()
+        read = [(at, s) for at, text in texts for s in _statement(text, syntax)]
+        found += [(at, s) for at, s in read if (at, replace(s, text="")) not in seen]
+        seen |= {(at, replace(s, text="")) for at, s in read}
+    return [s for _, s in sorted(found, key=lambda item: item[0])]
+
+
+def _statement(text: str, syntax: _Syntax) -> list[Statement]:
     upper = text.upper()
     words = upper.split()
     first = words[0] if words else ""
     if first in ("UPDATE", "DELETE", "WITH"):
-        return _data_changes(text)
+        return _data_changes(text, syntax)
     checks = re.match(
         r"SET\s+(?:SESSION\s+|@@(?:SESSION\.)?)?FOREIGN_KEY_CHECKS\s*(?:=|TO)\s*'?(\w+)'?\s*$",
         text,
@@ -158,7 +248,7 @@ def _statement(text: str) -> list[Statement]:
     if first == "DROP":
         return _drop(text, upper)
     if first == "ALTER" and len(words) > 1 and words[1] == "TABLE":
-        return _alter_table(text)
+        return _alter_table(text, syntax)
     if first == "ALTER" and len(words) > 1 and words[1] == "TYPE":
         match = re.match(rf"ALTER\s+TYPE\s+({_QUALIFIED})\s+ADD\s+VALUE\b", text, re.I)
         if match:
@@ -182,10 +272,10 @@ def _statement(text: str) -> list[Statement]:
 _CHANGE = re.compile(r"(?:^|(?<=[()]))\s*(UPDATE|DELETE)\b", re.I)
 
 
-def _data_changes(text: str) -> list[Statement]:
+def _data_changes(text: str, syntax: _Syntax) -> list[Statement]:
     """An UPDATE, a DELETE, or a WITH whose parts may be ones: ``danger`` for each
     that has no WHERE of its own (it changes every row), else ``data``."""
-    plain = re.sub(_STRING, "''", text)  # no parenthesis or keyword inside a literal
+    plain = _mask(text, syntax)
     found = []
     for match in _CHANGE.finditer(plain):
         own = _own_clauses(plain[match.start(1) :])
@@ -300,7 +390,7 @@ def _drop(text: str, upper: str) -> list[Statement]:
     return [Statement("unknown", text)]
 
 
-def _alter_table(text: str) -> list[Statement]:
+def _alter_table(text: str, syntax: _Syntax) -> list[Statement]:
     match = re.match(
         rf"ALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?({_QUALIFIED})\s+(.*)$", text, re.I
     )
@@ -309,14 +399,15 @@ def _alter_table(text: str) -> list[Statement]:
     table, schema = unquote(match.group(1)), qualifier(match.group(1))
     return [
         replace(found, schema=schema)
-        for action in _top_level_commas(match.group(2))
-        for found in _actions(text, table, action)
+        for action in _top_level_commas(match.group(2), syntax)
+        for found in _actions(text, table, action, syntax)
     ]
 
 
-def _top_level_commas(text: str) -> list[str]:
+def _top_level_commas(text: str, syntax: _Syntax) -> list[str]:
+    """``text`` split at each comma outside parentheses and string literals."""
     parts, depth, start = [], 0, 0
-    for index, char in enumerate(text):
+    for index, char in enumerate(_mask(text, syntax)):
         if char == "(":
             depth += 1
         elif char == ")":
@@ -328,13 +419,13 @@ def _top_level_commas(text: str) -> list[str]:
     return [p for p in parts if p]
 
 
-def _actions(text: str, table: str, action: str) -> list[Statement]:
+def _actions(text: str, table: str, action: str, syntax: _Syntax) -> list[Statement]:
     """What one action of an ALTER TABLE does: for ADD COLUMN, also the constraints
     declared on the column."""
-    found = _action(text, table, action)
+    found = _action(text, table, action, syntax)
     if found.kind != "add_column":
         return [found]
-    plain = re.sub(r"'[^']*'", "''", action)  # no keyword inside a literal
+    plain = _mask(action, syntax)
     declared = [found]  # each with the column it is declared on
     for m in re.finditer(
         rf"(?:\bCONSTRAINT\s+({_NAME})\s+)?\b(REFERENCES|UNIQUE|CHECK)\b", plain, re.I
@@ -359,7 +450,7 @@ _GENERATED = re.compile(
 )
 
 
-def _action(text: str, table: str, action: str) -> Statement:
+def _action(text: str, table: str, action: str, syntax: _Syntax) -> Statement:
     upper = action.upper()
 
     def named(pattern: str) -> re.Match[str] | None:
@@ -385,7 +476,7 @@ def _action(text: str, table: str, action: str) -> Statement:
             default = re.search(
                 r"\bDEFAULT\s+(\(.*?\)|'[^']*'|[^\s,]+(?:\s*\([^)]*\))?)", rest, re.I
             )
-            generated = _GENERATED.search(re.sub(r"'[^']*'", "''", rest))
+            generated = _GENERATED.search(_mask(rest, syntax))
             return Statement(
                 "add_column",
                 text,
