@@ -515,3 +515,24 @@ def test_serial_defaults_are_not_changes_other_sequence_defaults_are(
     assert result.exit_code == 1, result.output
     assert "spans.size" in result.output and "shared_numbers" in result.output
     assert "spans.id" not in result.output
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"])
+def test_the_commented_formatter_hook_formats_new_revisions(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    """alembic.ini's commented post-write hook, once uncommented as it says, runs ruff
+    on each new revision file."""
+    app = make_app(models=_tags)
+    _ok(app, "init")
+    ini = tmp_path / "migrations" / "alembic.ini"
+    text = ini.read_text()
+    block = text[text.index("# [post_write_hooks]") :]
+    ini.write_text(text.replace(block, block.replace("# ", "")))
+    _ok(app, "revision", "--autogenerate", "-m", "baseline")
+    [baseline] = _scripts(tmp_path)
+    text = baseline.read_text()
+    assert 'op.create_table(\n        "tags",\n' in text
+    assert "'tags'" not in text
+    _ok(app, "upgrade")
+    _assert_no_changes(app, tmp_path)

@@ -18,3 +18,12 @@ flask_app = ${flask_app}
 
 # Set to a zone name (e.g. UTC) to write `Create Date` in that zone.
 # timezone =
+
+# Commands to run on each new revision file, e.g. a formatter, so that the
+# generated code matches your style. To format with ruff (installed in the same
+# environment), take the `# ` off these lines:
+# [post_write_hooks]
+# hooks = ruff
+# ruff.type = module
+# ruff.module = ruff
+# ruff.options = format REVISION_SCRIPT_FILENAME
