@@ -456,10 +456,11 @@ class Session:
     def at_head(self, revision: str) -> Run | None:
         """A run that did nothing, when ``upgrade revision`` has nothing to do: found with
         one query and without importing a script (the deploy that finds no work)."""
-        if not self.predictable(revision):
+        found = self.headers()
+        if found is None or not self.predictable(revision):
             return None
         now = self.current()
-        if set(now) != set(self.heads()):
+        if not headers.nothing_to_apply(found, set(now)):
             return None
         return Run(self.name, self.target.url, before=now, after=now)
 
