@@ -26,6 +26,8 @@ WARNINGS_ATTRIBUTE = "schemaops.warnings"  # env.py appends what the user should
 LOCK_ATTRIBUTE = "schemaops.lock"  # a locking.LockRequest, or None: no lock
 COMMAND_ATTRIBUTE = "schemaops.command"  # "upgrade", "downgrade" or "stamp"
 STEP_CALLBACK = "schemaops.on_step"  # called with each Step of a run
+# A list: env.py appends where each database it ran on stands once the run is done
+REACHED_ATTRIBUTE = "schemaops.reached"
 # env.py sets it when each revision's transaction covers its DDL too (SQLite, foreign keys on)
 TRANSACTIONAL_ATTRIBUTE = "schemaops.transactional_ddl"
 BINDS_FOLDER = "binds"

@@ -31,6 +31,7 @@ from .config import (
     APP_ATTRIBUTE,
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    REACHED_ATTRIBUTE,
     STEP_CALLBACK,
     TARGET_ATTRIBUTE,
     TRANSACTIONAL_ATTRIBUTE,
@@ -170,8 +171,9 @@ def run_migrations(
                 with connect(target.engine, target.setting) as connection:
                     _refuse_batch_leftovers(connection)
                     with _lock(state, target, connection) as needed:
-                        if not needed:
-                            continue  # the work is done, by another process or before
+                        if not needed:  # the work is done, by another process or before
+                            _reached(current_heads(state, connection))
+                            continue
                         with _sqlite_procedure(connection, options):
                             context.configure(connection=connection, **options)
                             # Alembic's `current` (and our read of where a database
@@ -188,6 +190,15 @@ def run_migrations(
                             except Exception as exc:
                                 progress.failed(target.engine, exc)
                                 raise
+                            _reached(tuple(context.get_context().get_current_heads()))
+
+
+def _reached(revisions: tuple[str, ...]) -> None:
+    """Tell ``flask db`` where the database stands after the run: the database this
+    env.py chose, which may not be the app's (one picked from -x, say)."""
+    reached = context.config.attributes.get(REACHED_ATTRIBUTE)
+    if reached is not None:
+        reached.append(revisions)
 
 
 def _configure_options(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -168,33 +168,57 @@ def heads(headers: dict[str, Header]) -> set[str]:
 def pending(headers: dict[str, Header], current: set[str]) -> list[Header]:
     """The revisions from ``current`` (exclusive) up to the heads, oldest first. What
     a revision depends on (``depends_on``) comes before it, as a parent does."""
+    needs = _needs(headers)
+    seen = _below(headers, current) | (current & headers.keys())
+    order: list[Header] = []
+    for head in sorted(heads(headers)):
+        stack = [(head, False)]
+        while stack:  # depth first, parents before children, without recursion
+            revision, expanded = stack.pop()
+            if expanded:
+                order.append(headers[revision])
+            elif revision not in seen and revision in headers:
+                seen.add(revision)
+                stack.append((revision, True))
+                stack.extend((parent, False) for parent in reversed(needs(revision)))
+    return order
+
+
+def nothing_to_apply(headers: dict[str, Header], current: set[str]) -> bool:
+    """Whether ``upgrade heads`` (or ``head``, when there is one) leaves a database at
+    ``current`` as it is, as Alembic decides: every revision is one of ``current`` or
+    below one of them (through ``down_revision`` or ``depends_on``). A version table
+    that names a revision no script has, or one below another of its revisions, is
+    no such database: Alembic refuses it."""
+    if not current <= headers.keys():
+        return False
+    under = _below(headers, current)
+    return not under & current and len(under | current) == len(headers)
+
+
+def _below(headers: dict[str, Header], current: set[str]) -> set[str]:
+    """The revisions that those of ``current`` build on or depend on, directly or not."""
+    needs = _needs(headers)
+    found: set[str] = set()
+    stack = [parent for revision in current if revision in headers for parent in needs(revision)]
+    while stack:
+        revision = stack.pop()
+        if revision not in found and revision in headers:
+            found.add(revision)
+            stack.extend(needs(revision))
+    return found
+
+
+def _needs(headers: dict[str, Header]) -> Callable[[str], tuple[str, ...]]:
+    """What a revision needs applied before it: its parents and, by id, what it
+    depends on (a branch label stands for the revision that declares it)."""
     labels = {label: h.revision for h in headers.values() for label in h.branch_labels}
 
     def needs(revision: str) -> tuple[str, ...]:
         header = headers[revision]
         return header.down_revisions + tuple(labels.get(d, d) for d in header.depends_on)
 
-    applied: set[str] = set()
-    stack = list(current)
-    while stack:
-        revision = stack.pop()
-        if revision not in applied and revision in headers:
-            applied.add(revision)
-            stack.extend(needs(revision))
-    order: list[Header] = []
-    seen = set(applied)
-
-    def visit(revision: str) -> None:
-        if revision in seen or revision not in headers:
-            return
-        seen.add(revision)
-        for parent in needs(revision):
-            visit(parent)
-        order.append(headers[revision])
-
-    for head in sorted(heads(headers)):
-        visit(head)
-    return order
+    return needs
 
 
 def _parse(path: str) -> Header | None:

@@ -27,6 +27,7 @@ from . import headers
 from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    REACHED_ATTRIBUTE,
     STEP_CALLBACK,
     TRANSACTIONAL_ATTRIBUTE,
     build_config,
@@ -280,20 +281,28 @@ class Session:
                 options.on_step(step)
 
         self.config.attributes[STEP_CALLBACK] = record
+        # Our env.py says where the database it ran on stands once done (the one it
+        # picks from -x, say: reading it here would run env.py again). Another tool's
+        # env.py says nothing: its databases are read before and after.
+        reached: list[tuple[str, ...]] = []
+        self.config.attributes[REACHED_ATTRIBUTE] = reached
         with self._lock_around(request):
             sessions = (self, *self.siblings)
-            before = [x.current() for x in sessions]
+            before = [] if self.project.ours else [x.current() for x in sessions]
             started = time.perf_counter()
             try:
                 action()
             except Exception as exc:
                 raise self.failure(exc, steps) from exc
             seconds = time.perf_counter() - started
-            after = [x.current() for x in sessions]
-        if self.project.ours and steps:  # the steps say where this run began, after any wait
-            before[0] = steps[0].from_revisions
-        elif self.project.ours and command != "stamp":  # a waiter found the work done
-            before[0] = after[0]
+            after = (
+                reached[:1] if self.project.ours and reached else [x.current() for x in sessions]
+            )
+        if self.project.ours:
+            # The steps say where this run began, after any wait. Without a step the
+            # database did not move: a waiter found the work done, a stamp found the
+            # database where it was asked to be.
+            before = [steps[0].from_revisions if steps else after[0]]
         return [
             Run(x.name, x.target.url, tuple(steps) if x is self else (), b, a, seconds)
             for x, b, a in zip(sessions, before, after, strict=True)
@@ -456,10 +465,11 @@ class Session:
     def at_head(self, revision: str) -> Run | None:
         """A run that did nothing, when ``upgrade revision`` has nothing to do: found with
         one query and without importing a script (the deploy that finds no work)."""
-        if not self.predictable(revision):
+        found = self.headers()
+        if found is None or not self.predictable(revision):
             return None
         now = self.current()
-        if set(now) != set(self.heads()):
+        if not headers.nothing_to_apply(found, set(now)):
             return None
         return Run(self.name, self.target.url, before=now, after=now)
 

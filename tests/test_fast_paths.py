@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic.script.revision import RevisionError as AlembicRevisionError
 from apps import invoke
 from flask import Flask
 
 from flask_schemaops import api
+from flask_schemaops.errors import SchemaOpsError
 from flask_schemaops.headers import read_headers
-from flask_schemaops.session import Session
+from flask_schemaops.session import Session, open_project
 
 App = Callable[..., Flask]
 
@@ -106,6 +111,166 @@ def test_status_from_headers_counts_dependencies(
         patch.setattr(Session, "headers", lambda self: None)  # what Alembic's revision map says
         [slow] = api.status(app=app)
     assert (sorted(fast.heads), fast.pending) == (sorted(slow.heads), slow.pending)
+
+
+# Histories whose revisions depend on others (``--depends-on``): each revision as its
+# id and the options of `flask db revision`, or ("merge", id, the revisions it joins).
+SHAPES = {
+    "dependencies on heads of other branches": [
+        ("a", "--branch-label", "main"),
+        ("g", "--head", "base", "--branch-label", "side"),
+        ("d", "--head", "g", "--depends-on", "main"),
+        ("e", "--head", "base", "--depends-on", "a", "--branch-label", "more"),
+    ],
+    "a dependency in the middle of a branch": [
+        ("a1", "--branch-label", "one"),
+        ("a2",),
+        ("b1", "--head", "base", "--depends-on", "a1", "--branch-label", "two"),
+        ("b2", "--head", "b1"),
+    ],
+    "a merge, and a dependency on one of its sides": [
+        ("r",),
+        ("x",),
+        ("y", "--head", "r", "--splice"),
+        ("merge", "m", "x", "y"),
+        ("z", "--head", "base", "--depends-on", "x", "--branch-label", "other"),
+    ],
+    "a chain of dependencies": [
+        ("a",),
+        ("b", "--head", "base", "--depends-on", "a", "--branch-label", "bee"),
+        ("c", "--head", "base", "--depends-on", "bee", "--branch-label", "sea"),
+        ("d", "--head", "c", "--depends-on", "a"),
+    ],
+    "one head, over a dependency between branches": [
+        ("r",),
+        ("x",),
+        ("y", "--head", "r", "--splice"),
+        ("w", "--head", "y", "--depends-on", "x"),
+        ("merge", "m", "x", "w"),
+    ],
+}
+
+
+def _history(app: Flask, shape: str) -> None:
+    invoke(app, "init")
+    for rev, *extra in SHAPES[shape]:
+        if rev == "merge":
+            result = invoke(app, "merge", "-m", "merge", "--rev-id", *extra)
+            assert result.exit_code == 0, result.output
+        else:
+            _revision(app, rev, *extra)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_upgrade_finds_nothing_to_do_without_alembic_where_alembic_finds_nothing(
+    make_app: App, database_url: str, tmp_path: Path, shape: str
+) -> None:
+    """For every set of revisions the version table can hold, ``upgrade heads`` (and
+    ``head``, where there is one head) does what Alembic decides: it applies the
+    revisions Alembic would, in its order; it refuses what Alembic refuses (a
+    revision below another in the version table); and where Alembic finds nothing to
+    apply, it says so without importing a script."""
+    app = make_app()
+    _history(app, shape)
+    with open_project(app, None) as project:
+        [session] = project.sessions
+        ids = sorted(session.headers() or ())
+        script = session.script  # Alembic's revision map, from the imported scripts
+        targets = ["heads", "head"] if len(script.get_heads()) == 1 else ["heads"]
+    states = [x for n in range(len(ids) + 1) for x in itertools.combinations(ids, n)]
+    cases = []
+    for held, target in itertools.product(states, targets):
+        try:
+            walk = script.iterate_revisions(target, held, implicit_base=True)
+            cases.append((held, target, [r.revision for r in reversed(list(walk))]))
+        except AlembicRevisionError as exc:
+            cases.append((held, target, str(exc)))
+    marker = tmp_path / "imported"
+    for path in (tmp_path / "migrations" / "versions").glob("*.py"):
+        path.write_text(f"{path.read_text()}\nopen({str(marker)!r}, 'a').write('x')\n")
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    assert invoke(app, "upgrade", "heads").exit_code == 0  # the version table exists
+
+    nothing = 0
+    for held, target, alembic in cases:
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM alembic_version"))
+            for revision in held:
+                connection.execute(
+                    sa.text("INSERT INTO alembic_version (version_num) VALUES (:r)"),
+                    {"r": revision},
+                )
+        marker.unlink(missing_ok=True)
+        if isinstance(alembic, str):
+            # "Requested revision X overlaps with other requested revisions ...": the
+            # others come in no fixed order.
+            with pytest.raises(SchemaOpsError, match=re.escape(alembic.split(" with ")[0])):
+                api.upgrade(target, app=app)
+            continue
+        [run] = api.upgrade(target, app=app)
+        assert [s.revision for s in run.steps] == alembic, (held, target)
+        if not alembic:
+            nothing += 1
+            assert sorted(run.before) == sorted(run.after) == list(held)
+        assert marker.exists() == bool(alembic), (held, target)
+    engine.dispose()
+    assert nothing >= len(targets)
+
+
+def test_a_no_op_upgrade_of_a_history_with_dependencies_imports_no_script(
+    make_app: App, database_url: str, tmp_path: Path
+) -> None:
+    # The version table holds d and e alone: a, a head that both depend on, was
+    # applied with them. Nothing is left to apply, as Alembic would find.
+    app = make_app()
+    _history(app, "dependencies on heads of other branches")
+    result = invoke(app, "upgrade", "heads")
+    assert result.exit_code == 0 and "4 revisions applied" in result.output, result.output
+    marker = tmp_path / "imported"
+    for path in (tmp_path / "migrations" / "versions").glob("*.py"):
+        path.write_text(f"{path.read_text()}\nopen({str(marker)!r}, 'a').write('x')\n")
+
+    result = invoke(app, "upgrade", "heads")
+    assert result.exit_code == 0, result.output
+    done = "Nothing to do: the database is already at "
+    assert result.output.startswith(done), result.output
+    assert sorted(result.output.removeprefix(done).rstrip(".\n").split(", ")) == ["d", "e"]
+    assert not marker.exists()
+    # With e taken out of the version table, there is work: Alembic does it.
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DELETE FROM alembic_version WHERE version_num = 'e'"))
+    engine.dispose()
+    result = invoke(app, "upgrade", "heads")
+    assert "1 revision applied" in result.output and marker.exists()
+
+
+def test_status_of_a_fresh_database_under_a_long_history(make_app: App, tmp_path: Path) -> None:
+    # Longer than Python's recursion limit: the pending revisions are put in order
+    # without recursion.
+    app = make_app()
+    invoke(app, "init")
+    versions = tmp_path / "migrations" / "versions"
+    count = sys.getrecursionlimit() + 100
+    for n in range(count):
+        parent = repr(f"r{n - 1}") if n else None
+        (versions / f"r{n}_step.py").write_text(
+            f'"""step {n}"""\nrevision = "r{n}"\ndown_revision = {parent}\n'
+            "branch_labels = None\ndepends_on = None\n\n\n"
+            "def upgrade():\n    pass\n\n\ndef downgrade():\n    pass\n"
+        )
+    result = invoke(app, "status")
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[1:4] == [
+        "Current:  <base>",
+        f"Heads:    r{count - 1}",
+        f"Pending:  {count} revision(s)",
+    ]
+    assert (
+        lines[4:6] == ["  r0  step 0", "  r1  step 1"]
+        and lines[-1] == f"  r{count - 1}  step {count - 1}"
+    )
 
 
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)

@@ -237,6 +237,40 @@ def test_current_and_status_report_the_database_env_py_picks_from_x(
     engine.dispose()
 
 
+def test_a_run_given_x_runs_env_py_once_and_reports_the_tenant(
+    make_app: App, another_database: Callable[[str], str]
+) -> None:
+    """``upgrade``, ``stamp`` and ``downgrade`` given ``-x`` run env.py once: the run
+    itself says where the tenant's database stood and stands, not the app's."""
+    tenants = {"a": another_database("tenant_a")}
+    app = make_app(config={"TENANTS": tenants})
+    invoke(app, "init")
+    first = _revision_id(invoke(app, "revision", "-m", "one").output)
+    second = _revision_id(invoke(app, "revision", "-m", "two").output)
+    _pick_tenant_from_x(app)
+    env = Path(app.root_path, "migrations", "env.py")
+    runs = Path(app.root_path, "env-runs")
+    env.write_text(f"open({str(runs)!r}, 'a').write('run\\n')\n{env.read_text()}")
+    assert invoke(app, "upgrade", first).exit_code == 0  # the app's own database
+
+    def run(*args: str) -> tuple[str, int]:
+        runs.unlink(missing_ok=True)
+        result = invoke(app, *args, "-x", "tenant=a")
+        assert result.exit_code == 0, result.output
+        return result.output, len(runs.read_text().splitlines())
+
+    # The app's own database stays at the first revision: the reports are the tenant's.
+    output, count = run("stamp", first)
+    assert count == 1 and f" <base> -> {first} " in output and f"now at {first}." in output
+    output, count = run("upgrade")
+    assert count == 1 and f" {first} -> {second} " in output and f"now at {second}." in output
+    output, count = run("upgrade")
+    assert (output, count) == (f"Nothing to do: the database is already at {second}.\n", 1)
+    output, count = run("downgrade", first)  # its data-loss preview reads the tenant first
+    assert count == 2 and f" {second} -> {first} " in output and f"now at {first}." in output
+    assert invoke(app, "current", "--bare").output == f"{first}\n"
+
+
 def _pick_tenant_from_x(app: Flask) -> None:
     """Make the app's env.py work on ``app.config["TENANTS"][NAME]`` given ``-x
     tenant=NAME``, as a multi-tenant project's does."""
