@@ -343,6 +343,8 @@ def _progress(options: Options, several: bool) -> Callable[[Step], None]:
 def _report_runs(options: Options, runs: list[Run], verb: str, several: bool) -> None:
     for run in runs:
         where = _label(run.target, several)
+        for warning in run.warnings:
+            _echo(f"{where}Warning: {warning}", fg="yellow", err=True)
         if run.no_revisions:
             options.say(f"{where}Nothing to do: there is no revision for this database yet.")
         elif run.sql is not None:

@@ -65,6 +65,7 @@ class Run:
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
     seconds: float = 0.0
+    warnings: tuple[str, ...] = ()  # what the run found that needs a look
     sql: str | None = None  # the script, in --sql mode
     no_revisions: bool = False  # the database's history has no revision yet: nothing ran
 

@@ -507,6 +507,51 @@ def test_plain_alembic_never_runs_the_guard(deploy: Path, database_url: str) -> 
     assert _in(deploy, database_url, *CREATE_APP).returncode == 0
 
 
+def test_plain_alembic_records_the_revision_that_failed(deploy: Path, database_url: str) -> None:
+    """Run from the migrations directory, as Alembic's docs show: the audit history
+    names the revision whose upgrade or downgrade failed."""
+    migrations = deploy / "deployapp" / "migrations"
+    for rev, down, upgrade, downgrade in (
+        (
+            "0002_notes",
+            "0001_baseline",
+            "op.create_table('notes', sa.Column('id', sa.Integer))",
+            "op.execute('DELETE FROM nowhere')",
+        ),
+        ("0003_fill", "0002_notes", "op.execute('INSERT INTO nowhere VALUES (1)')", "pass"),
+    ):
+        (migrations / "versions" / f"{rev}.py").write_text(
+            f'"""{rev}\n\nRevision ID: {rev}\nRevises: {down}\n"""\n'
+            "import sqlalchemy as sa\nfrom alembic import op\n\n"
+            f"revision = {rev!r}\ndown_revision = {down!r}\n"
+            "branch_labels = None\ndepends_on = None\n\n\n"
+            f"def upgrade():\n    {upgrade}\n\n\ndef downgrade():\n    {downgrade}\n"
+        )
+    audit = {"SCHEMAOPS_AUDIT_TABLE": "schemaops_audit"}
+    upgrade = _in(migrations, database_url, "alembic", "upgrade", "head", **audit)
+    assert upgrade.returncode == 1, upgrade.stderr
+    downgrade = _in(migrations, database_url, "alembic", "downgrade", "0001_baseline", **audit)
+    assert downgrade.returncode == 1, downgrade.stderr
+    assert _versions(database_url) == ["0002_notes"]
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT revision, direction, success, error FROM schemaops_audit ORDER BY id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r[:3]) for r in rows] == [
+        ("0001_baseline", "upgrade", True),
+        ("0002_notes", "upgrade", True),
+        ("0003_fill", "upgrade", False),
+        ("0002_notes", "downgrade", False),
+    ]
+    assert "nowhere" in rows[2].error and "nowhere" in rows[3].error
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
