@@ -26,6 +26,7 @@ WARNINGS_ATTRIBUTE = "schemaops.warnings"  # env.py appends what the user should
 LOCK_ATTRIBUTE = "schemaops.lock"  # a locking.LockRequest, or None: no lock
 COMMAND_ATTRIBUTE = "schemaops.command"  # "upgrade", "downgrade" or "stamp"
 STEP_CALLBACK = "schemaops.on_step"  # called with each Step of a run
+LOCK_WAIT_ATTRIBUTE = "schemaops.lock_wait"  # env.py sets the seconds it waited for the lock
 # env.py sets it when each revision's transaction covers its DDL too (SQLite, foreign keys on)
 TRANSACTIONAL_ATTRIBUTE = "schemaops.transactional_ddl"
 BINDS_FOLDER = "binds"

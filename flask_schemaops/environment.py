@@ -30,6 +30,7 @@ from .config import (
     APP_ATTRIBUTE,
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    LOCK_WAIT_ATTRIBUTE,
     STEP_CALLBACK,
     TARGET_ATTRIBUTE,
     TRANSACTIONAL_ATTRIBUTE,
@@ -260,13 +261,15 @@ class _Progress:
             if offline or settings.audit_table is None
             else audit.table(settings.audit_table, settings.version_table_schema)
         )
-        self.last = time.perf_counter()
+        self.last = time.perf_counter()  # when the step running now started
         # What a --purge stamp deletes from the version table. Alembic empties the
         # table before the first step, so that step says it starts from nothing; a
         # purge to base has no step at all.
         self.purged: tuple[str, ...] = ()
 
     def start(self, ctx: MigrationContext) -> None:
+        """The run begins: after the wait for the lock, which is no step's time."""
+        self.last = time.perf_counter()
         if ctx.purge:
             self.purged = tuple(ctx.get_current_heads())
 
@@ -359,9 +362,20 @@ def _lock(state: State, target: Target, connection: sa.Connection) -> Iterator[b
     connection.rollback()  # a waiter must hold no snapshot (CREATE INDEX CONCURRENTLY)
     settings = state.settings
     name = lock_name(target.engine.url, settings.version_table, settings.version_table_schema)
+    asked = time.perf_counter()
+    waited = False
+
+    def on_wait(holder: Holder | None) -> None:
+        nonlocal waited
+        waited = True
+        if request.on_wait is not None:
+            request.on_wait(holder)
+
     with migration_lock(
-        target.engine, name, timeout=request.timeout, on_wait=request.on_wait, done=done
+        target.engine, name, timeout=request.timeout, on_wait=on_wait, done=done
     ) as held:
+        if waited:  # `flask db` reports the run's time without the wait, and the wait
+            context.config.attributes[LOCK_WAIT_ATTRIBUTE] = time.perf_counter() - asked
         yield held and not (done is not None and done())
 
 

@@ -27,6 +27,7 @@ from . import headers
 from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    LOCK_WAIT_ATTRIBUTE,
     STEP_CALLBACK,
     TRANSACTIONAL_ATTRIBUTE,
     WARNINGS_ATTRIBUTE,
@@ -291,7 +292,9 @@ class Session:
                 action()
             except Exception as exc:
                 raise self.failure(exc, steps) from exc
-            seconds = time.perf_counter() - started
+            # Our env.py says how long it waited for the lock: no revision's time.
+            waited = float(self.config.attributes.pop(LOCK_WAIT_ATTRIBUTE, 0.0))
+            seconds = time.perf_counter() - started - waited
             after = [x.current() for x in sessions]
         if self.project.ours and steps:  # the steps say where this run began, after any wait
             before[0] = steps[0].from_revisions
@@ -302,7 +305,7 @@ class Session:
             for x, b, a in zip(sessions, before, after, strict=True)
         ]
         warnings = tuple(self.config.attributes.get(WARNINGS_ATTRIBUTE, ()))
-        runs[0] = replace(runs[0], steps=tuple(steps), warnings=warnings)
+        runs[0] = replace(runs[0], steps=tuple(steps), waited=waited, warnings=warnings)
         return runs
 
     @contextmanager

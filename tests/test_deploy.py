@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -210,6 +212,44 @@ def test_a_waiter_stops_once_another_process_has_reached_head(
     runs, versions = _state(url)
     assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
     assert versions == [HEAD]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_the_wait_for_the_lock_is_no_revisions_time(
+    database_server: Server | None, tmp_path: Path
+) -> None:
+    """A run that waited for the lock says how long, apart from its own time; each
+    revision's time, in the output and the audit history, starts once it holds the lock."""
+    url = _fresh(database_server, tmp_path)
+    engine = sa.create_engine(url)
+    name = lock_name(engine.url, "alembic_version", None)
+    try:
+        with migration_lock(engine, name, timeout=10) as held:  # another migrator, here
+            assert held
+            waiter = _upgrade(url, MIGRATION_SLEEP="0", AUDIT_TABLE="schemaops_audit")
+            assert waiter.stdout is not None
+            seen = waiter.stdout.readline()
+            assert seen.startswith("Waiting for the migration lock, held by "), seen
+            released = datetime.datetime.now(datetime.UTC)
+        output = seen + waiter.communicate(timeout=120)[0]
+        with engine.connect() as connection:
+            query = sa.text("SELECT started_at FROM schemaops_audit")
+            rows = connection.execute(query.columns(started_at=sa.DateTime(timezone=True)))
+            # Stored in UTC; MariaDB keeps whole seconds.
+            started = [at if at.tzinfo else at.replace(tzinfo=datetime.UTC) for (at,) in rows]
+        if engine.dialect.name in ("mysql", "mariadb"):
+            released = released.replace(microsecond=0)
+    finally:
+        engine.dispose()
+    assert waiter.returncode == 0, output
+    assert re.fullmatch(
+        r"Waiting for the migration lock, held by .*\.\.\.\n"
+        r"(  upgrade   \S+ +-> r\d +step \d: .*  \(\d+ ms\)\n){4}"
+        r"4 revisions applied in \d+\.\d\d s after waiting \d+\.\d s for the lock;"
+        r" the database is now at r4\.\n",
+        output,
+    ), output
+    assert len(started) == 4 and min(started) >= released, (started, released)
 
 
 def _execute(url: str, sql: str) -> None:
