@@ -343,15 +343,18 @@ def _progress(options: Options, several: bool) -> Callable[[Step], None]:
 def _report_runs(options: Options, runs: list[Run], verb: str, several: bool) -> None:
     for run in runs:
         where = _label(run.target, several)
+        for warning in run.warnings:
+            _echo(f"{where}Warning: {warning}", fg="yellow", err=True)
         if run.no_revisions:
             options.say(f"{where}Nothing to do: there is no revision for this database yet.")
         elif run.sql is not None:
             click.echo(run.sql, nl=False)
         elif run.steps:
             count = len(run.steps)
+            waited = f" after waiting {run.waited:.1f} s for the lock" if run.waited else ""
             options.say(
                 f"{where}{count} revision{'s' if count != 1 else ''} {verb} in"
-                f" {run.seconds:.2f} s; the database is now at {_short(run.after)}.",
+                f" {run.seconds:.2f} s{waited}; the database is now at {_short(run.after)}.",
                 fg="green",
             )
         elif run.before != run.after:  # an env.py that does not report its steps

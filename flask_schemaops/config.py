@@ -28,6 +28,7 @@ COMMAND_ATTRIBUTE = "schemaops.command"  # "upgrade", "downgrade" or "stamp"
 STEP_CALLBACK = "schemaops.on_step"  # called with each Step of a run
 # A list: env.py appends where each database it ran on stands once the run is done
 REACHED_ATTRIBUTE = "schemaops.reached"
+LOCK_WAIT_ATTRIBUTE = "schemaops.lock_wait"  # env.py sets the seconds it waited for the lock
 # env.py sets it when each revision's transaction covers its DDL too (SQLite, foreign keys on)
 TRANSACTIONAL_ATTRIBUTE = "schemaops.transactional_ddl"
 BINDS_FOLDER = "binds"

@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -31,17 +30,20 @@ from .config import (
     APP_ATTRIBUTE,
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    LOCK_WAIT_ATTRIBUTE,
     REACHED_ATTRIBUTE,
     STEP_CALLBACK,
     TARGET_ATTRIBUTE,
     TRANSACTIONAL_ATTRIBUTE,
+    WARNINGS_ATTRIBUTE,
 )
 from .errors import (
     AppNotFoundError,
     ConfigurationError,
     DatabaseError,
+    ForeignKeyCheckError,
     SchemaOpsError,
-    script_frame,
+    failed_revision,
 )
 from .extension import State, get_state
 from .locking import Holder, LockRequest, lock_name, migration_lock
@@ -270,13 +272,15 @@ class _Progress:
             if offline or settings.audit_table is None
             else audit.table(settings.audit_table, settings.version_table_schema)
         )
-        self.last = time.perf_counter()
+        self.last = time.perf_counter()  # when the step running now started
         # What a --purge stamp deletes from the version table. Alembic empties the
         # table before the first step, so that step says it starts from nothing; a
         # purge to base has no step at all.
         self.purged: tuple[str, ...] = ()
 
     def start(self, ctx: MigrationContext) -> None:
+        """The run begins: after the wait for the lock, which is no step's time."""
+        self.last = time.perf_counter()
         if ctx.purge:
             self.purged = tuple(ctx.get_current_heads())
 
@@ -328,13 +332,13 @@ class _Progress:
         """Record the failed step in the audit table, in a transaction of its own."""
         if self.audit is None:
             return
-        frame = script_frame(exc, Path(context.script.dir))
-        path = Path(frame.filename) if frame else None
-        revision = next(
-            (x.revision for x in context.script.walk_revisions() if path == Path(x.path)), "?"
-        )
+        script, _ = failed_revision(exc, context.script)
+        revision = script.revision if script is not None else "?"
         step = Step(_command(), revision, (), (), "", time.perf_counter() - self.last)
-        detail = str(getattr(exc, "orig", None) or exc).strip()
+        if isinstance(exc, ForeignKeyCheckError):
+            detail = exc.cause
+        else:
+            detail = str(getattr(exc, "orig", None) or exc).strip()
         with engine.begin() as connection:
             audit.record(connection, self.audit, step, success=False, error=detail[:2000])
 
@@ -369,9 +373,20 @@ def _lock(state: State, target: Target, connection: sa.Connection) -> Iterator[b
     connection.rollback()  # a waiter must hold no snapshot (CREATE INDEX CONCURRENTLY)
     settings = state.settings
     name = lock_name(target.engine.url, settings.version_table, settings.version_table_schema)
+    asked = time.perf_counter()
+    waited = False
+
+    def on_wait(holder: Holder | None) -> None:
+        nonlocal waited
+        waited = True
+        if request.on_wait is not None:
+            request.on_wait(holder)
+
     with migration_lock(
-        target.engine, name, timeout=request.timeout, on_wait=request.on_wait, done=done
+        target.engine, name, timeout=request.timeout, on_wait=on_wait, done=done
     ) as held:
+        if waited:  # `flask db` reports the run's time without the wait, and the wait
+            context.config.attributes[LOCK_WAIT_ATTRIBUTE] = time.perf_counter() - asked
         yield held and not (done is not None and done())
 
 
@@ -459,7 +474,8 @@ def _sqlite_procedure(connection: sa.Connection, options: dict[str, Any]) -> Ite
     context.config.attributes[TRANSACTIONAL_ATTRIBUTE] = True
     try:
         # Before the step is reported as done, so a failure fails the step.
-        options["on_version_apply"] = [_foreign_key_check(connection), *options["on_version_apply"]]
+        check = _foreign_key_check(connection, options)
+        options["on_version_apply"] = [check, *options["on_version_apply"]]
         yield
     finally:
         if explicit_begin:
@@ -486,22 +502,69 @@ def _switch_foreign_keys(connection: sa.Connection, *, on: bool) -> bool:
     return _raw(connection, "PRAGMA foreign_keys") == [(int(on),)]
 
 
-def _foreign_key_check(connection: sa.Connection) -> Hook:
-    """An ``on_version_apply`` hook that fails a revision (which then rolls back)
-    when it leaves more rows that refer to a missing row than there were before."""
-    before = _broken_references(connection)
+def _foreign_key_check(connection: sa.Connection, options: dict[str, Any]) -> Hook:
+    """An ``on_version_apply`` hook that fails a revision (which then rolls back) when
+    it leaves more rows that refer to a missing row than there were before it. The
+    rows that did before the run are the user's to fix: a warning names them."""
+    before = _broken_rows(connection)
+    if before:
+        _warn(
+            "Rows already referred to missing rows before this run (written while foreign"
+            f" keys were off): {_describe(connection, before, _pairs(before))}. The foreign"
+            " key check fails a revision only for the rows it breaks; delete or correct"
+            " these (`PRAGMA foreign_key_check` lists them)."
+        )
+    one_transaction = not options.get("transaction_per_migration", False)
+    passed = 0  # the revisions before this one in the run's transaction
 
     def check(ctx: MigrationContext, step: Any, heads: set[str], run_args: Any) -> None:
-        nonlocal before
+        nonlocal before, passed
         if step.is_stamp:
             return
-        now = _broken_references(connection)
-        added = now - before
+        now = _broken_rows(connection)
+        added = _pairs(now) - _pairs(before)
         if added:
-            raise DatabaseError(_broken_message(connection, step, added))
+            old = set(before)
+            new = [row for row in now if row not in old]
+            raise _broken(connection, step, _describe(connection, new, added), passed > 0)
         before = now
+        if one_transaction:
+            passed += 1
 
     return check
+
+
+def _broken(
+    connection: sa.Connection, step: Any, problems: str, with_earlier: bool
+) -> ForeignKeyCheckError:
+    """The failure of ``step``, which left rows that refer to missing rows
+    (``problems``); ``with_earlier``: the run is one transaction, and the revisions
+    before it roll back too."""
+    cause = (
+        f"It leaves rows that refer to missing rows: {problems}. Foreign keys are off while"
+        " a revision runs on SQLite (batch mode rebuilds tables), so ON DELETE actions do"
+        " not fire: delete or update those rows in the revision itself."
+    )
+    rolled = "It was rolled back"
+    if with_earlier:
+        rolled += ", with the revisions before it in this run (the run is one transaction)"
+    direction = "upgrade" if step.is_upgrade else "downgrade"
+    return ForeignKeyCheckError(
+        f"The {direction} of revision {step.up_revision_id} failed SQLite's foreign key"
+        f" check. {cause} {rolled}. Fix it, then run the command again.",
+        revision=step.up_revision_id,
+        cause=cause,
+    )
+
+
+def _warn(message: str) -> None:
+    """Tell the user: ``flask db`` prints it with the outcome of the run, plain
+    ``alembic`` logs it."""
+    found = context.config.attributes.get(WARNINGS_ATTRIBUTE)
+    if found is not None:
+        found.append(message)
+    else:
+        logging.getLogger("flask_schemaops").warning("%s", message)
 
 
 def _raw(connection: sa.Connection, statement: str) -> list[tuple[Any, ...]]:
@@ -533,27 +596,25 @@ def _broken_rows(connection: sa.Connection) -> list[tuple[Any, ...]]:
     return found
 
 
-def _broken_references(connection: sa.Connection) -> Counter[tuple[str, str]]:
-    """How many rows of each (table, referred table) refer to a row that is missing."""
-    return Counter((table, parent) for table, _rowid, parent, _fkid in _broken_rows(connection))
+def _pairs(rows: list[tuple[Any, ...]]) -> Counter[tuple[str, str]]:
+    """How many of ``rows`` (:func:`_broken_rows`) each (table, referred table) has."""
+    return Counter((table, parent) for table, _rowid, parent, _fkid in rows)
 
 
-def _broken_message(connection: sa.Connection, step: Any, added: Counter[tuple[str, str]]) -> str:
-    rows = _broken_rows(connection)
+def _describe(
+    connection: sa.Connection, rows: list[tuple[Any, ...]], counts: Counter[tuple[str, str]]
+) -> str:
+    """Each (table, referred table) of ``counts``: its columns, the count, and the
+    first rowids of its ``rows``."""
     problems = []
-    for table, parent in sorted(added):
+    for table, parent in sorted(counts):
         found = [(rowid, fkid) for t, rowid, p, fkid in rows if (t, p) == (table, parent)]
         keys: dict[int, list[str]] = {}
         for fk in _raw(connection, f"PRAGMA foreign_key_list({_quoted(table)})"):
             keys.setdefault(fk[0], []).append(fk[3])
         columns = ", ".join(dict.fromkeys(", ".join(keys.get(f, ["?"])) for _, f in found))
         rowids = ", ".join(str(r) for r, _ in found[:5]) + (", ..." if len(found) > 5 else "")
-        problems.append(f"{table} ({columns}) → {parent}: {len(found)} row(s), rowid {rowids}")
-    direction = "upgrade" if step.is_upgrade else "downgrade"
-    return (
-        f"The {direction} of revision {step.up_revision_id} would leave rows that refer to"
-        f" missing rows: {'; '.join(problems)}. It was rolled back. Foreign keys are off"
-        " while a revision runs on SQLite (batch mode rebuilds tables), so ON DELETE"
-        " actions do not fire: delete or update those rows in the revision itself, then"
-        " run the command again."
-    )
+        problems.append(
+            f"{table} ({columns}) → {parent}: {counts[table, parent]} row(s), rowid {rowids}"
+        )
+    return "; ".join(problems)

@@ -12,7 +12,10 @@ from __future__ import annotations
 import traceback
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from alembic.script import Script, ScriptDirectory
 
 
 class SchemaOpsError(Exception):
@@ -76,6 +79,17 @@ class NotUpToDateError(DatabaseError):
     """Autogenerate needs the database at head first."""
 
 
+class ForeignKeyCheckError(DatabaseError):
+    """SQLite's foreign key check failed a revision that ran: it left rows that refer
+    to missing rows. ``revision`` is its id; ``cause``, what the check found and what
+    to do (the message adds which revision and what was rolled back)."""
+
+    def __init__(self, message: str, revision: str = "", cause: str = ""):
+        super().__init__(message)
+        self.revision = revision
+        self.cause = cause or message
+
+
 class UnexpectedError(SchemaOpsError):
     """An error flask_schemaops did not foresee; ``--traceback`` shows its origin."""
 
@@ -96,7 +110,7 @@ def redact(text: str, secrets: Iterable[str | None]) -> str:
 
 def inside(filename: str | None, directory: Path) -> bool:
     """Whether ``filename`` lies in ``directory``."""
-    if not filename:
+    if not filename or filename.startswith("<"):  # code without a file, such as "<string>"
         return False
     try:
         Path(filename).resolve().relative_to(directory.resolve())
@@ -124,6 +138,24 @@ def script_frame(exc: BaseException, directory: Path) -> traceback.FrameSummary 
 def in_revision(frame: traceback.FrameSummary | None) -> bool:
     """Whether ``frame`` runs a revision's code (not ``env.py``, not the script's import)."""
     return frame is not None and frame.name != "<module>" and Path(frame.filename).name != "env.py"
+
+
+def failed_revision(
+    exc: BaseException, scripts: ScriptDirectory
+) -> tuple[Script | None, traceback.FrameSummary | None]:
+    """The revision whose run raised ``exc``, and the frame of its code that did:
+    (revision, None) for the foreign key check after it, (None, frame) for code in
+    the migrations directory that no revision has, (None, None) when no revision's
+    code failed (Alembic, env.py, a script's import, the database)."""
+    if isinstance(exc, ForeignKeyCheckError):
+        return scripts.get_revision(exc.revision), None
+    frame = script_frame(exc, Path(scripts.dir))
+    if not in_revision(frame) or isinstance(exc, SchemaOpsError):
+        return None, None
+    assert frame is not None
+    path = Path(frame.filename).resolve()
+    found = (x for x in scripts.walk_revisions() if Path(x.path).resolve() == path)
+    return next(found, None), frame
 
 
 class CreateAllError(SchemaOpsError):

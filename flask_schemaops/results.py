@@ -64,7 +64,9 @@ class Run:
     steps: tuple[Step, ...] = ()
     before: tuple[str, ...] = ()
     after: tuple[str, ...] = ()
-    seconds: float = 0.0
+    seconds: float = 0.0  # the time the run took, without ``waited``
+    waited: float = 0.0  # the time it waited for the migration lock held by another process
+    warnings: tuple[str, ...] = ()  # what the run found that needs a look
     sql: str | None = None  # the script, in --sql mode
     no_revisions: bool = False  # the database's history has no revision yet: nothing ran
 

@@ -27,9 +27,11 @@ from . import headers
 from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
+    LOCK_WAIT_ATTRIBUTE,
     REACHED_ATTRIBUTE,
     STEP_CALLBACK,
     TRANSACTIONAL_ATTRIBUTE,
+    WARNINGS_ATTRIBUTE,
     build_config,
     is_multidb_directory,
     moves_versions,
@@ -42,6 +44,7 @@ from .errors import (
     ConfigurationError,
     DatabaseError,
     DatabaseUnavailableError,
+    ForeignKeyCheckError,
     MultipleHeadsError,
     NotUpToDateError,
     RevisionError,
@@ -49,6 +52,7 @@ from .errors import (
     ScriptError,
     UnexpectedError,
     UnknownRevisionError,
+    failed_revision,
     in_revision,
     inside,
     redact,
@@ -294,7 +298,9 @@ class Session:
                 action()
             except Exception as exc:
                 raise self.failure(exc, steps) from exc
-            seconds = time.perf_counter() - started
+            # Our env.py says how long it waited for the lock: no revision's time.
+            waited = float(self.config.attributes.pop(LOCK_WAIT_ATTRIBUTE, 0.0))
+            seconds = time.perf_counter() - started - waited
             after = (
                 reached[:1] if self.project.ours and reached else [x.current() for x in sessions]
             )
@@ -303,10 +309,13 @@ class Session:
             # database did not move: a waiter found the work done, a stamp found the
             # database where it was asked to be.
             before = [steps[0].from_revisions if steps else after[0]]
-        return [
-            Run(x.name, x.target.url, tuple(steps) if x is self else (), b, a, seconds)
+        runs = [
+            Run(x.name, x.target.url, (), b, a, seconds)
             for x, b, a in zip(sessions, before, after, strict=True)
         ]
+        warnings = tuple(self.config.attributes.get(WARNINGS_ATTRIBUTE, ()))
+        runs[0] = replace(runs[0], steps=tuple(steps), waited=waited, warnings=warnings)
+        return runs
 
     @contextmanager
     def _lock_around(self, request: LockRequest | None) -> Iterator[None]:
@@ -327,24 +336,30 @@ class Session:
         """The report of a run that failed: which revision, the statement, the cause,
         what this run applied, and where the database stands now."""
         error = translate(exc, self, self.project.arguments)
-        frame = script_frame(exc, self.project.directory)
-        if not in_revision(frame) or isinstance(exc, SchemaOpsError):
+        failed, frame = failed_revision(exc, self.script)
+        command = str(self.config.attributes.get(COMMAND_ATTRIBUTE, "upgrade"))
+        if frame is not None:
+            lines = [
+                f"Revision {failed.revision if failed else '?'} failed"
+                f" ({relative_path(frame.filename, self.project.directory)}, line"
+                f" {frame.lineno}, in {frame.name})."
+            ]
+        elif failed is not None:  # the foreign key check after it
+            lines = [
+                f"Revision {failed.revision} failed SQLite's foreign key check"
+                f" ({relative_path(failed.path, self.project.directory)}, after {command}())."
+            ]
+        else:
             return error  # not a revision's code: Alembic, env.py, the database, a script's import
-        assert frame is not None
-        failed = next(
-            (x for x in self.script.walk_revisions() if Path(x.path) == Path(frame.filename)),
-            None,
-        )
-        lines = [
-            f"Revision {failed.revision if failed else '?'} failed"
-            f" ({relative_path(frame.filename, self.project.directory)}, line {frame.lineno},"
-            f" in {frame.name}).",
-        ]
         statement = getattr(exc, "statement", None)
         if statement:
             lines.append(f"Statement: {_shorten(statement)}")
         detail = str(getattr(exc, "orig", None) or exc).strip()
-        lines.append(f"Error: {type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")
+        if isinstance(exc, ForeignKeyCheckError):
+            lines.append(f"Error: {exc.cause}")
+        else:
+            lines.append(f"Error: {type(exc).__name__}: {detail.splitlines()[0] if detail else ''}")
+        lines += [f"Warning: {w}" for w in self.config.attributes.get(WARNINGS_ATTRIBUTE, ())]
         dialect = self.target.engine.dialect.name
         # Our env.py makes SQLite's DDL transactional while foreign keys are on.
         transactional = dialect in TRANSACTIONAL_DDL or bool(
@@ -353,10 +368,11 @@ class Session:
         one_transaction = (
             transactional and not self.project.state.settings.transaction_per_migration
         )
-        applied = ", ".join(f"{s.revision} ({s.message})" for s in steps) or "none"
+        done = ", ".join(f"{s.revision} ({s.message})" for s in steps) or "none"
         if one_transaction and steps:
-            applied = f"none: the run was one transaction, rolled back with the failure ({applied})"
-        lines.append(f"Applied in this run: {applied}.")
+            done = f"none: the run was one transaction, rolled back with the failure ({done})"
+        verb = {"downgrade": "Reverted", "stamp": "Stamped"}.get(command, "Applied")
+        lines.append(f"{verb} in this run: {done}.")
         try:
             lines.append(f"The database is now at {', '.join(self.current()) or '<base>'}.")
         except Exception:  # the report is about the failure; env.py (given -x) may fail too

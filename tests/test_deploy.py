@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import os
+import re
 import shutil
 import signal
 import socket
@@ -210,6 +212,44 @@ def test_a_waiter_stops_once_another_process_has_reached_head(
     runs, versions = _state(url)
     assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
     assert versions == [HEAD]
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_the_wait_for_the_lock_is_no_revisions_time(
+    database_server: Server | None, tmp_path: Path
+) -> None:
+    """A run that waited for the lock says how long, apart from its own time; each
+    revision's time, in the output and the audit history, starts once it holds the lock."""
+    url = _fresh(database_server, tmp_path)
+    engine = sa.create_engine(url)
+    name = lock_name(engine.url, "alembic_version", None)
+    try:
+        with migration_lock(engine, name, timeout=10) as held:  # another migrator, here
+            assert held
+            waiter = _upgrade(url, MIGRATION_SLEEP="0", AUDIT_TABLE="schemaops_audit")
+            assert waiter.stdout is not None
+            seen = waiter.stdout.readline()
+            assert seen.startswith("Waiting for the migration lock, held by "), seen
+            released = datetime.datetime.now(datetime.UTC)
+        output = seen + waiter.communicate(timeout=120)[0]
+        with engine.connect() as connection:
+            query = sa.text("SELECT started_at FROM schemaops_audit")
+            rows = connection.execute(query.columns(started_at=sa.DateTime(timezone=True)))
+            # Stored in UTC; MariaDB keeps whole seconds.
+            started = [at if at.tzinfo else at.replace(tzinfo=datetime.UTC) for (at,) in rows]
+        if engine.dialect.name in ("mysql", "mariadb"):
+            released = released.replace(microsecond=0)
+    finally:
+        engine.dispose()
+    assert waiter.returncode == 0, output
+    assert re.fullmatch(
+        r"Waiting for the migration lock, held by .*\.\.\.\n"
+        r"(  upgrade   \S+ +-> r\d +step \d: .*  \(\d+ ms\)\n){4}"
+        r"4 revisions applied in \d+\.\d\d s after waiting \d+\.\d s for the lock;"
+        r" the database is now at r4\.\n",
+        output,
+    ), output
+    assert len(started) == 4 and min(started) >= released, (started, released)
 
 
 def _execute(url: str, sql: str) -> None:
@@ -505,6 +545,51 @@ def test_plain_alembic_never_runs_the_guard(deploy: Path, database_url: str) -> 
     assert "Traceback" not in upgrade.stderr
     assert _versions(database_url) == ["0001_baseline"]
     assert _in(deploy, database_url, *CREATE_APP).returncode == 0
+
+
+def test_plain_alembic_records_the_revision_that_failed(deploy: Path, database_url: str) -> None:
+    """Run from the migrations directory, as Alembic's docs show: the audit history
+    names the revision whose upgrade or downgrade failed."""
+    migrations = deploy / "deployapp" / "migrations"
+    for rev, down, upgrade, downgrade in (
+        (
+            "0002_notes",
+            "0001_baseline",
+            "op.create_table('notes', sa.Column('id', sa.Integer))",
+            "op.execute('DELETE FROM nowhere')",
+        ),
+        ("0003_fill", "0002_notes", "op.execute('INSERT INTO nowhere VALUES (1)')", "pass"),
+    ):
+        (migrations / "versions" / f"{rev}.py").write_text(
+            f'"""{rev}\n\nRevision ID: {rev}\nRevises: {down}\n"""\n'
+            "import sqlalchemy as sa\nfrom alembic import op\n\n"
+            f"revision = {rev!r}\ndown_revision = {down!r}\n"
+            "branch_labels = None\ndepends_on = None\n\n\n"
+            f"def upgrade():\n    {upgrade}\n\n\ndef downgrade():\n    {downgrade}\n"
+        )
+    audit = {"SCHEMAOPS_AUDIT_TABLE": "schemaops_audit"}
+    upgrade = _in(migrations, database_url, "alembic", "upgrade", "head", **audit)
+    assert upgrade.returncode == 1, upgrade.stderr
+    downgrade = _in(migrations, database_url, "alembic", "downgrade", "0001_baseline", **audit)
+    assert downgrade.returncode == 1, downgrade.stderr
+    assert _versions(database_url) == ["0002_notes"]
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text(
+                    "SELECT revision, direction, success, error FROM schemaops_audit ORDER BY id"
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r[:3]) for r in rows] == [
+        ("0001_baseline", "upgrade", True),
+        ("0002_notes", "upgrade", True),
+        ("0003_fill", "upgrade", False),
+        ("0002_notes", "downgrade", False),
+    ]
+    assert "nowhere" in rows[2].error and "nowhere" in rows[3].error
 
 
 def _free_port() -> int:

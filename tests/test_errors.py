@@ -261,6 +261,34 @@ def test_revision_fails_while_running(make_app: MakeApp, database_url: str) -> N
     )
 
 
+def test_a_failed_downgrade_reports_what_it_reverted(make_app: MakeApp, database_url: str) -> None:
+    app = make_app()
+    start(app, "r1", "r2", "r3")
+    path = script(app, "r2")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.rindex("    pass")] + '    raise RuntimeError("no way back")\n')
+    line = text.count("\n")
+    ok(invoke(app, "upgrade"))
+
+    result = invoke(app, "downgrade", "r1", "--yes")
+    failed(result, secrets=(password(database_url),))
+    dialect = sa.make_url(database_url).get_dialect().name
+    last = (
+        "The failed revision was rolled back. Fix it and run the command again."
+        if dialect == "postgresql"
+        else f"{dialect} commits DDL statements at once, so the failed revision may be partly"
+        " applied: compare the database with the script and undo or finish its steps by hand"
+        " before running it again (`flask db doctor` lists what it finds)."
+    )
+    assert result.stderr == (
+        f"Error: Revision r2 failed (migrations/versions/{path.name}, line {line}, in downgrade).\n"
+        "Error: RuntimeError: no way back\n"
+        "Reverted in this run: r3 (revision r3).\n"
+        "The database is now at r2.\n"
+        f"{last}\n"
+    )
+
+
 def test_errors_outside_a_revision_are_not_reported_as_one(
     make_app: MakeApp, database_url: str
 ) -> None:

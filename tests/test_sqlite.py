@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -235,8 +236,16 @@ def test_batch_mode_keeps_the_rows_that_refer_to_a_rebuilt_table(
     assert _foreign_keys(app) == {1}
 
 
+BROKEN = (
+    "Error: It leaves rows that refer to missing rows: product (category_id) → category:"
+    " 2 row(s), rowid 1, 2. Foreign keys are off while a revision runs on SQLite (batch mode"
+    " rebuilds tables), so ON DELETE actions do not fire: delete or update those rows in the"
+    " revision itself.\n"
+)
+
+
 def test_a_revision_that_breaks_a_foreign_key_fails_and_changes_nothing(make_app: App) -> None:
-    app = _shop_with_rows(make_app)
+    app = _shop_with_rows(make_app, config={"SCHEMAOPS_AUDIT_TABLE": "schemaops_audit"})
     path = _revision(
         app,
         "purge",
@@ -247,17 +256,22 @@ def test_a_revision_that_breaks_a_foreign_key_fails_and_changes_nothing(make_app
     result = invoke(app, "upgrade")
     assert result.exit_code == 1
     assert result.stderr == (
-        "Error: The upgrade of revision purge would leave rows that refer to missing rows:"
-        " product (category_id) → category: 2 row(s), rowid 1, 2. It was rolled back."
-        " Foreign keys are off while a revision runs on SQLite (batch mode rebuilds tables),"
-        " so ON DELETE actions do not fire: delete or update those rows in the revision"
-        " itself, then run the command again.\n"
+        "Error: Revision purge failed SQLite's foreign key check"
+        f" (migrations/versions/{path.name}, after upgrade()).\n"
+        f"{BROKEN}"
+        "Applied in this run: none.\n"
+        "The database is now at shop.\n"
+        "The failed revision was rolled back. Fix it and run the command again.\n"
     )
     assert "purge" not in result.stdout  # not reported as applied
+    assert execute(app, "SELECT revision, direction, success FROM schemaops_audit") == [
+        ("shop", "upgrade", 1),
+        ("purge", "upgrade", 0),
+    ]
     assert execute(app, "SELECT id, category_id FROM product ORDER BY id") == [(1, 1), (2, 1)]
     assert execute(app, "SELECT id, name FROM category") == [(1, "c")]
     assert columns(app, "product") == {"id", "category_id"}
-    assert tables(app) == {"alembic_version", "spans", "category", "product"}
+    assert tables(app) == {"alembic_version", "schemaops_audit", "spans", "category", "product"}
     assert execute(app, "SELECT version_num FROM alembic_version") == [("shop",)]
     assert _foreign_keys(app) == {1}
 
@@ -288,12 +302,52 @@ def test_rows_broken_before_the_run_do_not_stop_it(make_app: App) -> None:
         "    with op.batch_alter_table('category', recreate='always') as batch_op:\n"
         "        batch_op.add_column(sa.Column('rank', sa.Integer()))\n",
     )
-    _ok(invoke(app, "upgrade"))
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 0, result.output
+    assert result.stderr == f"{EARLIER}\n"  # they are named, to be fixed
     assert columns(app, "category") == {"id", "name", "rank"}
     assert execute(app, "SELECT id, category_id FROM product ORDER BY id") == [
         (1, 1),
         (2, 1),
         (3, 99),
+    ]
+
+
+EARLIER = (
+    "Warning: Rows already referred to missing rows before this run (written while foreign"
+    " keys were off): product (category_id) → category: 1 row(s), rowid 3. The foreign key"
+    " check fails a revision only for the rows it breaks; delete or correct these (`PRAGMA"
+    " foreign_key_check` lists them)."
+)
+
+
+def test_a_revision_fails_for_the_rows_it_breaks_only(make_app: App) -> None:
+    """Its report names the rows it breaks, not those broken before the run; with one
+    transaction for the run, it says that the revision before it was rolled back too."""
+    config = {"SCHEMAOPS_TRANSACTION_PER_MIGRATION": False, "SCHEMAOPS_AUDIT_TABLE": "audit"}
+    app = _shop_with_rows(make_app, config=config)
+    with sqlite3.connect(sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"]).database) as raw:
+        raw.execute("INSERT INTO product (category_id) VALUES (99)")  # rowid 3
+    _revision(app, "first", "    op.create_table('tags', sa.Column('id', sa.Integer()))\n")
+    path = _revision(app, "purge", '    op.execute("DELETE FROM category")\n')
+
+    result = invoke(app, "upgrade")
+    assert result.exit_code == 1
+    assert re.fullmatch(r"  upgrade   shop -> first +first  \(\d+ ms\)\n", result.stdout)
+    assert result.stderr == (
+        "Error: Revision purge failed SQLite's foreign key check"
+        f" (migrations/versions/{path.name}, after upgrade()).\n"
+        f"{BROKEN}{EARLIER}\n"
+        "Applied in this run: none: the run was one transaction, rolled back with the"
+        " failure (first (first)).\n"
+        "The database is now at shop.\n"
+        "The failed revision was rolled back. Fix it and run the command again.\n"
+    )
+    assert "tags" not in tables(app)
+    assert execute(app, "SELECT version_num FROM alembic_version") == [("shop",)]
+    assert execute(app, "SELECT revision, direction, success FROM audit") == [
+        ("shop", "upgrade", 1),
+        ("purge", "upgrade", 0),
     ]
 
 

@@ -11,5 +11,6 @@ app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
 app.config["SCHEMAOPS_LOCK_TIMEOUT"] = float(os.environ.get("LOCK_TIMEOUT", "120"))
 app.config["SCHEMAOPS_ON_START"] = os.environ.get("ON_START") or None
+app.config["SCHEMAOPS_AUDIT_TABLE"] = os.environ.get("AUDIT_TABLE") or None
 db = SQLAlchemy(app)
 SchemaOps(app, db)
