@@ -634,6 +634,17 @@ def test_a_branch_built_below_this_head_is_not_ahead(
         ["feature"],
         False,
     )
+    doctor = invoke(old, "doctor")
+    assert doctor.exit_code == 1
+    assert (
+        "the audit history applied old1 before it: the nearest ancestor this checkout knows"
+        in doctor.output
+    )
+    assert (
+        "Fix:      If newer code migrated it, nothing is wrong: run the commands from that"
+        " code. If not, undo by hand what feature changed, then `flask db stamp --purge"
+        " old1` and `flask db upgrade`; or restore its script" in doctor.output
+    )
 
 
 @pytest.mark.parametrize("per_migration", [False, True])
