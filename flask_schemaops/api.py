@@ -541,6 +541,12 @@ def status(
 ) -> list[Status]:
     """Per database: its current revision, the heads, and the revisions still to apply.
 
+    A database whose version table names a revision no script here has is no error:
+    its status lists that revision in ``unknown``, and its ``state`` is ``ahead``
+    where the audit history shows it applied after this history's head (newer code
+    migrated it first), ``unknown`` otherwise (newer code, or another branch). A
+    revision that ``squash`` replaced is an error: that database is behind.
+
     The version table is read directly; with ``x_args``, which env.py may read to
     pick another database, env.py is run to read it (see :func:`current`). A database
     that cannot be reached does not stop the others: the error, a
@@ -784,8 +790,13 @@ def convert_env(
 
 
 def health(*, app: Flask | None = None) -> Health:
-    """:func:`status` for a health endpoint: never raises, reports errors as data. It
-    costs one query per database and imports no revision script."""
+    """:func:`status` for a health endpoint: never raises, reports errors as data.
+
+    :attr:`~flask_schemaops.results.Health.ok` is false while a revision is pending
+    or on an error; a database ahead of this code (it records a revision no script
+    here has: newer code migrated it first) is reported as ``ahead`` or ``unknown``
+    and is ok. It costs one query per database (and, for a database ahead, a read
+    of the audit history) and imports no revision script."""
     if app is None and not has_app_context():
         return Health(
             error="No Flask app to check: outside a request or app context, pass it,"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import socket
+from collections.abc import Callable
 
 import sqlalchemy as sa
 
@@ -59,3 +60,47 @@ def record(
             error=error,
         )
     )
+
+
+BASE = "<base>"  # what a stamp to base records
+
+
+def origin(
+    connection: sa.Connection,
+    name: str,
+    schema: str | None,
+    revision: str,
+    parents: Callable[[str], tuple[str, ...] | None],
+) -> tuple[str, ...] | None:
+    """Where the database stood before revisions unknown here brought it to
+    ``revision``, as the audit history ``name`` tells: the revisions it was at (empty
+    for base); None when the history does not say (no such table, no row that applied
+    ``revision``, or none before the unknown ones).
+
+    ``parents(id)``: the down revisions of a revision known here, None for one that
+    is not. Walking back from the last row that applied ``revision``, the rows of
+    unknown revisions are the way there; the first known one says where it began:
+    where an upgrade or stamp left the database, or below what a downgrade reverted.
+    """
+    if not sa.inspect(connection).has_table(name, schema=schema):
+        return None
+    audit = table(name, schema)
+    rows = connection.execute(
+        sa.select(audit.c.revision, audit.c.direction)
+        .where(audit.c.success.is_(True))
+        .order_by(audit.c.id.desc())
+    ).all()
+    connection.rollback()
+    found = False
+    for recorded, direction in rows:
+        if not found:
+            found = recorded == revision and direction != "downgrade"
+            continue
+        ids = () if recorded == BASE else tuple(recorded.split(", "))  # a stamp's ids
+        below = [parents(x) for x in ids]
+        if None in below:  # unknown here: on the way to ``revision``
+            continue
+        if direction == "downgrade":
+            return tuple(p for ps in below if ps is not None for p in ps)
+        return ids
+    return None

@@ -23,7 +23,7 @@ import click
 from flask.cli import AppGroup, ScriptInfo
 
 if TYPE_CHECKING:
-    from .results import Baseline, Branch, Revision, Run, Step
+    from .results import Baseline, Branch, Revision, Run, Status, Step
 
 OPTIONS_KEY = "schemaops.options"
 
@@ -666,10 +666,12 @@ def ensure_version(options: Options, sql: bool) -> None:
 @command(x_args=True, error_code=2)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(options: Options, as_json: bool) -> None:
-    """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error.
+    """Show the current revision and pending ones. Exit 0 up to date, 1 pending, 2 error,
+    3 ahead (the database records a revision no script here has).
 
     A database that cannot be reached does not hide the others: their status comes
-    first, then the error (with --json, also under "errors")."""
+    first, then the error (with --json, also under "errors"). Pending revisions
+    (1) outrank a database ahead of this code (3)."""
     results, failure = _partial(lambda: _api().status(x_args=options.x_args, **options.where))
     failed = failure.failed if failure is not None else ()
     up_to_date = all(r.up_to_date for r in results) and not failed
@@ -690,14 +692,34 @@ def status(options: Options, as_json: bool) -> None:
         click.echo(f"Heads:    {_short(result.heads)}")
         if result.up_to_date:
             click.secho("Up to date.", fg="green")
+        elif result.unknown:
+            click.secho(_ahead(result), fg="yellow")
         else:
             click.secho(f"Pending:  {len(result.pending)} revision(s)", fg="yellow")
             for revision in result.pending:
                 click.echo(f"  {revision.revision}  {revision.message}")
     if failure is not None:
         raise failure
-    if not up_to_date:
+    if any(r.pending for r in results):
         sys.exit(1)
+    if not up_to_date:
+        sys.exit(3)
+
+
+def _ahead(result: Status) -> str:
+    """The lines of ``status`` for a database at a revision no script here has."""
+    ids = ", ".join(result.unknown)
+    if result.ahead:
+        return (
+            f"Ahead:    {ids} has no script here; the audit history shows it was applied"
+            " after this code's head. The database is newer than this code: migrate it"
+            " from the newer code."
+        )
+    return (
+        f"Unknown:  {ids} has no script here. The database is probably newer than this"
+        " code (newer code migrated it first), or was migrated from another branch;"
+        " `flask db doctor` tells more."
+    )
 
 
 def _partial(call: Callable[[], list[Any]]) -> tuple[list[Any], Any]:

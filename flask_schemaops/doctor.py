@@ -231,11 +231,13 @@ class _Exam:
         if kept is not None:
             self.squashed_revision(revision, evidence, *kept)
             return
-        ancestor = self.audited_ancestor(connection, script, revision) if script else None
+        came = self.session.origin(revision, connection)
+        ahead = came is not None and set(came) == set(heads)
+        ancestor = came[0] if came is not None and len(came) == 1 else None
         if ancestor is not None:
             evidence.append(
-                f"the audit history applied {ancestor} before it: the nearest ancestor this"
-                " checkout knows"
+                f"the audit history applied {ancestor} before it: "
+                + ("this checkout's head" if ahead else "the nearest ancestor this checkout knows")
             )
         head = heads[0] if len(heads) == 1 else None
         differences = self.model_changes(connection) if head else None
@@ -250,6 +252,28 @@ class _Exam:
             "restore its script (check out the branch that has it) and downgrade there to a"
             " revision this checkout knows"
         )
+        if ahead:
+            back = (
+                f"from there {self.code(f'downgrade {ancestor}')}, or undo by hand what it"
+                f" changed and {self.code(f'stamp --purge {ancestor}')}"
+                if ancestor is not None
+                else "downgrade there to a revision this checkout knows"
+            )
+            self.add(
+                "unknown-revision",
+                f"The database records revision {revision!r}, which no script here has: it"
+                " was applied after this checkout's head, so the database is ahead of this"
+                f" code, and commands here fail with \"Can't locate revision identified by"
+                f" '{revision}'\".",
+                evidence,
+                f"Nothing to fix if {revision} belongs to newer code: run the commands from"
+                " the code that has it. If it should not be there (a branch's migration on a"
+                f" shared database), check out the code that has it and {back}.",
+                cause="Newer code migrated it: a newer version of the app, or a branch built on"
+                " this checkout's head.",
+                severity="warning",
+            )
+            return
         if script is None:
             fix = (
                 f"Restore the revision scripts of {where} (check out the branch that has them,"
@@ -281,9 +305,11 @@ class _Exam:
             " command fails with \"Can't locate revision identified by"
             f" '{revision}'\".",
             evidence,
-            fix,
-            cause="Its script was deleted or renamed, this checkout is on a branch without"
-            " it, or the database was migrated from another branch.",
+            "If newer code migrated it, nothing is wrong: run the commands from that code."
+            f" If not, {fix[0].lower()}{fix[1:]}",
+            cause="Newer code migrated it (a deploy migrates first, while the old code still"
+            " serves), this checkout is on a branch without it, the database was migrated"
+            " from another branch, or its script was deleted or renamed.",
         )
 
     def squashed_revision(self, revision: str, evidence: list[str], path: Path, last: str) -> None:
@@ -304,32 +330,6 @@ class _Exam:
             " the databases this app is configured with, not those of other environments),"
             " so it has the schema of the revision it records, behind the squashed one.",
         )
-
-    def audited_ancestor(
-        self, connection: sa.Connection, script: ScriptDirectory, revision: str
-    ) -> str | None:
-        """The last known revision the audit history applied before ``revision``."""
-        from . import audit
-
-        name = self.settings.audit_table
-        if name is None or not sa.inspect(connection).has_table(
-            name, schema=self.settings.version_table_schema
-        ):
-            return None
-        table = audit.table(name, self.settings.version_table_schema)
-        rows = connection.execute(
-            sa.select(table.c.revision, table.c.direction)
-            .where(table.c.success.is_(True))
-            .order_by(table.c.id.desc())
-        ).all()
-        connection.rollback()
-        seen = False
-        for found, direction in rows:
-            if found == revision and direction in ("upgrade", "stamp"):
-                seen = True
-            elif seen and direction in ("upgrade", "stamp") and _known(script, found):
-                return str(found)
-        return None
 
     def unversioned(self, tables: list[str], versioned: bool) -> None:
         table = self.settings.version_table

@@ -293,7 +293,7 @@ class _Progress:
             ctx,
             kind=kind,
             # A stamp records where it moved the database; a migration, its revision.
-            revision=(", ".join(step.destination_revision_ids) or "<base>")
+            revision=(", ".join(step.destination_revision_ids) or audit.BASE)
             if step.is_stamp
             else step.up_revision_id,
             from_revisions=self.purged or tuple(step.source_revision_ids),
@@ -308,7 +308,7 @@ class _Progress:
             # The transaction Alembic gives each step (a private parameter).
             with ctx.begin_transaction(_per_migration=True):
                 if self.purged:
-                    self._done(ctx, "stamp", "<base>", self.purged, (), "")
+                    self._done(ctx, "stamp", audit.BASE, self.purged, (), "")
 
     def _done(
         self,

@@ -107,8 +107,10 @@ class SchemaOps:
         return State(app=app, db=db, settings=settings, extension=self)
 
     def health(self, app: Flask | None = None) -> Health:
-        """Whether every database of ``app`` (default: the current app) is at head:
-        for a ``/healthz`` endpoint. Never raises: errors are reported in the result."""
+        """Whether ``app`` (default: the current app) can serve with its databases: each
+        at head, or ahead of this code (newer code migrated it first), with no revision
+        pending. For a ``/healthz`` endpoint (see :func:`flask_schemaops.api.health`).
+        Never raises: errors are reported in the result."""
         from . import api
 
         return api.health(app=app)

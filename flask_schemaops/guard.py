@@ -53,19 +53,27 @@ def on_start(state: State) -> None:
 
 
 def run(app: Flask, mode: str | None, timeout: float | None) -> None:
-    """Check, warn, wait or upgrade, as ``mode`` says."""
+    """Check, warn, wait or upgrade, as ``mode`` says. A database ahead of this code
+    (newer code migrated it first) lets the app start, with a warning."""
     if mode is None:
         return
     if mode == "upgrade":
-        api.upgrade(app=app)
+        found = api.status(app=app)
+        _warn_ahead(found, mode)
+        if not any(s.unknown for s in found):
+            api.upgrade(app=app)
+        elif any(s.pending for s in found):  # never a database ahead: no downgrade, no stamp
+            api.upgrade(binds=[s.target for s in found if s.pending], app=app)
         return
     try:
-        behind = _behind(app, timeout if mode == "wait" else 0.0)
+        found = _statuses(app, timeout if mode == "wait" else 0.0)
     except SchemaOpsError as exc:
         if mode != "warn":
             raise
         log.warning("%s\n%s", exc, _STARTS_ANYWAY)
         return
+    _warn_ahead(found, mode)
+    behind = [s for s in found if s.pending]
     if not behind:
         return
     if mode == "warn":
@@ -85,13 +93,14 @@ def run(app: Flask, mode: str | None, timeout: float | None) -> None:
 _STARTS_ANYWAY = 'The app starts anyway (SCHEMAOPS_ON_START = "warn").'
 
 
-def _behind(app: Flask, timeout: float | None) -> list[Status]:
-    """The databases not at head, checked every second until none is or ``timeout``
-    seconds (None: no limit) have passed; an unreachable database is tried as long."""
+def _statuses(app: Flask, timeout: float | None) -> list[Status]:
+    """Every database's status, read every second until none has revisions pending or
+    ``timeout`` seconds (None: no limit) have passed; an unreachable database is tried
+    as long. A database ahead of this code is not waited for."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:
-            behind = [s for s in api.status(app=app) if not s.up_to_date]
+            found = api.status(app=app)
         except DatabaseUnavailableError as exc:
             if timeout == 0:
                 raise
@@ -101,9 +110,35 @@ def _behind(app: Flask, timeout: float | None) -> list[Status]:
                     f" after waiting {timeout:g} s (SCHEMAOPS_ON_START_TIMEOUT)."
                 ) from None
         else:
-            if not behind or _past(deadline):
-                return behind
+            if not any(s.pending for s in found) or _past(deadline):
+                return found
         time.sleep(1.0)
+
+
+def _warn_ahead(found: list[Status], mode: str) -> None:
+    """Log each database that records a revision this code has no script for."""
+    for status in found:
+        if not status.unknown:
+            continue
+        at = ", ".join(status.unknown)
+        head = ", ".join(status.heads) or "<base>"
+        why = (
+            f"the audit history shows it was applied after this code's head ({head}), so the"
+            " database is newer than this code: newer code migrated it first"
+            if status.ahead
+            else "the database is newer than this code (newer code migrated it first, as"
+            " in a rolling deploy), or it was migrated from another branch"
+        )
+        log.warning(
+            "The database %r (%s) is at %s, which no revision script of this code has: %s."
+            ' The app starts%s (SCHEMAOPS_ON_START = "%s").',
+            status.target,
+            status.database,
+            at,
+            why,
+            " and applies nothing to it" if mode == "upgrade" else "",
+            mode,
+        )
 
 
 def _past(deadline: float | None) -> bool:

@@ -80,15 +80,32 @@ class Status:
     current: tuple[str, ...]
     heads: tuple[str, ...]
     pending: tuple[Revision, ...]
+    # The revisions the database records that no script here has: most often newer
+    # code migrated it (a rolling deploy migrates first), or another branch did.
+    unknown: tuple[str, ...] = ()
+    # The audit history shows them applied on top of this history's head: the
+    # database is ahead of this code for certain.
+    ahead: bool = False
+
+    @property
+    def state(self) -> str:
+        """``up_to_date``; ``pending``: revisions to apply; ``ahead``: the database
+        records a revision no script here has, and the audit history shows it was
+        applied after this history's head (newer code migrated it); ``unknown``: such
+        a revision, where nothing here says whether it is newer or another branch's."""
+        if self.unknown:
+            return "ahead" if self.ahead else "unknown"
+        return "pending" if self.pending else "up_to_date"
 
     @property
     def up_to_date(self) -> bool:
-        return not self.pending
+        return self.state == "up_to_date"
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["pending"] = [{"revision": r.revision, "message": r.message} for r in self.pending]
         data["up_to_date"] = self.up_to_date
+        data["state"] = self.state
         return data
 
 
@@ -140,18 +157,32 @@ class EnvConversion:
 
 @dataclass(frozen=True)
 class Health:
-    """Whether every database is at head, for a health endpoint."""
+    """Whether this code can serve with its databases, for a health endpoint."""
 
     databases: tuple[Status, ...] = ()
     error: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None and all(s.up_to_date for s in self.databases)
+        """No error and no revision pending. A database ahead of this code (see
+        :attr:`Status.state`) serves it: in a rolling deploy the new code migrates
+        first, while the old code keeps serving."""
+        return self.error is None and not any(s.pending for s in self.databases)
+
+    @property
+    def status(self) -> str:
+        """``error``, ``pending``, ``unknown``, ``ahead`` or ``ok``: the first that
+        applies (``unknown`` and ``ahead`` as :attr:`Status.state` has them)."""
+        if self.error is not None:
+            return "error"
+        states = {s.state for s in self.databases}
+        return next((x for x in ("pending", "unknown", "ahead") if x in states), "ok")
 
     def as_dict(self) -> dict[str, Any]:
-        state = "ok" if self.ok else "error" if self.error else "pending"
-        data: dict[str, Any] = {"status": state, "databases": [s.as_dict() for s in self.databases]}
+        data: dict[str, Any] = {
+            "status": self.status,
+            "databases": [s.as_dict() for s in self.databases],
+        }
         if self.error:
             data["error"] = self.error
         return data

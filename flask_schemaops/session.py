@@ -15,7 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 import sqlalchemy as sa
 from flask import Flask
 
-from . import headers
+from . import audit, headers
 from .config import (
     COMMAND_ATTRIBUTE,
     LOCK_ATTRIBUTE,
@@ -229,6 +229,15 @@ class Session:
 
     def status(self) -> Status:
         database, now = self.locate()
+        unknown = tuple(r for r in now if self.parents(r) is None)
+        for name in unknown:  # one that squash replaced: behind, not ahead
+            if headers.squashed(self.project.directory, name) is not None:
+                raise unknown_revision(name, self.versions, (), self.project.directory)
+        if unknown:
+            heads = tuple(self.heads()) if self.has_scripts else ()
+            origins = [self.origin(r) for r in unknown]
+            ahead = all(x is not None and set(x) == set(heads) for x in origins)
+            return Status(self.name, database, now, heads, (), unknown=unknown, ahead=ahead)
         if not self.has_scripts:
             return Status(self.name, database, now, (), ())
         found = self.headers()
@@ -252,6 +261,44 @@ class Session:
             heads=tuple(self.script.get_heads()),
             pending=tuple(self.revision(x) for x in reversed(pending)),
         )
+
+    def parents(self, revision: str) -> tuple[str, ...] | None:
+        """The down revisions of ``revision`` (an id the database or the audit history
+        records); None when no script here has it. Read from the headers when it can
+        be, so a revision unknown here imports no script."""
+        if not self.has_scripts:
+            return None
+        found = self.headers()
+        if found is not None:
+            # Exact, or a unique start of an id of 4 or more characters, as Alembic reads it.
+            same = [found[revision]] if revision in found else []
+            same = same or [h for k, h in found.items() if len(k) > 3 and k.startswith(revision)]
+            return same[0].down_revisions if len(same) == 1 else None
+        ids = resolve(self.script.revision_map, revision)
+        if not ids or len(ids) > 1:
+            return None
+        script = self.script.get_revision(ids[0])
+        return _tuple(script.down_revision) if script is not None else None
+
+    def origin(
+        self, revision: str, connection: sa.Connection | None = None
+    ) -> tuple[str, ...] | None:
+        """Where the database stood before revisions unknown here brought it to
+        ``revision``, as the audit history tells (see :func:`audit.origin`); None
+        without one. ``connection``: one to the database already open."""
+        settings = self.project.state.settings
+        if settings.audit_table is None or self.project.env_arguments:
+            return None  # given -x or --tag, env.py may work on another database
+        with ExitStack() as stack:
+            if connection is None:
+                connection = stack.enter_context(connect(self.target.engine, self.target.setting))
+            return audit.origin(
+                connection,
+                settings.audit_table,
+                settings.version_table_schema,
+                revision,
+                self.parents,
+            )
 
     def sql_output(self) -> str:
         return self.output.getvalue()
@@ -640,7 +687,13 @@ class Project:
     def require_at_head(self) -> None:
         """Refuse, before any database is compared, when one is not at head: autogenerate
         against it would compare an old schema, and the others' results would be cut short."""
-        behind = [s for s in self.sessions if s.has_scripts and not s.status().up_to_date]
+        behind = []
+        for session in (s for s in self.sessions if s.has_scripts):
+            status = session.status()
+            if status.unknown:
+                raise unknown_revision(status.unknown[0], session.versions, (), self.directory)
+            if status.pending:
+                behind.append(session)
         if behind:
             names = ", ".join(s.name for s in behind)
             where = f" ({names})" if len(self.sessions) > 1 else ""
@@ -960,9 +1013,11 @@ def unknown_revision(
         )
     return UnknownRevisionError(
         f"The database records revision {name!r}, but no script in {versions} has that id."
-        " The file was deleted or renamed, or the database was migrated from another"
-        " branch.\nRestore the script (e.g. check out the branch that has it), or, once you"
-        " know which revision the schema matches, `flask db stamp --purge <revision>`."
+        " Most often the database is newer than this code: a newer version of the app"
+        " migrated it (a rolling deploy migrates first); or another branch migrated it, or"
+        " the script was deleted or renamed.\nRun this command from the code that has that"
+        " revision. If no code should have it, `flask db doctor` shows the evidence and the"
+        " way back."
     )
 
 

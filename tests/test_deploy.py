@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import json
 import os
 import re
 import shutil
@@ -23,7 +24,7 @@ from pathlib import Path
 import flask_migrate
 import pytest
 import sqlalchemy as sa
-from apps import execute, invoke, tables
+from apps import columns, execute, invoke, tables
 from flask import Flask
 from servers import Server
 
@@ -463,6 +464,227 @@ def test_audit_history(make_app: Callable[..., Flask], tmp_path: Path) -> None:
         ("<base>", "stamp", True),
         ("b2", "stamp", True),
     ]
+
+
+# --- A database ahead of this code: newer code migrated it first ---------------------------
+
+
+def _migrated_by_newer_code(
+    make_app: Callable[..., Flask], tmp_path: Path, audit_table: str | None
+) -> Flask:
+    """The app of this code (root ``old``, head ``old1``), whose database a newer copy
+    of the project (root ``new``) migrated to ``note2``: a nullable column."""
+    old_root, new_root = tmp_path / "old", tmp_path / "new"
+    old_root.mkdir()
+    old = make_app(root=old_root, audit_table=audit_table)
+    for args in (("init",), ("revision", "--autogenerate", "-m", "Initial", "--rev-id", "old1")):
+        assert invoke(old, *args).exit_code == 0
+    assert invoke(old, "upgrade").exit_code == 0
+    shutil.copytree(old_root / "migrations", new_root / "migrations")
+    new = make_app(root=new_root, audit_table=audit_table, columns={"note": sa.Column(sa.Text)})
+    result = invoke(new, "revision", "--autogenerate", "-m", "Add note", "--rev-id", "note2")
+    assert result.exit_code == 0, result.output
+    assert invoke(new, "upgrade").exit_code == 0
+    return old
+
+
+def _ahead_warning(url: str, mode: str, proven: bool) -> str:
+    why = (
+        "the audit history shows it was applied after this code's head (old1), so the"
+        " database is newer than this code: newer code migrated it first"
+        if proven
+        else "the database is newer than this code (newer code migrated it first, as in a"
+        " rolling deploy), or it was migrated from another branch"
+    )
+    return (
+        f"The database 'default' ({url}) is at note2, which no revision script of this code"
+        f" has: {why}. The app starts{' and applies nothing to it' if mode == 'upgrade' else ''}"
+        f' (SCHEMAOPS_ON_START = "{mode}").'
+    )
+
+
+@pytest.mark.parametrize("audit_table", [None, "schemaops_audit"])
+def test_a_database_ahead_of_this_code_serves_it(
+    make_app: Callable[..., Flask],
+    tmp_path: Path,
+    database_url: str,
+    caplog: pytest.LogCaptureFixture,
+    audit_table: str | None,
+) -> None:
+    old = _migrated_by_newer_code(make_app, tmp_path, audit_table)
+    proven = audit_table is not None  # the audit history shows old1 applied before note2
+    state = "ahead" if proven else "unknown"
+    url = sa.make_url(database_url).render_as_string(hide_password=True)
+    # The rest imports none of this code's revision scripts.
+    [script] = (tmp_path / "old" / "migrations" / "versions").glob("old1_*.py")
+    marker = tmp_path / "imported"
+    script.write_text(f"open({str(marker)!r}, 'a').write('x')\n" + script.read_text())
+
+    status = invoke(old, "status")
+    assert status.exit_code == 3, status.output
+    assert status.output == (
+        f"Database: {url}\nCurrent:  note2\nHeads:    old1\n"
+        + (
+            "Ahead:    note2 has no script here; the audit history shows it was applied after"
+            " this code's head. The database is newer than this code: migrate it from the"
+            " newer code.\n"
+            if proven
+            else "Unknown:  note2 has no script here. The database is probably newer than this"
+            " code (newer code migrated it first), or was migrated from another branch;"
+            " `flask db doctor` tells more.\n"
+        )
+    )
+    report = json.loads(invoke(old, "status", "--json").output)
+    assert report["up_to_date"] is False
+    [database] = report["databases"]
+    assert database == {
+        "target": "default",
+        "database": url,
+        "current": ["note2"],
+        "heads": ["old1"],
+        "pending": [],
+        "unknown": ["note2"],
+        "ahead": proven,
+        "up_to_date": False,
+        "state": state,
+    }
+
+    health = old.extensions["schemaops"].extension.health(old)
+    assert health.ok  # a readiness probe keeps the old code in the load balancer
+    assert json.loads(json.dumps(health.as_dict())) == {"status": state, "databases": [database]}
+
+    for mode in ("check", "warn", "wait", "upgrade"):
+        caplog.clear()
+        with caplog.at_level("WARNING", logger="flask_schemaops"):
+            make_app(root=tmp_path / "old", audit_table=audit_table, on_start=mode)
+        assert caplog.messages == [_ahead_warning(url, mode, proven)]
+    assert not marker.exists()
+    # "upgrade" applied nothing: no downgrade, no stamp.
+    assert execute(old, "SELECT version_num FROM alembic_version") == [("note2",)]
+    assert "note" in columns(old, "spans")
+    if proven:
+        rows = execute(old, f"SELECT revision, direction FROM {audit_table} ORDER BY id")
+        assert rows == [("old1", "upgrade"), ("note2", "upgrade")]
+
+    # Commands that move the database refuse, and send the user to the newer code.
+    versions = tmp_path / "old" / "migrations" / "versions"
+    for args, after in ((("upgrade",), ""), (("downgrade", "-1"), "Nothing was reverted.\n")):
+        refused = invoke(old, *args)
+        assert refused.exit_code == 1, refused.output
+        assert refused.stderr == (
+            f"Error: The database records revision 'note2', but no script in {versions} has"
+            " that id. Most often the database is newer than this code: a newer version of"
+            " the app migrated it (a rolling deploy migrates first); or another branch"
+            " migrated it, or the script was deleted or renamed.\nRun this command from the"
+            " code that has that revision. If no code should have it, `flask db doctor` shows"
+            f" the evidence and the way back.\n{after}"
+        )
+    assert execute(old, "SELECT version_num FROM alembic_version") == [("note2",)]
+
+
+def test_upgrade_on_start_upgrades_the_others_and_leaves_one_ahead(
+    make_app: Callable[..., Flask],
+    another_database: Callable[[str], str],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    binds = {"users": another_database("users")}
+    old_root = tmp_path / "old"
+    old_root.mkdir()
+    old = make_app(root=old_root, binds=binds)
+    assert invoke(old, "init").exit_code == 0
+    assert invoke(old, "revision", "--autogenerate", "-m", "Initial").exit_code == 0
+    assert invoke(old, "upgrade").exit_code == 0
+    shutil.copytree(old_root / "migrations", tmp_path / "new" / "migrations")
+    new = make_app(root=tmp_path / "new", binds=binds, columns={"note": sa.Column(sa.Text)})
+    result = invoke(new, "revision", "--autogenerate", "-m", "Add note", "--rev-id", "note2")
+    assert result.exit_code == 0, result.output
+    assert invoke(new, "upgrade").exit_code == 0
+    # This code has a revision of its own for the users database, not applied yet.
+    result = invoke(old, "revision", "-m", "Users step", "--bind", "users", "--rev-id", "u2")
+    assert result.exit_code == 0, result.output
+    assert [s.state for s in api.status(app=old)] == ["unknown", "pending"]
+
+    with caplog.at_level("WARNING", logger="flask_schemaops"):
+        make_app(root=old_root, binds=binds, on_start="upgrade")
+    url = sa.make_url(old.config["SQLALCHEMY_DATABASE_URI"]).render_as_string(hide_password=True)
+    assert caplog.messages == [_ahead_warning(url, "upgrade", proven=False)]
+    assert execute(old, "SELECT version_num FROM alembic_version") == [("note2",)]
+    assert execute(old, "SELECT version_num FROM alembic_version", "users") == [("u2",)]
+    assert [s.state for s in api.status(app=old)] == ["unknown", "up_to_date"]
+
+
+def test_behind_and_ahead_from_both_sides(
+    make_app: Callable[..., Flask], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = _migrated_by_newer_code(make_app, tmp_path, "schemaops_audit")
+    new = make_app(
+        root=tmp_path / "new",
+        audit_table="schemaops_audit",
+        columns={"note": sa.Column(sa.Text)},
+    )
+    assert json.loads(invoke(new, "status", "--json").output)["databases"][0]["state"] == (
+        "up_to_date"
+    )
+    # The newer code takes the database back: the old code is at head, the new one behind.
+    assert invoke(new, "downgrade", "-1").exit_code == 0
+    assert invoke(old, "status").exit_code == 0
+    behind = invoke(new, "status", "--json")
+    assert behind.exit_code == 1
+    [database] = json.loads(behind.output)["databases"]
+    assert (database["state"], database["unknown"], database["ahead"]) == ("pending", [], False)
+    assert new.extensions["schemaops"].extension.health(new).as_dict()["status"] == "pending"
+    assert not new.extensions["schemaops"].extension.health(new).ok
+    with pytest.raises(NotUpToDateError, match=r"1 revision\(s\) pending:\n  note2  Add note"):
+        make_app(root=tmp_path / "new", audit_table="schemaops_audit", on_start="check")
+
+    # Up again: the audit history still shows old1 applied before note2, through the
+    # downgrade and the second upgrade.
+    assert invoke(new, "upgrade").exit_code == 0
+    [database] = json.loads(invoke(old, "status", "--json").output)["databases"]
+    assert (database["state"], database["ahead"]) == ("ahead", True)
+
+
+def test_a_branch_built_below_this_head_is_not_ahead(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    # This code: old1 <- old2. Another branch: old1 <- feature, applied after old2 was
+    # reverted. The audit history shows feature was built on old1, not on this head.
+    root = tmp_path / "old"
+    root.mkdir()
+    old = make_app(root=root, audit_table="schemaops_audit")
+    assert invoke(old, "init").exit_code == 0
+    for rev in ("old1", "old2"):
+        assert invoke(old, "revision", "-m", f"step {rev}", "--rev-id", rev).exit_code == 0
+    assert invoke(old, "upgrade").exit_code == 0
+    assert invoke(old, "downgrade", "-1").exit_code == 0
+    shutil.copytree(root / "migrations", tmp_path / "branch" / "migrations")
+    [second] = (tmp_path / "branch" / "migrations" / "versions").glob("old2_*.py")
+    second.unlink()
+    branch = make_app(root=tmp_path / "branch", audit_table="schemaops_audit")
+    result = invoke(branch, "revision", "-m", "feature", "--rev-id", "feature")
+    assert result.exit_code == 0, result.output
+    assert invoke(branch, "upgrade").exit_code == 0
+
+    status = invoke(old, "status", "--json")
+    assert status.exit_code == 3
+    [database] = json.loads(status.output)["databases"]
+    assert (database["state"], database["unknown"], database["ahead"]) == (
+        "unknown",
+        ["feature"],
+        False,
+    )
+    doctor = invoke(old, "doctor")
+    assert doctor.exit_code == 1
+    assert (
+        "the audit history applied old1 before it: the nearest ancestor this checkout knows"
+        in doctor.output
+    )
+    assert (
+        "Fix:      If newer code migrated it, nothing is wrong: run the commands from that"
+        " code. If not, undo by hand what feature changed, then `flask db stamp --purge"
+        " old1` and `flask db upgrade`; or restore its script" in doctor.output
+    )
 
 
 @pytest.mark.parametrize("per_migration", [False, True])

@@ -90,18 +90,31 @@ def _other_connections(url: str) -> int:
         engine.dispose()
 
 
-def test_gunicorn_with_the_startup_guard_and_health(database_url: str, tmp_path: Path) -> None:
-    project = tmp_path / "deploy"
-    shutil.copytree(EXAMPLE, project, ignore=NOT_IN_THE_EXAMPLE)
-    port = _free_port()
-    env = {
+def _environ(database_url: str, port: int, workers: int = 2) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("FLASK_", "SCHEMAOPS_"))},
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
         "DATABASE_URL": database_url,
         "HOST": "127.0.0.1",
         "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
+        "WEB_CONCURRENCY": str(workers),
     }
+
+
+def _stop(server: subprocess.Popen[str]) -> str:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+    code, output = _finish(server)
+    assert code == 0, output
+    assert "Shutting down: Master" in output
+    return output
+
+
+def test_gunicorn_with_the_startup_guard_and_health(database_url: str, tmp_path: Path) -> None:
+    project = tmp_path / "deploy"
+    shutil.copytree(EXAMPLE, project, ignore=NOT_IN_THE_EXAMPLE)
+    port = _free_port()
+    env = _environ(database_url, port)
 
     # 1. Not at head: gunicorn refuses to start, and says why.
     code, output = _finish(_entrypoint(project, env, "web"))
@@ -142,8 +155,81 @@ def test_gunicorn_with_the_startup_guard_and_health(database_url: str, tmp_path:
         assert health["status"] == "pending"
         assert [p["revision"] for p in health["databases"][0]["pending"]] == ["0002"]
     finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-        code, output = _finish(server)
+        _stop(server)
+
+
+NOTE = '''"""Add a note to orders
+
+Revision ID: 0002_note
+Revises: 0001_baseline
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_note"
+down_revision = "0001_baseline"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("orders", sa.Column("note", sa.Text(), nullable=True))
+
+
+def downgrade():
+    op.drop_column("orders", "note")
+'''
+
+
+def test_the_old_version_serves_on_once_the_new_one_migrated(
+    database_url: str, tmp_path: Path
+) -> None:
+    # A rolling deploy, expand first: the new version's migration step runs while
+    # the old version serves, then old pods restart before the new ones replace them.
+    old, new = tmp_path / "old", tmp_path / "new"
+    for project in (old, new):
+        shutil.copytree(EXAMPLE, project, ignore=NOT_IN_THE_EXAMPLE)
+    (new / "deployapp" / "migrations" / "versions" / "0002_note_add_note.py").write_text(NOTE)
+    port = _free_port()
+    env = _environ(database_url, port)
+    code, output = _finish(_entrypoint(old, env, "migrate"))
     assert code == 0, output
-    assert "Shutting down: Master" in output
+
+    server = _entrypoint(old, env, "web")
+    try:
+        _wait_until_listening(server, port)
+        assert _get(port, "/healthz")[0] == 200
+        code, output = _finish(_entrypoint(new, env, "migrate"))
+        assert code == 0, output
+        assert "0001_baseline -> 0002_note" in output
+
+        # The old version stays ready, and serves.
+        status, health = _get(port, "/healthz")
+        assert status == 200, health
+        assert health["status"] == "unknown"
+        [database] = health["databases"]
+        assert (database["state"], database["current"], database["unknown"]) == (
+            "unknown",
+            ["0002_note"],
+            ["0002_note"],
+        )
+        assert _get(port, "/orders") == (200, {"orders": 0})
+
+        # An old pod that restarts now comes back, and says why it starts.
+        again = _free_port()
+        restarted = _entrypoint(old, _environ(database_url, again, workers=1), "web")
+        try:
+            _wait_until_listening(restarted, again)
+            assert _get(again, "/healthz")[0] == 200
+            assert _get(again, "/orders") == (200, {"orders": 0})
+        finally:
+            output = _stop(restarted)
+        assert (
+            "is at 0002_note, which no revision script of this code has: the database is"
+            " newer than this code (newer code migrated it first, as in a rolling deploy), or"
+            ' it was migrated from another branch. The app starts (SCHEMAOPS_ON_START = "check").'
+            in output
+        ), output
+    finally:
+        _stop(server)

@@ -112,10 +112,15 @@ def test_a_deleted_revision_in_the_version_table(make_app: App, tmp_path: Path) 
     assert "Evidence: alembic_version holds 'feature1'" in block
     assert f"migrations/versions has 1 revision(s), none with that id; head: {first}" in block
     assert "compared with the models, the database differs by: remove_column spans.arn" in block
-    assert "Cause:    Its script was deleted or renamed" in block
     assert (
-        f"Fix:      Undo by hand the differences above, then `flask db stamp --purge {first}`;"
-        " or restore its script" in block
+        "Cause:    Newer code migrated it (a deploy migrates first, while the old code still"
+        " serves), this checkout is on a branch without it, the database was migrated from"
+        " another branch, or its script was deleted or renamed." in block
+    )
+    assert (
+        "Fix:      If newer code migrated it, nothing is wrong: run the commands from that"
+        " code. If not, undo by hand the differences above, then `flask db stamp --purge"
+        f" {first}`; or restore its script" in block
     )
     assert output.splitlines()[-1] == "1 problem(s) found."
 
@@ -137,7 +142,21 @@ def test_an_unknown_revision_whose_schema_matches(make_app: App) -> None:
     code, output = _doctor(app)
     assert code == 1
     assert "the schema matches the models" in output
-    assert f"the audit history applied {first} before it" in output
+    # The audit history shows the head applied before it: the database is ahead.
+    assert output.startswith(
+        "WARNING: The database records revision 'deadbeef0001', which no script here has: it"
+        " was applied after this checkout's head, so the database is ahead of this code, and"
+        " commands here fail with \"Can't locate revision identified by 'deadbeef0001'\".\n"
+    )
+    assert f"the audit history applied {first} before it: this checkout's head" in output
+    assert (
+        "  Cause:    Newer code migrated it: a newer version of the app, or a branch built on"
+        " this checkout's head.\n"
+        "  Fix:      Nothing to fix if deadbeef0001 belongs to newer code: run the commands"
+        " from the code that has it. If it should not be there (a branch's migration on a"
+        " shared database), check out the code that has it and from there `flask db downgrade"
+        f" {first}`, or undo by hand what it changed and `flask db stamp --purge {first}`.\n"
+    ) in output
     assert f"`flask db stamp --purge {first}`" in output
     assert _checks(app) == ["unknown-revision"]
 
@@ -156,10 +175,12 @@ def test_a_versioned_database_whose_scripts_are_gone(make_app: App, tmp_path: Pa
         f" command fails with \"Can't locate revision identified by '{first}'\".\n"
         f"  Evidence: alembic_version holds '{first}'\n"
         "            migrations/versions has no revision script\n"
-        "  Cause:    Its script was deleted or renamed, this checkout is on a branch without"
-        " it, or the database was migrated from another branch.\n"
-        "  Fix:      Restore the revision scripts of migrations/versions (check out the branch"
-        " that has them, or move them back). Or, to start its history again from this"
+        "  Cause:    Newer code migrated it (a deploy migrates first, while the old code still"
+        " serves), this checkout is on a branch without it, the database was migrated from"
+        " another branch, or its script was deleted or renamed.\n"
+        "  Fix:      If newer code migrated it, nothing is wrong: run the commands from that"
+        " code. If not, restore the revision scripts of migrations/versions (check out the"
+        " branch that has them, or move them back). Or, to start its history again from this"
         " database: `flask db stamp --purge base`, then `flask db baseline`.\n"
         "1 problem(s) found.\n"
     )

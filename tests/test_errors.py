@@ -315,10 +315,13 @@ def test_errors_outside_a_revision_are_not_reported_as_one(
         result = failed(
             invoke(app, *args),
             "The database records revision 'gone1', but no script",
-            "flask db stamp --purge",
+            "Most often the database is newer than this code",
+            "Run this command from the code that has that revision.",
+            "`flask db doctor` shows the evidence",
             secrets=(password(database_url),),
         )
         assert "failed (" not in result and "partly applied" not in result
+        assert "stamp --purge" not in result
 
 
 @pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
