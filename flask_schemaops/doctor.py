@@ -571,44 +571,29 @@ class _Exam:
         return list(rows)
 
     def unused_enums(self, connection: sa.Connection) -> None:
-        rows = connection.execute(
-            sa.text(
-                "SELECT n.nspname, t.typname,"
-                " string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder)"
-                " FROM pg_type t"
-                " JOIN pg_namespace n ON n.oid = t.typnamespace"
-                " JOIN pg_enum e ON e.enumtypid = t.oid"
-                " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')"
-                " AND NOT EXISTS (SELECT 1 FROM pg_attribute a"
-                "   WHERE a.atttypid IN (t.oid, t.typarray) AND NOT a.attisdropped)"
-                " AND NOT EXISTS (SELECT 1 FROM pg_type d"
-                "   WHERE d.typbasetype IN (t.oid, t.typarray))"
-                " AND NOT EXISTS (SELECT 1 FROM pg_proc p"
-                "   WHERE p.prorettype IN (t.oid, t.typarray)"
-                "   OR t.oid = ANY(p.proargtypes::oid[])"
-                "   OR t.typarray = ANY(p.proargtypes::oid[]))"
-                " AND NOT EXISTS (SELECT 1 FROM pg_depend x"
-                "   WHERE x.objid = t.oid AND x.deptype = 'e')"
-                " GROUP BY n.nspname, t.typname"
-                " ORDER BY 1, 2"
-            )
-        ).all()
+        found = autogen.enum_types(connection)
         connection.rollback()
         declared = _model_enums(self.session.target.metadata)
         default = connection.dialect.default_schema_name
-        for schema, name, labels in rows:
-            if (None if schema == default else schema, name) in declared:
-                continue  # the models use it: a pending revision or drift explains it
+        for enum in found:
+            schema = None if enum.schema == default else enum.schema
+            if enum.columns or enum.other_uses or (schema, enum.name) in declared:
+                continue  # used, or the models use it: a pending revision or drift explains it
             self.add(
                 "unused-enum",
-                f"The enum type {name} ({labels}) is used by no column.",
+                f"The enum type {enum.name} ({', '.join(enum.labels)}) is used by no column.",
                 [
                     "no column, domain or function uses it",
                     "the models declare no enum of that name",
                 ],
-                f"DROP TYPE {self.quote(name, None if schema == default else schema)};",
-                cause="A downgrade dropped the table or column that used it: drop_table and"
-                " drop_column leave PostgreSQL enum types behind.",
+                f"DROP TYPE {self.quote(enum.name, schema)}; (if a revision's downgrade adds"
+                " a column of this type back without creating the type first, add"
+                f" postgresql.ENUM(..., name={enum.name!r}).create(op.get_bind(),"
+                " checkfirst=True) before it)",
+                cause="The table or column that used it was dropped, by an upgrade or a"
+                " downgrade, in a revision that does not drop the type with it (one written"
+                " by hand, or by an older flask-schemaops): drop_table and drop_column leave"
+                " PostgreSQL enum types behind.",
                 severity="warning",
             )
 
