@@ -8,8 +8,9 @@ Each check reads; none changes anything. The checks, per database:
 - the revision the database records has a script;
 - the database has a version table (else it was built by ``create_all``);
 - no revision is pending, and the next one has not partly run (its tables,
-  columns or indexes exist although the version says otherwise: what a killed
-  or failed run leaves on a backend without transactional DDL);
+  columns, indexes or named constraints exist although the version says
+  otherwise: what a killed or failed run leaves on a backend without
+  transactional DDL);
 - at head, the models and the database agree (``flask db check``), with the
   differences plain Alembic would report but are known noise listed apart;
 - no ``_alembic_tmp_*`` table is left over from a failed batch operation;
@@ -18,7 +19,7 @@ Each check reads; none changes anything. The checks, per database:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -379,7 +380,7 @@ class _Exam:
         held = {
             o: count_rows(connection, o.table, o.name if o.kind == "column" else None, o.schema)
             for o in there
-            if o.kind != "index"
+            if o.holds_data
         }
         failures = self.failed_runs(connection, revision.revision)
         connection.rollback()
@@ -390,7 +391,7 @@ class _Exam:
         evidence += failures
         drops = " ".join(self.drop(o) for o in reversed(there))
         stamp = self.code(f"stamp {revision.revision}")
-        data = [o.label for o in there if held.get(o) != 0 and o.kind != "index"]
+        data = [o.label for o in there if held.get(o) != 0 and o.holds_data]
         if data:  # never advise a DROP that loses rows
             finish = (
                 "Create by hand what is marked missing above, run the rest of its upgrade()"
@@ -416,6 +417,15 @@ class _Exam:
             "something created them outside the migrations: db.create_all(), a change by"
             " hand, or a revision of another branch"
         )
+        if (
+            not data
+            and self.dialect == "sqlite"
+            and any(o.kind in scripts.CONSTRAINTS for o in there)
+        ):
+            fix += (
+                " SQLite cannot drop a constraint in place: a rebuild copies the table"
+                " without it, as batch_alter_table() with drop_constraint() does."
+            )
         at_once = f"on {_backend(self.engine.dialect)} each DDL statement takes effect at once"
         if self.dialect in TRANSACTIONAL_DDL:
             cause = outside[0].upper() + outside[1:] + "."
@@ -459,13 +469,23 @@ class _Exam:
 
     def drop(self, item: scripts.Created) -> str:
         table = self.quote(item.table, item.schema)
+        name = self.quote(item.name)
+        mysql = self.dialect in ("mysql", "mariadb")
         if item.kind == "table":
             return f"DROP TABLE {table};"
         if item.kind == "column":
-            return f"ALTER TABLE {table} DROP COLUMN {self.quote(item.name)};"
-        if self.dialect in ("mysql", "mariadb"):
-            return f"DROP INDEX {self.quote(item.name)} ON {table};"
-        return f"DROP INDEX {self.quote(item.name, item.schema)};"
+            return f"ALTER TABLE {table} DROP COLUMN {name};"
+        if item.kind == "index":
+            if mysql:
+                return f"DROP INDEX {name} ON {table};"
+            return f"DROP INDEX {self.quote(item.name, item.schema)};"
+        if self.dialect == "sqlite":  # no ALTER TABLE ... DROP CONSTRAINT
+            return f"rebuild {table} without {name};"
+        if mysql and item.kind == "unique constraint":
+            return f"ALTER TABLE {table} DROP INDEX {name};"
+        if mysql and item.kind == "foreign key":
+            return f"ALTER TABLE {table} DROP FOREIGN KEY {name};"
+        return f"ALTER TABLE {table} DROP CONSTRAINT {name};"
 
     def model_changes(self, connection: sa.Connection) -> list[Any] | None:
         """What autogenerate finds between the models and the database, or None when
@@ -626,11 +646,18 @@ def _exists(inspector: sa.Inspector, item: scripts.Created) -> bool:
         return False
     if item.kind == "table":
         return True
-    if item.kind == "column":
-        columns = inspector.get_columns(item.table, schema=item.schema)
-        return item.name.lower() in {c["name"].lower() for c in columns}
-    indexes = inspector.get_indexes(item.table, schema=item.schema)
-    return item.name.lower() in {str(i["name"]).lower() for i in indexes}
+    readers: dict[str, Callable[..., Sequence[Any]]] = {
+        "column": inspector.get_columns,
+        "index": inspector.get_indexes,
+        "unique constraint": inspector.get_unique_constraints,
+        "foreign key": inspector.get_foreign_keys,
+        "check constraint": inspector.get_check_constraints,
+    }
+    try:
+        found = readers[item.kind](item.table, schema=item.schema)
+    except NotImplementedError:  # a dialect that cannot reflect them
+        return False
+    return item.name.lower() in {str(f["name"]).lower() for f in found}
 
 
 def _model_enums(metadata: sa.MetaData) -> set[tuple[str | None, str]]:
