@@ -112,10 +112,12 @@ class Template:
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of ``check`` on one database: the model changes no revision covers yet."""
+    """The outcome of ``check`` on one database: the model changes no revision covers
+    yet, and (when there are some) what to run to write the revision that does."""
 
     target: str
     changes: tuple[str, ...] = ()
+    next_step: str = ""
 
 
 @dataclass(frozen=True)
