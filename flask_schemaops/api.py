@@ -692,6 +692,8 @@ def history(
 ) -> list[Revision]:
     """Revisions newest first, optionally within ``rev_range`` (``start:end``, either
     side optional; ``current`` stands for the database's revision)."""
+    from alembic.util import CommandError
+
     if rev_range is not None and ":" not in rev_range:
         raise RevisionError(
             f"History range {rev_range!r} needs a colon: `start:end`, `start:` or `:end`."
@@ -705,18 +707,42 @@ def history(
         lower: str | tuple[str, ...] = now or "base" if base == "current" else base or "base"
         upper: str | tuple[str, ...] = now or "base" if head == "current" else head or "heads"
         if upper == "base":
+            if lower != "base":
+                raise _reversed(base, head)
             return []
-        marked = set(now)
+        marked = set(now) if indicate_current else set()  # as Alembic marks them
         fast = s.walk_line(upper, lower, marked)
         if fast is not None:
             return fast
-        return [
-            s.revision(x, current=x.revision in marked)
-            for x in s.script.walk_revisions(base=lower, head=upper)  # type: ignore[arg-type]
-        ]
+        try:
+            return [
+                s.revision(x, current=x.revision in marked)
+                for x in s.script.walk_revisions(base=lower, head=upper)  # type: ignore[arg-type]
+            ]
+        except CommandError as exc:
+            if "does not refer to ancestor/descendant" in str(exc) and _walks(s, upper, lower):
+                raise _reversed(base, head) from None
+            raise
 
     with open_project(app, directory, (base, head), binds=binds) as p:
         return [r for found in p.each(walk, revisions=[rev_range or ":"]) for r in found]
+
+
+def _reversed(start: str, end: str) -> RevisionError:
+    return RevisionError(
+        f"History range '{start}:{end}' is reversed: a range names the older revision first."
+        f" Use `flask db history -r {end or 'base'}:{start or 'heads'}`."
+    )
+
+
+def _walks(session: Session, lower: str | tuple[str, ...], upper: str | tuple[str, ...]) -> bool:
+    """Whether the history has a range from ``lower`` up to ``upper``."""
+    from alembic.util import CommandError
+
+    try:
+        return any(True for _ in session.script.walk_revisions(base=lower, head=upper))  # type: ignore[arg-type]
+    except CommandError:
+        return False
 
 
 def _collect(
@@ -985,6 +1011,7 @@ def downgrade_preview(
                     found = databases[where.name].apply(change)
                     if found is not None:
                         rows, found_as = found
+                        default = where.target.engine.dialect.default_schema_name
                         losses.append(
                             Loss(
                                 target=where.name,
@@ -995,6 +1022,7 @@ def downgrade_preview(
                                 file=script.path,
                                 line=change.line,
                                 found_as=found_as,
+                                schema=None if change.schema == default else change.schema,
                             )
                         )
         return [s.revision(x) for x in scripts], losses

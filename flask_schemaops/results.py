@@ -226,12 +226,14 @@ class Loss:
     line: int
     # Its name in the database now, when a revision reverted before it renamed it.
     found_as: str | None = None
+    schema: str | None = None  # the table's, when not the database's default one
 
     @property
     def what(self) -> str:
-        """``table NAME`` or ``column TABLE.NAME``; a name the script computes as it
-        runs shows as ``?``."""
-        return f"column {self.table}.{self.column}" if self.column else f"table {self.table}"
+        """``table NAME`` or ``column TABLE.NAME``, the table as ``SCHEMA.NAME`` outside
+        the default schema; a name the script computes as it runs shows as ``?``."""
+        table = f"{self.schema}.{self.table}" if self.schema else self.table
+        return f"column {table}.{self.column}" if self.column else f"table {table}"
 
 
 @dataclass(frozen=True)

@@ -972,6 +972,12 @@ def _alembic_error(
             f"{message}.\nA relative step is ambiguous where the history branches: name the"
             " revision instead (see `flask db history`)."
         )
+    if re.search(r"Relative revision \S*?[+-]?0 didn't produce", message):
+        return RevisionError(
+            "A relative step of 0 (-0, +0) moves no revision. Give a step of 1 or more (e.g."
+            " `flask db upgrade +1`, `flask db downgrade -1`), or name the revision to reach"
+            " (see `flask db history -i`)."
+        )
     if "Relative revision" in message or "didn't produce" in message:
         return UnknownRevisionError(
             f"{message}: there are not that many revisions to move over.\n"
@@ -1101,9 +1107,13 @@ def describe_diff(diff: Any) -> str:
 
 
 def _sql(value: Any) -> Any:
-    """A server default as its SQL text, anything else as it is."""
+    """A server default as its SQL text, an enum type with its values (without a
+    dialect it reads as ``VARCHAR(n)``, or MariaDB's as a bare ``ENUM``), anything
+    else as it is."""
     if isinstance(value, sa.DefaultClause):
         return getattr(value.arg, "text", value.arg)
+    if isinstance(value, sa.Enum):
+        return f"ENUM({', '.join(map(repr, value.enums))})"
     return value
 
 

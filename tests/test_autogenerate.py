@@ -558,6 +558,20 @@ def test_a_revision_that_drops_the_last_use_of_an_enum_drops_the_type(
     assert not tables(app) & {"shelf", "tag"}
 
 
+@pytest.mark.parametrize("dialect", ["mysql"])
+def test_a_changed_enum_is_shown_with_its_values(make_app: App, dialect: str) -> None:
+    app = make_app(columns={"mood": sa.Column(sa.Enum("calm", "busy", name="mood"))})
+    _baseline(app)
+    app = make_app(columns={"mood": sa.Column(sa.Enum("calm", "busy", "idle", name="mood"))})
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.output == (
+        "The models have 1 change(s) that no revision covers:\n"
+        "  modify_type spans.mood: ENUM('calm', 'busy') -> ENUM('calm', 'busy', 'idle')\n"
+        'Generate a revision: flask db revision --autogenerate -m "..."\n'
+    )
+
+
 def test_unnamed_enum(make_app: App, tmp_path: Path, dialect: str) -> None:
     app = make_app(columns={"kind": sa.Column(sa.Enum("a", "b"))})
     _ok(app, "init")

@@ -272,6 +272,40 @@ def test_advice_for_a_head_another_depends_on(make_app: MakeApp) -> None:
     assert invoke(app, "status").exit_code == 0
 
 
+def test_a_reversed_history_range(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "r1", "r2")
+    ok(invoke(app, "upgrade", "r1"))
+    for given, meant in (
+        ("heads:base", "base:heads"),
+        ("r2:r0", "r0:r2"),
+        ("current:base", "base:current"),
+    ):
+        result = invoke(app, "history", "-r", given)
+        failed(result)
+        assert result.stderr == (
+            f"Error: History range '{given}' is reversed: a range names the older revision"
+            f" first. Use `flask db history -r {meant}`.\n"
+        )
+    for given in ("base:heads", "r0:r2", "base:current"):
+        assert "r0" in ok(invoke(app, "history", "-r", given)).output
+
+
+def test_a_relative_step_of_zero(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "r1")
+    ok(invoke(app, "upgrade", "r0"))
+    for args in (("upgrade", "-0"), ("upgrade", "+0"), ("downgrade", "-0", "--yes")):
+        result = invoke(app, *args)
+        failed(result)
+        assert result.stderr.startswith(
+            "Error: A relative step of 0 (-0, +0) moves no revision. Give a step of 1 or more"
+            " (e.g. `flask db upgrade +1`, `flask db downgrade -1`), or name the revision to"
+            " reach (see `flask db history -i`).\n"
+        )
+    assert invoke(app, "current", "--bare").output == "r0\n"
+
+
 def test_broken_revision_graph(make_app: MakeApp, database_url: str) -> None:
     """Two scripts with one id (two branches each added "their" revision), or a parent
     that no script has: no command may answer as if the history were whole."""
