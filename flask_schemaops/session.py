@@ -587,24 +587,14 @@ def heads_advice(script: ScriptDirectory, heads: Sequence[str], command: str) ->
         go_on = (
             f'name the head the new revision goes on: `flask db {command} --head {one} -m "..."`'
         )
-    advice = []
-    if found.to_merge:
-        advice.append(
-            f"If two branches each added a revision, merge them: {found.merge}, then {then}."
-        )
-    if found.apart and found.to_merge:
-        which = ", ".join(found.apart)
-        why = f" ({'; '.join(found.reasons)})" if found.reasons else ""
-        advice.append(f"Do not merge {which}: kept apart on purpose{why}.")
+    why = f" ({'; '.join(found.reasons)})" if found.reasons else ""
     if not found.to_merge:
-        why = f" ({'; '.join(found.reasons)})" if found.reasons else ""
-        advice.append(f"They are branches kept apart on purpose{why}, so do not merge them:")
-        advice.append(f"{go_on}.")
-    elif found.apart:
-        advice.append(f"Or {go_on}.")
-    else:
-        advice.append(f"If they are meant to stay apart, {go_on}.")
-    return " ".join(advice)
+        return f"They are branches kept apart on purpose{why}, so do not merge them: {go_on}."
+    merge = f"If two branches each added a revision, merge them: {found.merge}, then {then}."
+    if found.apart:
+        keep = f"Do not merge {', '.join(found.apart)}: kept apart on purpose{why}."
+        return f"{merge} {keep} Or {go_on}."
+    return f"{merge} If they are meant to stay apart, {go_on}."
 
 
 class Project:
