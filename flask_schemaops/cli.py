@@ -648,7 +648,8 @@ def check(options: Options) -> None:
     click.echo(f"The models have {len(changes)} change(s) that no revision covers:")
     for change in changes:
         click.echo(f"  {change}")
-    _echo('Generate a revision: flask db revision --autogenerate -m "..."')
+    for step in dict.fromkeys(r.next_step for r in results if r.changes):
+        _echo(step)
     sys.exit(1)
 
 

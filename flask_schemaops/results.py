@@ -131,10 +131,12 @@ class Template:
 
 @dataclass(frozen=True)
 class Check:
-    """The outcome of ``check`` on one database: the model changes no revision covers yet."""
+    """The outcome of ``check`` on one database: the model changes no revision covers
+    yet, and (when there are some) what to run to write the revision that does."""
 
     target: str
     changes: tuple[str, ...] = ()
+    next_step: str = ""
 
 
 @dataclass(frozen=True)
@@ -257,12 +259,14 @@ class Loss:
     line: int
     # Its name in the database now, when a revision reverted before it renamed it.
     found_as: str | None = None
+    schema: str | None = None  # the table's, when not the database's default one
 
     @property
     def what(self) -> str:
-        """``table NAME`` or ``column TABLE.NAME``; a name the script computes as it
-        runs shows as ``?``."""
-        return f"column {self.table}.{self.column}" if self.column else f"table {self.table}"
+        """``table NAME`` or ``column TABLE.NAME``, the table as ``SCHEMA.NAME`` outside
+        the default schema; a name the script computes as it runs shows as ``?``."""
+        table = f"{self.schema}.{self.table}" if self.schema else self.table
+        return f"column {table}.{self.column}" if self.column else f"table {table}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """What a revision script's ``upgrade()`` does, read with ``ast`` without importing it.
 
-Three questions are answered this way: which tables, columns and indexes a
-revision creates (``doctor`` looks for them in a database that says the revision
-has not run), which statements move data or run SQL that a schema comparison
+Three questions are answered this way: which tables, columns, indexes and named
+constraints a revision creates (``doctor`` looks for them in a database that says
+the revision has not run), which statements move data or run SQL that a schema comparison
 cannot see (``squash`` would lose them), and which operations it runs at all
 (``baseline`` cannot tell from a schema whether those of a revision that changes
 no schema ran). Only literal names are understood; anything computed is skipped.
@@ -23,11 +23,14 @@ def ids(value: str | Sequence[str] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+CONSTRAINTS = ("unique constraint", "foreign key", "check constraint")
+
+
 @dataclass(frozen=True)
 class Created:
-    """A table, column or index a revision creates."""
+    """A table, column, index or named constraint a revision creates."""
 
-    kind: str  # "table", "column" or "index"
+    kind: str  # "table", "column", "index", or one of CONSTRAINTS
     table: str
     name: str  # the table's name again for a table
     schema: str | None
@@ -40,7 +43,12 @@ class Created:
             return f"table {table}"
         if self.kind == "column":
             return f"column {table}.{self.name}"
-        return f"index {self.name} on {table}"
+        return f"{self.kind} {self.name} on {table}"
+
+    @property
+    def holds_data(self) -> bool:
+        """Whether dropping it can lose data (a table or column), not only rules."""
+        return self.kind in ("table", "column")
 
 
 @dataclass(frozen=True)
@@ -114,10 +122,11 @@ def _batches(function: ast.FunctionDef) -> dict[str, tuple[str, str | None]]:
 
 
 def created(path: str | Path) -> list[Created]:
-    """The tables, columns and indexes ``upgrade()`` of the script at ``path``
-    creates (``op.create_table``, ``op.add_column``, ``op.create_index``, also in
-    batch mode), in the order they appear. One it drops first (or whose table it
-    drops first), as when an index is made unique, is left out: it exists before
+    """The tables, columns, indexes and named constraints (unique, foreign key, check)
+    ``upgrade()`` of the script at ``path`` creates (``op.create_table``,
+    ``op.add_column``, ``op.create_index``, ``op.create_unique_constraint``, ...,
+    also in batch mode), in the order they appear. One it drops first (or whose table
+    it drops first), as when an index is made unique, is left out: it exists before
     the revision runs."""
     function, _ = _upgrade(path)
     if function is None:
@@ -134,8 +143,21 @@ def created(path: str | Path) -> list[Created]:
     return sorted(kept, key=lambda c: c.line)
 
 
-_CREATES = {"create_table": "table", "add_column": "column", "create_index": "index"}
-_KINDS = {**_CREATES, "drop_table": "table", "drop_column": "column", "drop_index": "index"}
+_CREATES = {
+    "create_table": "table",
+    "add_column": "column",
+    "create_index": "index",
+    "create_unique_constraint": "unique constraint",
+    "create_foreign_key": "foreign key",
+    "create_check_constraint": "check constraint",
+}
+_KINDS = {
+    **_CREATES,
+    "drop_table": "table",
+    "drop_column": "column",
+    "drop_index": "index",
+    "drop_constraint": "constraint",
+}
 
 
 def _object(call: ast.Call, batches: dict[str, tuple[str, str | None]]) -> Created | None:
@@ -146,7 +168,9 @@ def _object(call: ast.Call, batches: dict[str, tuple[str, str | None]]) -> Creat
     if receiver != "op" and batch is None:
         return None
     kind = _KINDS[str(name)]
-    schema = _literal(_argument(call, None, "schema")) or (batch[1] if batch else None)
+    foreign = kind == "foreign key"
+    schema_keyword = "source_schema" if foreign else "schema"
+    schema = _literal(_argument(call, None, schema_keyword)) or (batch[1] if batch else None)
     table: str | None
     if kind == "table":
         table = None if batch else _literal(_argument(call, 0, "table_name"))
@@ -157,9 +181,13 @@ def _object(call: ast.Call, batches: dict[str, tuple[str, str | None]]) -> Creat
         if isinstance(column, ast.Call):  # sa.Column("name", ...)
             column = column.args[0] if column.args else None
         item = _literal(column)
-    else:
+    elif kind == "index":
         table = batch[0] if batch else _literal(_argument(call, 1, "table_name")) or ""
         item = _literal(_argument(call, 0, "index_name"))
+    else:
+        table_keyword = "source_table" if foreign else "table_name"
+        table = batch[0] if batch else _literal(_argument(call, 1, table_keyword)) or ""
+        item = _literal(_argument(call, 0, "constraint_name"))
     if table is None or item is None:
         return None
     return Created(kind, table, item, schema, call.lineno)
@@ -171,8 +199,12 @@ def _replaces(drop: Created, item: Created) -> bool:
         return False
     if drop.kind == "table":
         return drop.table == item.table
-    if drop.kind == "index":
-        return item.kind == "index" and drop.name == item.name
+    if drop.kind in ("index", "constraint"):  # MySQL keeps unique constraints as indexes
+        return (
+            item.kind in ("index", *CONSTRAINTS)
+            and drop.name == item.name
+            and drop.table in ("", item.table)
+        )
     return (drop.kind, drop.table, drop.name) == (item.kind, item.table, item.name)
 
 

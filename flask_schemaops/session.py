@@ -560,15 +560,114 @@ class Session:
                     " --branch-label."
                 )
 
-    def require_single_head(self, narrow: str, verb: str) -> None:
+    def require_single_head(self, command: str) -> None:
+        """Refuse ``command`` (``upgrade`` or ``revision``, as typed) to 'head' when the
+        history has several heads, saying how to go on."""
         found = self.heads()
         if len(found) > 1:
             where = f" of {self.name!r}" if len(self.project.sessions) > 1 else ""
             raise MultipleHeadsError(
                 f"The revision history{where} has {len(found)} heads ({', '.join(found)}), so"
-                f" 'head' is ambiguous. Merge them with `flask db merge -m \"merge heads\"`,"
-                f" then {verb} again; or name one head: `flask db {narrow}`."
+                f" 'head' is ambiguous. {heads_advice(self.script, found, command)}"
             )
+
+
+@dataclass(frozen=True)
+class Heads:
+    """The heads of a history, told apart: those that grew apart on one branch (two
+    revisions added on one parent, to merge), and those of branches kept apart on
+    purpose (a branch label, a base of their own, or a revision depends on it)."""
+
+    to_merge: tuple[tuple[str, ...], ...]  # per branch, its heads
+    apart: tuple[str, ...]
+    reasons: tuple[str, ...]  # why they are apart
+    label: str | None  # a branch label of one of them, to name a branch by
+
+    @property
+    def merges(self) -> list[str]:
+        """The arguments of ``flask db`` that merge :attr:`to_merge`: all heads at once
+        when none is apart."""
+        if not self.apart and len(self.to_merge) == 1:
+            return ['merge -m "merge heads"']
+        return [f'merge {" ".join(group)} -m "merge heads"' for group in self.to_merge]
+
+    @property
+    def merge(self) -> str:
+        """The ``merge`` command(s) for :attr:`to_merge`, in backquotes."""
+        return " and ".join(f"`flask db {arguments}`" for arguments in self.merges)
+
+
+def sort_heads(script: ScriptDirectory, heads: Sequence[str]) -> Heads:
+    """:class:`Heads` for the ``heads`` of ``script``."""
+    found = [r for r in (script.get_revision(h) for h in heads) if r is not None]
+    roots = {r.revision: _roots(script, r.revision) for r in found}
+    groups: dict[object, list[str]] = {}
+    for head in found:  # a head another revision depends on is its own branch
+        labels = frozenset(head.branch_labels)
+        key = head.revision if _dependents(head) else (labels, roots[head.revision])
+        groups.setdefault(key, []).append(head.revision)
+    apart = [r for r in found if any(g == [r.revision] for g in groups.values())]
+    reasons: dict[str, None] = {}
+    for head in apart:
+        if _dependents(head):
+            reasons["another revision depends on it"] = None
+        elif head.branch_labels:
+            reasons[f"branch label {', '.join(sorted(head.branch_labels))}"] = None
+        elif len(set(roots.values())) > 1:
+            reasons["a base of its own"] = None
+    named = sorted(label for r in found for label in r.branch_labels)
+    return Heads(
+        to_merge=tuple(tuple(g) for g in groups.values() if len(g) > 1),
+        apart=tuple(r.revision for r in apart),
+        reasons=tuple(reasons),
+        label=named[0] if named else None,
+    )
+
+
+def _roots(script: ScriptDirectory, head: str) -> frozenset[str]:
+    """The bases ``head`` grows from through its parents (not its dependencies)."""
+    roots: set[str] = set()
+    seen: set[str] = set()
+    stack = [head]
+    while stack:
+        found = script.get_revision(stack.pop())
+        if found is None or found.revision in seen:
+            continue
+        seen.add(found.revision)
+        parents = _tuple(found.down_revision)
+        if not parents:
+            roots.add(found.revision)
+        stack.extend(parents)
+    return frozenset(roots)
+
+
+def heads_advice(script: ScriptDirectory, heads: Sequence[str], command: str) -> str:
+    """What to do instead of ``command`` to 'head' where the history has several
+    ``heads``: ``upgrade`` applies them all or one branch; ``revision`` (``revision
+    --autogenerate``) names the head the new revision goes on. Merging is advised for
+    the heads that grew apart on one branch only, never for branches kept apart on
+    purpose."""
+    found = sort_heads(script, heads)
+    one = f"{found.label}@head" if found.label else "<rev>"
+    if command == "upgrade":
+        then = "`flask db upgrade heads`" if found.apart else "`flask db upgrade`"
+        go_on = (
+            "apply every head with `flask db upgrade heads`, or one branch with"
+            f" `flask db upgrade {one}`"
+        )
+    else:
+        then = f'`flask db {command} -m "..."`'
+        go_on = (
+            f'name the head the new revision goes on: `flask db {command} --head {one} -m "..."`'
+        )
+    why = f" ({'; '.join(found.reasons)})" if found.reasons else ""
+    if not found.to_merge:
+        return f"They are branches kept apart on purpose{why}, so do not merge them: {go_on}."
+    merge = f"If two branches each added a revision, merge them: {found.merge}, then {then}."
+    if found.apart:
+        keep = f"Do not merge {', '.join(found.apart)}: kept apart on purpose{why}."
+        return f"{merge} {keep} Or {go_on}."
+    return f"{merge} If they are meant to stay apart, {go_on}."
 
 
 class Project:
@@ -697,10 +796,11 @@ class Project:
         if behind:
             names = ", ".join(s.name for s in behind)
             where = f" ({names})" if len(self.sessions) > 1 else ""
+            heads = " heads" if any(len(s.heads()) > 1 for s in behind) else ""
             raise NotUpToDateError(
                 f"The database{where} is not at the head revision, so autogenerate would"
-                " compare against an old schema. Run `flask db upgrade` first, then run this"
-                " command again. Nothing was generated or compared."
+                f" compare against an old schema. Run `flask db upgrade{heads}` first, then"
+                " run this command again. Nothing was generated or compared."
             )
 
     def holding(self, revisions: Sequence[str]) -> Session:
@@ -924,13 +1024,28 @@ def _alembic_error(
             " revision again."
         )
     if "Multiple head" in message:
+        script = session.script if session is not None else None
+        found = sort_heads(script, script.get_heads()) if script is not None else None
+        command = found.merge if found is not None else '`flask db merge -m "merge heads"`'
+        merge = (
+            f" If two branches each added a revision, merge them: {command}."
+            if found is None or found.to_merge
+            else ""
+        )
         return MultipleHeadsError(
-            f'{message}.\nMerge the heads with `flask db merge -m "merge heads"`.'
+            f"{message}.\nName one of them instead, or `heads` for all of them where the"
+            f" command takes it.{merge}"
         )
     if "Ambiguous walk" in message:
         return RevisionError(
             f"{message}.\nA relative step is ambiguous where the history branches: name the"
             " revision instead (see `flask db history`)."
+        )
+    if re.search(r"Relative revision \S*?[+-]?0 didn't produce", message):
+        return RevisionError(
+            "A relative step of 0 (-0, +0) moves no revision. Give a step of 1 or more (e.g."
+            " `flask db upgrade +1`, `flask db downgrade -1`), or name the revision to reach"
+            " (see `flask db history -i`)."
         )
     if "Relative revision" in message or "didn't produce" in message:
         return UnknownRevisionError(
@@ -1063,9 +1178,13 @@ def describe_diff(diff: Any) -> str:
 
 
 def _sql(value: Any) -> Any:
-    """A server default as its SQL text, anything else as it is."""
+    """A server default as its SQL text, an enum type with its values (without a
+    dialect it reads as ``VARCHAR(n)``, or MariaDB's as a bare ``ENUM``), anything
+    else as it is."""
     if isinstance(value, sa.DefaultClause):
         return getattr(value.arg, "text", value.arg)
+    if isinstance(value, sa.Enum):
+        return f"ENUM({', '.join(map(repr, value.enums))})"
     return value
 
 

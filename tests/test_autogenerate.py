@@ -481,6 +481,97 @@ def test_postgresql_enum_types_follow_their_revisions(
     assert "CREATE TYPE span_level AS ENUM ('low', 'high')" in sql
 
 
+def _library(dialect: str, *, stage: int) -> Callable[[SQLAlchemy], None]:
+    """Books with a genre and a mood, shelves with a genre, tags with tones (an array of
+    them on PostgreSQL); at stage 2 books have lost their mood, and shelves and tags
+    are gone."""
+    tone = sa.Enum("x", "y", name="tone")
+
+    def models(db: SQLAlchemy) -> None:
+        book: dict[str, Any] = {
+            "__tablename__": "book",
+            "id": sa.Column(sa.Integer, primary_key=True),
+            "genre": sa.Column(sa.Enum("prose", "verse", name="genre")),
+        }
+        if stage == 1:
+            book["mood"] = sa.Column(sa.Enum("calm", "busy", name="mood"))
+            for name, column, type_ in (
+                ("shelf", "genre", sa.Enum("prose", "verse", name="genre")),
+                ("tag", "tones", postgresql.ARRAY(tone) if dialect == "postgresql" else tone),
+            ):
+                attributes = {
+                    "__tablename__": name,
+                    "id": sa.Column(sa.Integer, primary_key=True),
+                    column: sa.Column(type_),
+                }
+                type(name.title(), (db.Model,), attributes)
+        type("Book", (db.Model,), book)
+
+    return models
+
+
+def test_a_revision_that_drops_the_last_use_of_an_enum_drops_the_type(
+    make_app: App, tmp_path: Path, dialect: str
+) -> None:
+    app = make_app(models=_library(dialect, stage=1))
+    _ok(app, "init")
+    _ok(app, "revision", "--autogenerate", "-m", "baseline")
+    _ok(app, "upgrade")
+    app = make_app(models=_library(dialect, stage=2))
+    _ok(app, "revision", "--autogenerate", "-m", "fewer")
+    upgrade, downgrade = _script(tmp_path, "fewer")
+    if dialect == "postgresql":
+        # mood and tone (of an array column) lose their last column; genre stays on book.
+        assert upgrade.count(".drop(op.get_bind(), checkfirst=True)") == 2
+        assert "genre" not in upgrade
+        for name in ("mood", "tone"):
+            assert upgrade.rindex("op.drop_") < upgrade.index(
+                f"postgresql.ENUM(name={name!r}).drop("
+            )
+        assert (
+            "postgresql.ENUM('calm', 'busy', name='mood').create(op.get_bind(), checkfirst=True)"
+            in downgrade
+        )
+        assert (
+            "postgresql.ENUM('x', 'y', name='tone').create(op.get_bind(), checkfirst=True)"
+            in downgrade
+        )
+        assert "name='genre').create(" not in downgrade
+        assert downgrade.index(".create(") < downgrade.index("op.add_column(")
+        assert downgrade.index(".create(") < downgrade.index("op.create_table(")
+    else:
+        assert ".drop(" not in upgrade and ".create(" not in downgrade
+
+    for _ in range(2):
+        _ok(app, "upgrade")
+        assert tables(app) >= {"book"} and not tables(app) & {"shelf", "tag"}
+        if dialect == "postgresql":
+            assert _enum_types(app) == ["genre"]
+        _assert_no_changes(app, tmp_path)
+        assert _ok(app, "doctor") == ""
+        _ok(app, "downgrade", "-1", "-y")
+        assert {"book", "shelf", "tag"} <= tables(app)
+        if dialect == "postgresql":
+            assert sorted(_enum_types(app)) == ["genre", "mood", "tone"]
+    _ok(app, "downgrade", "base", "-y")
+    _ok(app, "upgrade")
+    assert not tables(app) & {"shelf", "tag"}
+
+
+@pytest.mark.parametrize("dialect", ["mysql"])
+def test_a_changed_enum_is_shown_with_its_values(make_app: App, dialect: str) -> None:
+    app = make_app(columns={"mood": sa.Column(sa.Enum("calm", "busy", name="mood"))})
+    _baseline(app)
+    app = make_app(columns={"mood": sa.Column(sa.Enum("calm", "busy", "idle", name="mood"))})
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.output == (
+        "The models have 1 change(s) that no revision covers:\n"
+        "  modify_type spans.mood: ENUM('calm', 'busy') -> ENUM('calm', 'busy', 'idle')\n"
+        'Generate a revision: flask db revision --autogenerate -m "..."\n'
+    )
+
+
 def test_unnamed_enum(make_app: App, tmp_path: Path, dialect: str) -> None:
     app = make_app(columns={"kind": sa.Column(sa.Enum("a", "b"))})
     _ok(app, "init")

@@ -122,6 +122,50 @@ def test_dropped_columns_count_their_values(
     assert "arn" in columns(app, "spans")
 
 
+@pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
+def test_a_table_outside_the_default_schema_is_named_with_it(
+    make_app: App,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
+    another_database: Callable[[str], str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    if dialect == "postgresql":
+        schema = "billing"
+        execute(app, "CREATE SCHEMA billing")
+    else:  # a schema is a database
+        schema = str(sa.make_url(another_database("billing")).database)
+    _ok(app, "init")
+    _ok(app, "revision", "-m", "invoices", "--rev-id", "inv")
+    [path] = (tmp_path / "migrations" / "versions").glob("inv_*.py")
+    table = (
+        "op.create_table('invoice', sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('total', sa.Integer), schema=SCHEMA)\n"
+        "    op.create_table('spans', sa.Column('id', sa.Integer, primary_key=True),"
+        " sa.Column('total', sa.Integer))"
+    )
+    text = path.read_text().replace("def upgrade():\n    pass", f"def upgrade():\n    {table}")
+    drop = "op.drop_table('spans')\n    op.drop_table('invoice', schema=SCHEMA)"
+    text = text.replace("def downgrade():\n    pass", f"def downgrade():\n    {drop}")
+    path.write_text(text.replace("\ndef upgrade", f"\nSCHEMA = {schema!r}\n\n\ndef upgrade"))
+    _ok(app, "upgrade")
+    execute(app, f"INSERT INTO {schema}.invoice (total) VALUES (10), (20)")
+    execute(app, "INSERT INTO spans (total) VALUES (10)")
+
+    result = invoke(app, "downgrade", "-1")
+    assert result.exit_code == 1
+    lines = path.read_text().splitlines()
+    line = next(n for n, text in enumerate(lines, 1) if "drop_table('invoice'" in text)
+    assert (
+        "This downgrade drops data:\n"
+        f"  table spans: 1 row (revision inv, migrations/versions/{path.name}:{line - 1})\n"
+        f"  table {schema}.invoice: 2 rows (revision inv, migrations/versions/{path.name}:{line})\n"
+    ) in result.output
+    assert execute(app, f"SELECT COUNT(*) FROM {schema}.invoice") == [(2,)]
+
+
 @pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
 def test_the_setting_and_the_prompt(
     make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

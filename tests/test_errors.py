@@ -157,6 +157,155 @@ def test_several_heads_then_merge(make_app: MakeApp, database_url: str) -> None:
     assert invoke(app, "status").exit_code == 0
 
 
+def test_advice_for_heads_that_grew_apart(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "ra")
+    ok(invoke(app, "revision", "-m", "b", "--rev-id", "rb", "--head", "r0", "--splice"))
+    result = invoke(app, "upgrade")
+    failed(result)
+    assert result.stderr == (
+        "Error: The revision history has 2 heads (ra, rb), so 'head' is ambiguous. If two"
+        ' branches each added a revision, merge them: `flask db merge -m "merge heads"`,'
+        " then `flask db upgrade`. If they are meant to stay apart, apply every head with"
+        " `flask db upgrade heads`, or one branch with `flask db upgrade <rev>`.\n"
+    )
+    failed(invoke(app, "check"), "Run `flask db upgrade heads` first")
+    ok(invoke(app, "upgrade", "heads"))
+    for args, new in (
+        (("revision", "-m", "c"), "revision"),
+        (("revision", "--autogenerate", "-m", "c"), "revision --autogenerate"),
+    ):
+        result = invoke(app, *args)
+        failed(result)
+        assert result.stderr == (
+            "Error: The revision history has 2 heads (ra, rb), so 'head' is ambiguous. If two"
+            ' branches each added a revision, merge them: `flask db merge -m "merge heads"`,'
+            f' then `flask db {new} -m "..."`. If they are meant to stay apart, name the head'
+            f' the new revision goes on: `flask db {new} --head <rev> -m "..."`.\n'
+        )
+
+    # check's advice works as written: the models have a table no revision creates.
+    result = invoke(app, "check")
+    assert result.exit_code == 1
+    assert result.output.endswith(
+        "  add_table spans\n"
+        "The revision history has 2 heads (ra, rb). If two branches each added a revision,"
+        ' merge them: `flask db merge -m "merge heads"`, then `flask db revision'
+        ' --autogenerate -m "..."`. If they are meant to stay apart, name the head the new'
+        ' revision goes on: `flask db revision --autogenerate --head <rev> -m "..."`.\n'
+    )
+    ok(invoke(app, "revision", "--autogenerate", "--head", "ra", "-m", "spans"))
+
+    # A merge joins heads only.
+    heads = ", ".join(sorted(invoke(app, "heads").output.split()[::2]))
+    result = invoke(app, "merge", "r0", "ra")
+    failed(result)
+    assert result.stderr == (
+        f"Error: r0 is not a head, and a merge joins heads (the heads are {heads}). Name"
+        ' heads only, or none to merge them all: `flask db merge -m "merge heads"`.\n'
+    )
+
+
+def test_advice_for_branches_kept_apart(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "r1")
+    library = ("--head", "base", "--branch-label", "lib")
+    ok(invoke(app, "revision", "-m", "lib", "--rev-id", "lib1", *library))
+    ok(invoke(app, "revision", "-m", "lib 2", "--rev-id", "lib2", "--head", "lib@head"))
+    uses = ("--head", "r1", "--depends-on", "lib1")
+    ok(invoke(app, "revision", "-m", "uses lib", "--rev-id", "r2", *uses))
+    result = invoke(app, "upgrade")
+    failed(result)
+    assert result.stderr == (
+        "Error: The revision history has 2 heads (lib2, r2), so 'head' is ambiguous. They are"
+        " branches kept apart on purpose (branch label lib; a base of its own), so do not"
+        " merge them: apply every head with `flask db upgrade heads`, or one branch with"
+        " `flask db upgrade lib@head`.\n"
+    )
+    ok(invoke(app, "upgrade", "lib@head"))
+    ok(invoke(app, "upgrade", "heads"))
+    result = invoke(app, "revision", "-m", "next")
+    failed(result)
+    assert "flask db merge" not in result.stderr
+    assert result.stderr.endswith(
+        "(branch label lib; a base of its own), so do not merge them: name the head the new"
+        ' revision goes on: `flask db revision --head lib@head -m "..."`.\n'
+    )
+    result = invoke(app, "doctor")
+    assert "heads" not in result.output  # nothing wrong with them
+
+    # A head that grew apart on the main line is to merge, the library's is not.
+    ok(invoke(app, "revision", "-m", "other", "--rev-id", "r3", "--head", "r1", "--splice"))
+    result = invoke(app, "upgrade")
+    failed(result)
+    assert result.stderr == (
+        "Error: The revision history has 3 heads (lib2, r2, r3), so 'head' is ambiguous. If"
+        " two branches each added a revision, merge them: `flask db merge r2 r3 -m"
+        ' "merge heads"`, then `flask db upgrade heads`. Do not merge lib2: kept apart on'
+        " purpose (branch label lib). Or apply every head with `flask db upgrade heads`, or"
+        " one branch with `flask db upgrade lib@head`.\n"
+    )
+    result = invoke(app, "doctor")
+    assert "kept apart on purpose, not to merge: lib2 (branch label lib)" in result.output
+    assert (
+        'Fix:      `flask db merge r2 r3 -m "merge heads"`, review the new file, then'
+        " `flask db upgrade heads`" in result.output
+    )
+    ok(invoke(app, "merge", "r2", "r3", "-m", "merge heads"))
+    ok(invoke(app, "upgrade", "heads"))
+
+
+def test_advice_for_a_head_another_depends_on(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "r1")
+    ok(invoke(app, "revision", "-m", "c", "--rev-id", "rc", "--head", "r0", "--splice"))
+    ok(invoke(app, "revision", "-m", "d", "--rev-id", "rd", "--head", "r1", "--depends-on", "rc"))
+    result = invoke(app, "upgrade")
+    failed(result)
+    assert result.stderr == (
+        "Error: The revision history has 2 heads (rc, rd), so 'head' is ambiguous. They are"
+        " branches kept apart on purpose (another revision depends on it), so do not merge"
+        " them: apply every head with `flask db upgrade heads`, or one branch with"
+        " `flask db upgrade <rev>`.\n"
+    )
+    ok(invoke(app, "upgrade", "rd"))
+    assert invoke(app, "status").exit_code == 0
+
+
+def test_a_reversed_history_range(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "r1", "r2")
+    ok(invoke(app, "upgrade", "r1"))
+    for given, meant in (
+        ("heads:base", "base:heads"),
+        ("r2:r0", "r0:r2"),
+        ("current:base", "base:current"),
+    ):
+        result = invoke(app, "history", "-r", given)
+        failed(result)
+        assert result.stderr == (
+            f"Error: History range '{given}' is reversed: a range names the older revision"
+            f" first. Use `flask db history -r {meant}`.\n"
+        )
+    for given in ("base:heads", "r0:r2", "base:current"):
+        assert "r0" in ok(invoke(app, "history", "-r", given)).output
+
+
+def test_a_relative_step_of_zero(make_app: MakeApp) -> None:
+    app = make_app()
+    start(app, "r0", "r1")
+    ok(invoke(app, "upgrade", "r0"))
+    for args in (("upgrade", "-0"), ("upgrade", "+0"), ("downgrade", "-0", "--yes")):
+        result = invoke(app, *args)
+        failed(result)
+        assert result.stderr.startswith(
+            "Error: A relative step of 0 (-0, +0) moves no revision. Give a step of 1 or more"
+            " (e.g. `flask db upgrade +1`, `flask db downgrade -1`), or name the revision to"
+            " reach (see `flask db history -i`).\n"
+        )
+    assert invoke(app, "current", "--bare").output == "r0\n"
+
+
 def test_broken_revision_graph(make_app: MakeApp, database_url: str) -> None:
     """Two scripts with one id (two branches each added "their" revision), or a parent
     that no script has: no command may answer as if the history were whole."""

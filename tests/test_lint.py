@@ -926,6 +926,19 @@ def test_tables_created_in_another_schema(tmp_path: Path) -> None:
     ]
 
 
+def test_a_dropped_table_is_named_with_its_schema(tmp_path: Path) -> None:
+    body = _upgrade(
+        'op.drop_table("invoice", schema="billing")\n'
+        '    op.execute("DROP TABLE billing.receipt")\n'
+        '    op.drop_table("spans")'
+    )
+    found = [(f.rule, f.message) for f in lint(tmp_path, body, "postgresql")]
+    assert [rule for rule, _ in found] == ["SO104"] * 3
+    assert found[0][1].startswith("Table billing.invoice is dropped:")
+    assert found[1][1].startswith("Table billing.receipt is dropped:")
+    assert found[2][1].startswith("Table spans is dropped:")
+
+
 def test_helpers_called_from_upgrade_are_read(tmp_path: Path) -> None:
     body = """
         TABLE = "spans"

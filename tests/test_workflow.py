@@ -397,6 +397,22 @@ def test_inspection_commands(make_app: App) -> None:
     assert invoke(app, "list-templates").output.startswith("flask ")
 
 
+def test_history_marks_the_current_revision_only_when_asked(make_app: App) -> None:
+    app = make_app()
+    invoke(app, "init")
+    for rev in ("r0", "r1", "r2"):
+        assert invoke(app, "revision", "-m", f"step {rev}", "--rev-id", rev).exit_code == 0
+    assert invoke(app, "upgrade", "r1").exit_code == 0
+    # As Alembic prints it: "(current)" only with -i, whatever the range.
+    expected = "r1 -> r2 (head), step r2\nr0 -> r1, step r1\n"
+    assert invoke(app, "history", "-r", "current:").output == expected
+    assert invoke(app, "history", "-r", "current:", "-i").output == expected.replace(
+        "r1, step", "r1 (current), step"
+    )
+    assert "(current)" not in invoke(app, "history", "-r", ":current").output
+    assert "(current)" not in invoke(app, "history").output
+
+
 def test_check_passes_when_revisions_cover_the_models(make_app: App) -> None:
     app = make_app()
     invoke(app, "init")

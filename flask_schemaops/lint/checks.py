@@ -259,7 +259,7 @@ class _Changes:
 
     def _drop_table(self, o: Operation) -> Iterator[Hit]:
         if self.existing(o.table, o.schema):
-            yield self.hit("SO104", o, what=_named("Table", o.table))
+            yield self.hit("SO104", o, what=_named("Table", _qualified(o.table, o.schema)))
 
     def _rename_table(self, o: Operation) -> Iterator[Hit]:
         new = self.text(o, "new_table_name")
@@ -449,7 +449,7 @@ class _Changes:
         elif kind == "drop_column" and self.in_use(table, schema, s.column):
             yield self.hit("SO103", o, what=_column(table, s.column))
         elif kind == "drop_table" and existing:
-            yield self.hit("SO104", o, what=_named("Table", table))
+            yield self.hit("SO104", o, what=_named("Table", _qualified(table, schema)))
         elif kind == "rename_column" and self.in_use(table, schema, s.column):
             yield self.hit("SO105", o, what=_column(table, s.column), column=s.column, new=s.name)
         elif kind == "rename_table" and existing and table not in self.views:
@@ -705,6 +705,11 @@ def _model_imports(script: Script, app_modules: frozenset[str]) -> Iterator[Hit]
 
 
 # What a message calls the thing it is about, when the script names it or not.
+
+
+def _qualified(table: str | None, schema: str | None) -> str | None:
+    """``billing.invoice`` for a table the script names with its schema."""
+    return f"{schema}.{table}" if table and schema else table
 
 
 def _column(table: str | None, column: str | None) -> str:
