@@ -32,7 +32,7 @@ POLL_SECONDS = 0.1
 
 
 class LockError(SchemaOpsError):
-    """The migration lock could not be taken in time."""
+    """The migration lock could not be taken in time, or was lost during the run."""
 
 
 @dataclass(frozen=True)
@@ -170,13 +170,18 @@ class _PostgresLock(_ConnectionLock):
         super().__init__(engine, name)
         digest = hashlib.sha256(name.encode()).digest()
         self.key = int.from_bytes(digest[:8], "big", signed=True)
+        self.process: int | None = None  # the server process that holds the lock
+        self.lost: str | None = None  # why the lock was gone at release
 
     def try_acquire(self) -> bool:
         if not self.scalar("SELECT pg_try_advisory_lock(:key)", key=self.key):
             self.connection.rollback()  # a waiter keeps no server session between polls
             return False
         name = f"flask-schemaops on {socket.gethostname()}, pid {os.getpid()}"[:63]
-        self.scalar("SELECT set_config('application_name', :name, true)", name=name)
+        self.process = self.connection.execute(
+            sa.text("SELECT pg_backend_pid(), set_config('application_name', :name, true)"),
+            {"name": name},
+        ).one()[0]
         # No idle timeout may end the session while the migration runs elsewhere. And
         # a statement that takes no snapshot must come last: a driver's unnamed portal
         # keeps the snapshot of a query until the next statement, and CREATE INDEX
@@ -207,8 +212,11 @@ class _PostgresLock(_ConnectionLock):
         return Holder(", ".join(parts))
 
     def release(self) -> None:
-        self.scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
-        self.connection.commit()
+        try:
+            self.scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
+            self.connection.commit()
+        except sa.exc.DBAPIError as exc:  # the session ended, and the lock with it
+            self.lost = str(exc.orig).strip().splitlines()[0]
 
     def __exit__(self, *exc: object) -> None:
         if self.connection.in_transaction():
@@ -216,6 +224,15 @@ class _PostgresLock(_ConnectionLock):
             # back to a pool with it: end the session instead.
             self.connection.invalidate()
         super().__exit__(*exc)
+        if self.lost and exc[0] is None:  # an error of the run itself says more
+            raise LockError(
+                "The run finished, but the migration lock was lost on the way: its session"
+                f" (server process {self.process}) ended ({self.lost}). Another process may"
+                " have migrated this database at the same time: check where it stands.\n"
+                "A session ends when an administrator or a restart ends it, or a pooler's"
+                " idle_transaction_timeout is shorter than the run: raise that, or migrate"
+                " through a direct connection."
+            )
 
 
 class _MySQLLock(_ConnectionLock):

@@ -234,6 +234,25 @@ def test_a_killed_holder_leaves_nothing_behind(
     assert _advisory_locks(url) == []
 
 
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_lock_lost_during_the_run_is_an_error(database_server: Server, tmp_path: Path) -> None:
+    url = _fresh(database_server, tmp_path)
+    holder = _upgrade(url, MIGRATION_SLEEP="1")
+    [session] = _locks_once(url, held=True)
+    _execute(url, f"SELECT pg_terminate_backend({session})")  # as an administrator might
+    output = holder.communicate(timeout=60)[0]
+    assert holder.returncode == 1, output
+    assert (
+        "Error: The run finished, but the migration lock was lost on the way: its session"
+        f" (server process {session}) ended (" in output
+    )
+    assert "Another process may have migrated this database at the same time" in output
+    assert "Traceback" not in output
+    runs, versions = _state(url)
+    assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+    assert versions == [HEAD]
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"], indirect=True)
 def test_a_waiter_stops_once_another_process_has_reached_head(
     database_server: Server | None, tmp_path: Path
