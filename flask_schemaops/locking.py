@@ -1,10 +1,12 @@
 """The migration lock: one migrating process per database at a time.
 
 - PostgreSQL: a session-level advisory lock, polled with ``pg_try_advisory_lock``
-  on a connection of its own in autocommit mode. A waiter never holds a
-  snapshot (so ``CREATE INDEX CONCURRENTLY`` run by the holder cannot deadlock
-  with it), commits inside the migration do not release the lock, and the lock
-  dies with its connection when a process is killed.
+  on a connection of its own, and held inside one open transaction there, so
+  that a pooler in transaction mode keeps it in one server session (see
+  ``_PostgresLock``). Neither a waiter nor the holder's connection holds a
+  snapshot between statements (so ``CREATE INDEX CONCURRENTLY`` run by the
+  holder cannot deadlock with them), commits inside the migration do not release
+  the lock, and the lock dies with its connection when a process is killed.
 - MySQL/MariaDB: ``GET_LOCK`` with a zero timeout, polled, on its own connection.
 - SQLite: an exclusive ``flock`` on a file next to the database file.
 
@@ -30,7 +32,7 @@ POLL_SECONDS = 0.1
 
 
 class LockError(SchemaOpsError):
-    """The migration lock could not be taken (timeout, or it cannot work here)."""
+    """The migration lock could not be taken in time, or was lost during the run."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,6 @@ def migration_lock(
                 )
             time.sleep(POLL_SECONDS)
         try:
-            lock.verify()
             yield True
         finally:
             lock.release()
@@ -119,9 +120,6 @@ class _Lock(contextlib.AbstractContextManager["_Lock"]):
     def holder(self) -> Holder | None:
         return None
 
-    def verify(self) -> None:
-        """Check the lock is really ours, once taken."""
-
     def release(self) -> None:
         raise NotImplementedError
 
@@ -130,11 +128,14 @@ class _Lock(contextlib.AbstractContextManager["_Lock"]):
 
 
 class _ConnectionLock(_Lock):
-    """A lock held by a database session: a connection of its own, in autocommit."""
+    """A lock held by a database session: a connection of its own (in autocommit,
+    unless the subclass says otherwise)."""
+
+    isolation_level = "AUTOCOMMIT"
 
     def __init__(self, engine: sa.Engine, name: str):
         self.name = name
-        self.connection = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self.connection = engine.connect().execution_options(isolation_level=self.isolation_level)
 
     def scalar(self, sql: str, **params: object) -> object:
         return self.connection.execute(sa.text(sql), params).scalar()
@@ -151,35 +152,42 @@ _KEY_MATCH = (
 
 
 class _PostgresLock(_ConnectionLock):
+    """The lock is taken, held and released inside one transaction of its connection.
+
+    A pooler in transaction mode (PgBouncer) lends a server session to a client for
+    one transaction at a time. A lock taken outside a transaction would stay in a
+    session that other clients then get, where ``pg_try_advisory_lock`` succeeds
+    again (advisory locks are re-entrant) and the unlock, run in yet another
+    session, never frees it. An open transaction keeps its session, so the lock
+    lives and dies with this connection, pooler or not. In READ COMMITTED that
+    transaction holds no snapshot between statements: ``CREATE INDEX
+    CONCURRENTLY`` does not wait for it.
+    """
+
+    isolation_level = "READ COMMITTED"
+
     def __init__(self, engine: sa.Engine, name: str):
         super().__init__(engine, name)
         digest = hashlib.sha256(name.encode()).digest()
         self.key = int.from_bytes(digest[:8], "big", signed=True)
-        # So that waiters (and pg_stat_activity) can tell who holds the lock.
-        self.scalar(
-            "SELECT set_config('application_name', :name, false)",
-            name=f"flask-schemaops on {socket.gethostname()}, pid {os.getpid()}"[:63],
-        )
+        self.process: int | None = None  # the server process that holds the lock
+        self.lost: str | None = None  # why the lock was gone at release
 
     def try_acquire(self) -> bool:
-        return bool(self.scalar("SELECT pg_try_advisory_lock(:key)", key=self.key))
-
-    def verify(self) -> None:
-        # Behind a pooler in transaction mode the next statement may run in another
-        # server session, which does not hold the lock: then no lock can work.
-        held = self.scalar(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            f" AND pid = pg_backend_pid() AND {_KEY_MATCH}",
-            key=self.key,
-        )
-        if not held:
-            raise LockError(
-                "Took the migration lock (a PostgreSQL advisory lock) but the session no"
-                " longer holds it: the connection probably goes through a pooler in"
-                " transaction mode, such as PgBouncer, where session locks cannot work.\n"
-                "Migrate through a direct connection, or run a single migrating process"
-                " with --no-lock (SCHEMAOPS_LOCK = False)."
-            )
+        if not self.scalar("SELECT pg_try_advisory_lock(:key)", key=self.key):
+            self.connection.rollback()  # a waiter keeps no server session between polls
+            return False
+        name = f"flask-schemaops on {socket.gethostname()}, pid {os.getpid()}"[:63]
+        self.process = self.connection.execute(
+            sa.text("SELECT pg_backend_pid(), set_config('application_name', :name, true)"),
+            {"name": name},
+        ).one()[0]
+        # No idle timeout may end the session while the migration runs elsewhere. And
+        # a statement that takes no snapshot must come last: a driver's unnamed portal
+        # keeps the snapshot of a query until the next statement, and CREATE INDEX
+        # CONCURRENTLY would wait for it.
+        self.connection.execute(sa.text("SET LOCAL idle_in_transaction_session_timeout = 0"))
+        return True
 
     def holder(self) -> Holder | None:
         row = self.connection.execute(
@@ -190,6 +198,7 @@ class _PostgresLock(_ConnectionLock):
             ),
             {"key": self.key},
         ).first()
+        self.connection.rollback()
         if row is None:
             return None
         pid, address, application, started = row
@@ -203,7 +212,27 @@ class _PostgresLock(_ConnectionLock):
         return Holder(", ".join(parts))
 
     def release(self) -> None:
-        self.scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
+        try:
+            self.scalar("SELECT pg_advisory_unlock(:key)", key=self.key)
+            self.connection.commit()
+        except sa.exc.DBAPIError as exc:  # the session ended, and the lock with it
+            self.lost = str(exc.orig).strip().splitlines()[0]
+
+    def __exit__(self, *exc: object) -> None:
+        if self.connection.in_transaction():
+            # The session may hold the lock, which would outlive a rollback and go
+            # back to a pool with it: end the session instead.
+            self.connection.invalidate()
+        super().__exit__(*exc)
+        if self.lost and exc[0] is None:  # an error of the run itself says more
+            raise LockError(
+                "The run finished, but the migration lock was lost on the way: its session"
+                f" (server process {self.process}) ended ({self.lost}). Another process may"
+                " have migrated this database at the same time: check where it stands.\n"
+                "A session ends when an administrator or a restart ends it, or a pooler's"
+                " idle_transaction_timeout is shorter than the run: raise that, or migrate"
+                " through a direct connection."
+            )
 
 
 class _MySQLLock(_ConnectionLock):

@@ -80,9 +80,8 @@ class Settings:
         default=True,
         metadata=_doc(
             "Take the migration lock for online ``upgrade``, ``downgrade`` and ``stamp``,"
-            " so concurrent processes migrate one at a time. Turn it off only where a"
-            " session lock cannot work (a pooler in transaction mode) and a single"
-            " process migrates."
+            " so concurrent processes migrate one at a time. Turn it off only where"
+            " exactly one process migrates."
         ),
     )
     lock_timeout: float | None = field(

@@ -15,7 +15,7 @@ from flask import Flask
 # Importable whatever pytest's import mode is (importlib mode does not put tests/ on sys.path).
 sys.path.insert(0, str(Path(__file__).parent))
 import apps
-from servers import Server, ServerUnavailable, start_mariadb, start_postgresql
+from servers import Server, ServerUnavailable, start_mariadb, start_pgbouncer, start_postgresql
 
 DIALECTS = ("sqlite", "postgresql", "mysql")
 
@@ -50,6 +50,13 @@ def postgresql_server() -> Iterator[Server]:
 @pytest.fixture(scope="session")
 def mysql_server() -> Iterator[Server]:
     yield from _start("mysql", start_mariadb)
+
+
+@pytest.fixture(scope="session")
+def pgbouncer_server(postgresql_server: Server) -> Iterator[Server]:
+    """A PgBouncer in transaction mode in front of ``postgresql_server``: a database
+    made there is reached through it as ``pgbouncer_server.url(name)``."""
+    yield from _start("pgbouncer", lambda base: start_pgbouncer(base, postgresql_server))
 
 
 @pytest.fixture(params=DIALECTS)

@@ -1,4 +1,5 @@
-"""Throwaway PostgreSQL and MariaDB servers on loopback TCP ports for the test suite."""
+"""Throwaway PostgreSQL and MariaDB servers, and a PgBouncer in front of PostgreSQL, on
+loopback TCP ports for the test suite."""
 
 from __future__ import annotations
 
@@ -187,6 +188,25 @@ def _find(names: list[str], dirs: list[str]) -> str:
     raise ServerUnavailable(f"none of {', '.join(names)} found in {path}")
 
 
+def _not_as_root(base: Path, program: str) -> dict[str, Any]:
+    """Popen arguments that run ``program`` as the postgres user when we are root
+    (PostgreSQL and PgBouncer refuse to run as root), and hand ``base`` to that user."""
+    if os.geteuid() != 0:
+        return {}
+    try:
+        pg = pwd.getpwnam("postgres")
+    except KeyError:
+        raise ServerUnavailable(
+            f"running as root and no 'postgres' user to run {program} as"
+        ) from None
+    os.chown(base, pg.pw_uid, pg.pw_gid)
+    # TMPDIR may be private to root; the postgres user needs to traverse every ancestor.
+    for parent in base.parents:
+        if not parent.stat().st_mode & stat.S_IXOTH:
+            parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
+    return {"user": pg.pw_uid, "group": pg.pw_gid, "extra_groups": []}
+
+
 def start_postgresql(base: Path) -> Server:
     versions = [p for p in Path("/usr/lib/postgresql").glob("*/bin") if p.parent.name.isdigit()]
     versions.sort(key=lambda p: int(p.parent.name), reverse=True)
@@ -200,20 +220,7 @@ def start_postgresql(base: Path) -> Server:
     )
     pwfile, data = base / "pwfile", base / "data"
     pwfile.write_text(server.password + "\n")
-    as_user: dict[str, Any] = {}
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root.
-        try:
-            pg = pwd.getpwnam("postgres")
-        except KeyError:
-            raise ServerUnavailable(
-                "running as root and no 'postgres' user to run PostgreSQL as"
-            ) from None
-        as_user = {"user": pg.pw_uid, "group": pg.pw_gid, "extra_groups": []}
-        os.chown(base, pg.pw_uid, pg.pw_gid)
-        # TMPDIR may be private to root; the postgres user needs to traverse every ancestor.
-        for parent in base.parents:
-            if not parent.stat().st_mode & stat.S_IXOTH:
-                parent.chmod(parent.stat().st_mode | stat.S_IXOTH)
+    as_user = _not_as_root(base, "PostgreSQL")
     _run(
         [
             *(initdb, "-D", str(data), "-U", server.user, "--encoding=UTF8", "--no-locale"),
@@ -274,3 +281,40 @@ def start_mariadb(base: Path) -> Server:
             *MARIADB_TUNING,
         ],
     )
+
+
+def start_pgbouncer(base: Path, postgresql: Server) -> Server:
+    """A PgBouncer in transaction mode in front of every database of ``postgresql``.
+
+    Each database gets a pool of three server sessions, fewer than the clients of a
+    race, all kept open and lent in turn: a client's next transaction runs in
+    another session, as on a busy pooler.
+    """
+    pgbouncer = _find(["pgbouncer"], ["/usr/sbin", "/usr/local/sbin"])
+    log = base / "pgbouncer.log"
+    server = Server(
+        "postgresql", HOST, _free_port(), postgresql.user, postgresql.password, "postgres", log
+    )
+    users, config = base / "users.txt", base / "pgbouncer.ini"
+    users.write_text(f'"{server.user}" "{server.password}"\n')
+    settings = {
+        "listen_addr": HOST,
+        "listen_port": server.port,
+        "unix_socket_dir": "",
+        "auth_type": "scram-sha-256",
+        "auth_file": users,
+        "pool_mode": "transaction",
+        "default_pool_size": 3,
+        "min_pool_size": 3,
+        "server_round_robin": 1,
+        "ignore_startup_parameters": "extra_float_digits",  # psycopg sends it
+    }
+    config.write_text(
+        f"[databases]\n* = host={postgresql.host} port={postgresql.port}\n[pgbouncer]\n"
+        + "".join(f"{key} = {value}\n" for key, value in settings.items())
+    )
+    as_user = _not_as_root(base, "PgBouncer")
+    if as_user:
+        for path in (users, config):
+            os.chown(path, as_user["user"], as_user["group"])
+    return _launch(server, [pgbouncer, str(config)], cwd=base, **as_user)

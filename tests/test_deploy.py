@@ -137,10 +137,14 @@ def test_a_waiting_upgrader_names_the_holder(database_server: Server, tmp_path: 
 
 
 @pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("isolation", ["read committed", "repeatable read"])
 def test_concurrent_index_build_under_the_lock_does_not_deadlock(
-    database_server: Server, tmp_path: Path
+    database_server: Server, isolation: str, tmp_path: Path
 ) -> None:
     url = _fresh(database_server, tmp_path)
+    # Whatever the default, the lock's transaction must keep no snapshot between statements.
+    database = sa.make_url(url).database
+    _execute(url, f"ALTER DATABASE {database} SET default_transaction_isolation = '{isolation}'")
     processes = [_upgrade(url, MIGRATION_SLEEP="0.5") for _ in range(5)]
     outputs = [p.communicate(timeout=120)[0] for p in processes]
     assert [p.returncode for p in processes] == [0] * 5, outputs
@@ -153,32 +157,100 @@ def test_concurrent_index_build_under_the_lock_does_not_deadlock(
     assert "ix_runs_revision" in indexes
 
 
-@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
-def test_a_killed_holder_leaves_nothing_behind(database_server: Server, tmp_path: Path) -> None:
-    url = _fresh(database_server, tmp_path)
-    holder = _upgrade(url, MIGRATION_SLEEP="60")
+def _through(pgbouncer: Server, url: str) -> str:
+    """The URL of the database at ``url`` through ``pgbouncer``."""
+    return pgbouncer.url(sa.make_url(url).database or "")
+
+
+def _advisory_locks(url: str) -> list[int]:
+    """The server processes that hold an advisory lock in the database at ``url``."""
     engine = sa.create_engine(url)
     try:
-        deadline = time.monotonic() + 30
         with engine.connect() as connection:
-            while not connection.execute(
-                sa.text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted")
-            ).scalar():
-                assert time.monotonic() < deadline, "the first upgrader never took the lock"
-                time.sleep(0.1)
-                connection.rollback()
-        time.sleep(0.5)  # well inside revision r1's sleep
-        holder.send_signal(signal.SIGKILL)
-        holder.wait()
-
-        started = time.monotonic()
-        second = _upgrade(url, MIGRATION_SLEEP="0", LOCK_TIMEOUT="10")
-        output = second.communicate(timeout=60)[0]
-        assert second.returncode == 0, output
-        assert time.monotonic() - started < 15
-        assert "4 revisions applied" in output
+            return list(
+                connection.scalars(
+                    sa.text(
+                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                        " AND database = (SELECT oid FROM pg_database"
+                        " WHERE datname = current_database())"
+                    )
+                )
+            )
     finally:
         engine.dispose()
+
+
+def _locks_once(url: str, held: bool) -> list[int]:
+    """Wait until the migration lock of the database at ``url`` (a direct URL) is
+    ``held``, or not, and return the server processes that hold it."""
+    deadline = time.monotonic() + 30
+    while bool(pids := _advisory_locks(url)) != held:
+        assert time.monotonic() < deadline, f"the lock is {'not ' if held else ''}held"
+        time.sleep(0.1)
+    return pids
+
+
+def test_race_through_pgbouncer_in_transaction_mode(
+    postgresql_server: Server, pgbouncer_server: Server, tmp_path: Path
+) -> None:
+    # Six upgraders share three server sessions, lent for one transaction at a time.
+    for _ in range(2):
+        url = _fresh(postgresql_server, tmp_path)
+        processes = [_upgrade(_through(pgbouncer_server, url), POOLED="1") for _ in range(6)]
+        outputs = [p.communicate(timeout=300)[0] for p in processes]
+        assert [p.returncode for p in processes] == [0] * 6, outputs
+        assert sum("4 revisions applied" in o for o in outputs) == 1, outputs
+        assert sum("Nothing to do: the database is already at r4." in o for o in outputs) == 5
+        runs, versions = _state(url)
+        assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+        assert versions == [HEAD]
+        assert _advisory_locks(url) == []  # none left behind in a pooled session
+
+
+@pytest.mark.parametrize("through_pgbouncer", [False, True], ids=["direct", "pgbouncer"])
+def test_a_killed_holder_leaves_nothing_behind(
+    postgresql_server: Server,
+    through_pgbouncer: bool,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    url = migrate = _fresh(postgresql_server, tmp_path)
+    env = {}
+    if through_pgbouncer:
+        migrate, env = _through(request.getfixturevalue("pgbouncer_server"), url), {"POOLED": "1"}
+    holder = _upgrade(migrate, MIGRATION_SLEEP="60", **env)
+    _locks_once(url, held=True)
+    time.sleep(0.5)  # well inside revision r1's sleep
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    _locks_once(url, held=False)  # a pooler closes the session that a client left
+
+    started = time.monotonic()
+    second = _upgrade(migrate, MIGRATION_SLEEP="0", LOCK_TIMEOUT="10", **env)
+    output = second.communicate(timeout=60)[0]
+    assert second.returncode == 0, output
+    assert time.monotonic() - started < 15
+    assert "4 revisions applied" in output
+    runs, versions = _state(url)
+    assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
+    assert versions == [HEAD]
+    assert _advisory_locks(url) == []
+
+
+@pytest.mark.parametrize("dialect", ["postgresql"], indirect=True)
+def test_a_lock_lost_during_the_run_is_an_error(database_server: Server, tmp_path: Path) -> None:
+    url = _fresh(database_server, tmp_path)
+    holder = _upgrade(url, MIGRATION_SLEEP="1")
+    [session] = _locks_once(url, held=True)
+    _execute(url, f"SELECT pg_terminate_backend({session})")  # as an administrator might
+    output = holder.communicate(timeout=60)[0]
+    assert holder.returncode == 1, output
+    assert (
+        "Error: The run finished, but the migration lock was lost on the way: its session"
+        f" (server process {session}) ended (" in output
+    )
+    assert "Another process may have migrated this database at the same time" in output
+    assert "Traceback" not in output
     runs, versions = _state(url)
     assert runs == Counter({"r1": 1, "r2": 1, "r3": 1, "r4": 1})
     assert versions == [HEAD]
