@@ -917,8 +917,10 @@ def downgrade_preview(
     A table or column that a revision reverted earlier in the run renames (or
     creates) is followed back to what it is in the database now; one that cannot be
     found there is listed with ``rows`` None, which needs a confirmation too. So is
-    every drop when ``x_args`` or ``tag`` are given: env.py may pick another database
-    from them, whose rows cannot be counted without running it.
+    SQL that may drop anything (``Loss.sql``: its text is built as the script runs,
+    or it is a statement the linter does not know), and every drop when ``x_args``
+    or ``tag`` are given: env.py may pick another database from them, whose rows
+    cannot be counted without running it.
     Nothing changes: when this raises, nothing was reverted on any database."""
     from alembic.script.revision import RangeNotAncestorError
 
@@ -970,6 +972,7 @@ def downgrade_preview(
                                 file=script.path,
                                 line=change.line,
                                 found_as=found_as,
+                                sql=change.sql,
                             )
                         )
         return [s.revision(x) for x in scripts], losses
@@ -1029,6 +1032,8 @@ class _Reverting:
             self._move(self.columns, None, column_key, None, created=True)
         elif kind == "rename_column" and table is not None:
             self._move(self.columns, column_key, (schema, table, change.new_name), column)
+        elif kind == "sql":  # may drop anything: nothing can be counted
+            return None, None
         elif kind in ("drop_table", "drop_column"):
             keys = [table_key] if kind == "drop_table" else [table_key, column_key]
             rows: int | None = None

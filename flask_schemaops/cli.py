@@ -866,7 +866,9 @@ def _confirm_data_loss(options: Options, revision: str, tag: str | None, yes: bo
     _echo("This downgrade drops data:", fg="yellow", bold=True)
     for loss in preview.losses:
         if loss.rows is None:
-            if "?" in (loss.table, loss.column):
+            if loss.sql is not None:
+                found = "what it drops is not known before it runs"
+            elif "?" in (loss.table, loss.column):
                 found = "named only as the script runs"
             elif options.x_args or tag is not None:
                 found = "in the database env.py picks from -x or --tag"

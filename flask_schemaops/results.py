@@ -224,11 +224,16 @@ class Loss:
     line: int
     # Its name in the database now, when a revision reverted before it renamed it.
     found_as: str | None = None
+    # SQL that may drop anything, shortened (``table`` is then ``?`` and ``rows``
+    # None): built as the script runs, or a statement the linter does not know.
+    sql: str | None = None
 
     @property
     def what(self) -> str:
-        """``table NAME`` or ``column TABLE.NAME``; a name the script computes as it
-        runs shows as ``?``."""
+        """``table NAME``, ``column TABLE.NAME`` or ``SQL `TEXT```; a name the script
+        computes as it runs shows as ``?``."""
+        if self.sql is not None:
+            return f"SQL `{self.sql}`"
         return f"column {self.table}.{self.column}" if self.column else f"table {self.table}"
 
 
