@@ -275,6 +275,7 @@ def revision(
             p.sessions = [p.only("gets the new revision")]
         else:
             p.require_at_head()
+            p.require_models()
         results = p.each(write)
         return Written(
             scripts=tuple(x for r in results for x in r.scripts),
@@ -526,6 +527,7 @@ def check(
 
     with open_project(app, directory, binds=binds, x_args=x_args) as p:
         p.require_at_head()
+        p.require_models()
         return p.each(compare)
 
 
