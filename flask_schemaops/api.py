@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from flask import Flask, has_app_context
 
 from . import targets
-from .config import WARNINGS_ATTRIBUTE, versions_directory
+from .config import WARNINGS_ATTRIBUTE, file_in_the_way, versions_directory
 from .errors import (
     ConfigurationError,
     DirectoryError,
@@ -149,24 +149,37 @@ def init(
     if not (source / "env.py").is_file():
         names = ", ".join(t.name for t in list_templates())
         raise ConfigurationError(f"Unknown template {template!r}. Available: {names}.")
-    if target.exists() and any(target.iterdir()):
+    blocker = file_in_the_way(target)
+    if blocker is not None:
         raise DirectoryError(
-            f"{target} already exists and is not empty; init only creates a new directory."
-            " Pick another with -d/--directory, or remove this one first."
+            f"Cannot create the migrations directory {target}:"
+            f" {'it' if blocker == target else blocker} is a file. Pick another path with"
+            " -d/--directory."
         )
     versions = target / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        if item.name == "alembic.ini.mako":
-            _render_ini(item, target / "alembic.ini", state.app, app_import_path)
-        elif item.is_file():
-            shutil.copyfile(item, target / item.name)
-    folders = [versions_directory(target, key) for key in binds]
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    if package:
-        for folder in {target, versions, *folders}:
-            (folder / "__init__.py").touch()
+    try:
+        if target.is_dir() and any(target.iterdir()):
+            raise DirectoryError(
+                f"{target} already exists and is not empty; init only creates a new"
+                " directory. Pick another with -d/--directory, or remove this one first."
+            )
+        versions.mkdir(parents=True, exist_ok=True)
+        for item in source.iterdir():
+            if item.name == "alembic.ini.mako":
+                _render_ini(item, target / "alembic.ini", state.app, app_import_path)
+            elif item.is_file():
+                shutil.copyfile(item, target / item.name)
+        folders = [versions_directory(target, key) for key in binds]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        if package:
+            for folder in {target, versions, *folders}:
+                (folder / "__init__.py").touch()
+    except OSError as exc:
+        raise DirectoryError(
+            f"Cannot create the migrations directory {target}: {exc.strerror or exc}."
+            " Pick a path where you may create a directory with -d/--directory."
+        ) from exc
     return target
 
 

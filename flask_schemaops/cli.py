@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -194,9 +195,10 @@ def _reporting(options: Options, error_code: int) -> Iterator[None]:
     try:
         yield
     except SchemaOpsError as exc:
-        if options.traceback:
-            raise
-        _echo(f"Error: {exc}", fg="red", err=True)
+        if options.traceback:  # the same exit status: scripts read it
+            click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
+        else:
+            _echo(f"Error: {exc}", fg="red", err=True)
         sys.exit(error_code)
 
 
