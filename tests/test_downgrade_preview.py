@@ -408,14 +408,17 @@ def test_sql_the_preview_does_not_know_needs_a_confirmation(
         "    op.execute('CREATE VIEW kept_ids AS SELECT id FROM kept')\n"
         "    op.execute(sa.table('kept', sa.column('id')).insert().values(id=9))\n"
         "    op.execute('CALL archive_and_drop(1)')\n"
-        "    op.execute(sa.schema.DropTable(sa.table('kept')))",
+        "    op.execute(sa.schema.DropTable(sa.table('kept')))\n"
+        "    op.get_bind().connection.cursor().execute('DROP TABLE kept')",
     )
     _ok(app, "upgrade")
+    execute(app, "INSERT INTO kept (id) VALUES (1)")
 
     preview = api.downgrade_preview("base", app=app)
     assert [(loss.what, loss.rows) for loss in preview.losses] == [
         ("SQL `CALL archive_and_drop(1)`", None),
         ("SQL `sa.schema.DropTable(sa.table('kept'))`", None),
+        ("table kept", 1),
     ]
     assert preview.needs_confirmation
     result = invoke(app, "downgrade", "base")
@@ -427,6 +430,7 @@ def test_sql_the_preview_does_not_know_needs_a_confirmation(
         "  SQL `sa.schema.DropTable(sa.table('kept'))`: what it drops is not known before it"
         f" runs, so its data could not be counted (revision pr1, {script}:"
         f"{_line(script, 'DropTable')})\n"
+        f"  table kept: 1 row (revision pr1, {script}:{_line(script, 'cursor')})\n"
         "Error: nothing was reverted"
     ) in result.output
     assert tables(app) == {"alembic_version", "kept"}

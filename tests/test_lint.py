@@ -2193,3 +2193,31 @@ def test_a_name_is_read_as_bound_where_it_is_used(tmp_path: Path) -> None:
         (30, "SO119", f"Raw SQL `f'DROP TABLE {{TABLE}}'` {unread}"),
         (33, "SO119", f"Raw SQL `f'DROP TABLE {{name}}'` {unread}"),
     ]
+
+
+def test_sql_with_bound_parameters_or_through_a_cursor_is_read(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            op.execute(sa.text("UPDATE spans SET name = :n").bindparams(n="x"))
+            cursor = op.get_bind().connection.cursor()
+            cursor.execute("DROP TABLE spans")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    found = [(f.rule, f.severity, f.message.split(" See ")[0]) for f in lint(tmp_path, body)]
+    assert found == [
+        (
+            "SO119",
+            "warning",
+            "Raw SQL `UPDATE spans SET name = :n`: UPDATE without WHERE rewrites every row of"
+            " spans in one transaction.",
+        ),
+        (
+            "SO104",
+            "warning",
+            "Table spans is dropped: the release still running during the deploy reads it"
+            " and fails, and its rows are gone.",
+        ),
+    ]

@@ -174,6 +174,9 @@ class Script:
         if callee(node) in ("f", "text", "conv", "literal_column"):
             found = self._value(node.args[0], seen) if node.args else None
             return found if isinstance(found, str) else None
+        if callee(node) == "bindparams" and isinstance(node.func, ast.Attribute):
+            found = self._value(node.func.value, seen)  # text(...).bindparams(...)
+            return found if isinstance(found, str) else None
         if callee(node) == "format" and isinstance(node.func, ast.Attribute):
             template = self._value(node.func.value, seen)
             if not isinstance(template, str) or any(isinstance(a, ast.Starred) for a in node.args):
@@ -494,7 +497,8 @@ class _Walker:
             if callee(node) in ("Session", "sessionmaker"):  # a session, or its factory
                 bind = _bind(node, ("bind",)).get("bind")
                 return "connection" if self._kind(bind) == "connection" else None
-            if isinstance(func, ast.Attribute) and func.attr == "execution_options":
+            if isinstance(func, ast.Attribute) and func.attr in ("execution_options", "cursor"):
+                # the connection with options, or a cursor of its DBAPI connection
                 return "connection" if self._kind(func.value) == "connection" else None
             if isinstance(func, (ast.Name, ast.Call)) and self._kind(func) == "connection":
                 return "connection"  # a session made by a factory bound to the connection
