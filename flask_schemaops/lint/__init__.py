@@ -199,8 +199,8 @@ class Change:
     the script runs, or it is a statement the reader does not know; ``sql`` holds
     it, shortened (the source of the expression when the text is not known)."""
 
-    kind: str  # drop_table, drop_column, rename_table, rename_column, create_table,
-    # add_column, sql
+    # drop_table, drop_column, rename_table, rename_column, create_table, add_column, sql
+    kind: str
     table: str
     column: str | None  # None for a whole table
     new_name: str | None  # a rename's new name
