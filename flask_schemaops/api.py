@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 from flask import Flask, has_app_context
 
 from . import targets
-from .config import WARNINGS_ATTRIBUTE, versions_directory
+from .config import WARNINGS_ATTRIBUTE, file_in_the_way, versions_directory
 from .errors import (
     ConfigurationError,
     DirectoryError,
@@ -150,24 +150,37 @@ def init(
     if not (source / "env.py").is_file():
         names = ", ".join(t.name for t in list_templates())
         raise ConfigurationError(f"Unknown template {template!r}. Available: {names}.")
-    if target.exists() and any(target.iterdir()):
+    blocker = file_in_the_way(target)
+    if blocker is not None:
         raise DirectoryError(
-            f"{target} already exists and is not empty; init only creates a new directory."
-            " Pick another with -d/--directory, or remove this one first."
+            f"Cannot create the migrations directory {target}:"
+            f" {'it' if blocker == target else blocker} is a file. Pick another path with"
+            " -d/--directory."
         )
     versions = target / "versions"
-    versions.mkdir(parents=True, exist_ok=True)
-    for item in source.iterdir():
-        if item.name == "alembic.ini.mako":
-            _render_ini(item, target / "alembic.ini", state.app, app_import_path)
-        elif item.is_file():
-            shutil.copyfile(item, target / item.name)
-    folders = [versions_directory(target, key) for key in binds]
-    for folder in folders:
-        folder.mkdir(parents=True, exist_ok=True)
-    if package:
-        for folder in {target, versions, *folders}:
-            (folder / "__init__.py").touch()
+    try:
+        if target.is_dir() and any(target.iterdir()):
+            raise DirectoryError(
+                f"{target} already exists and is not empty; init only creates a new"
+                " directory. Pick another with -d/--directory, or remove this one first."
+            )
+        versions.mkdir(parents=True, exist_ok=True)
+        for item in source.iterdir():
+            if item.name == "alembic.ini.mako":
+                _render_ini(item, target / "alembic.ini", state.app, app_import_path)
+            elif item.is_file():
+                shutil.copyfile(item, target / item.name)
+        folders = [versions_directory(target, key) for key in binds]
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+        if package:
+            for folder in {target, versions, *folders}:
+                (folder / "__init__.py").touch()
+    except OSError as exc:
+        raise DirectoryError(
+            f"Cannot create the migrations directory {target}: {exc.strerror or exc}."
+            " Pick a path where you may create a directory with -d/--directory."
+        ) from exc
     return target
 
 
@@ -276,6 +289,7 @@ def revision(
             p.sessions = [p.only("gets the new revision")]
         else:
             p.require_at_head()
+            p.require_models()
         results = p.each(write)
         return Written(
             scripts=tuple(x for r in results for x in r.scripts),
@@ -551,6 +565,7 @@ def check(
 
     with open_project(app, directory, binds=binds, x_args=x_args) as p:
         p.require_at_head()
+        p.require_models()
         return p.each(compare)
 
 
@@ -979,8 +994,10 @@ def downgrade_preview(
     A table or column that a revision reverted earlier in the run renames (or
     creates) is followed back to what it is in the database now; one that cannot be
     found there is listed with ``rows`` None, which needs a confirmation too. So is
-    every drop when ``x_args`` or ``tag`` are given: env.py may pick another database
-    from them, whose rows cannot be counted without running it.
+    SQL that may drop anything (``Loss.sql``: its text is built as the script runs,
+    or it is a statement the linter does not know), and every drop when ``x_args``
+    or ``tag`` are given: env.py may pick another database from them, whose rows
+    cannot be counted without running it.
     Nothing changes: when this raises, nothing was reverted on any database."""
     from alembic.script.revision import RangeNotAncestorError
 
@@ -1034,6 +1051,7 @@ def downgrade_preview(
                                 line=change.line,
                                 found_as=found_as,
                                 schema=None if change.schema == default else change.schema,
+                                sql=change.sql,
                             )
                         )
         return [s.revision(x) for x in scripts], losses
@@ -1093,6 +1111,8 @@ class _Reverting:
             self._move(self.columns, None, column_key, None, created=True)
         elif kind == "rename_column" and table is not None:
             self._move(self.columns, column_key, (schema, table, change.new_name), column)
+        elif kind == "sql":  # may drop anything: nothing can be counted
+            return None, None
         elif kind in ("drop_table", "drop_column"):
             keys = [table_key] if kind == "drop_table" else [table_key, column_key]
             rows: int | None = None

@@ -34,7 +34,7 @@ from . import autogen, scratch, scripts
 from .config import build_config
 from .errors import ConfigurationError, MultipleHeadsError, relative_path
 from .results import Baseline, Revision
-from .session import RunOptions, Session, describe_diff
+from .session import IMPORT_MODELS, RunOptions, Session, describe_diff
 from .targets import connect, current_heads
 
 
@@ -59,8 +59,7 @@ def _generate(session: Session, message: str, force: bool, *, has_tables: bool) 
     if not session.target.metadata.tables:
         raise ConfigurationError(
             f"The models of the database {session.name!r} declare no table, so there is"
-            " no baseline to generate. Import the models before the app is created"
-            " (e.g. in the app factory), then run `flask db baseline` again."
+            f" no baseline to generate. {IMPORT_MODELS}, then run `flask db baseline` again."
         )
     session.versions.mkdir(parents=True, exist_ok=True)
     state = session.project.state

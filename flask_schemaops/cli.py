@@ -13,6 +13,7 @@ import json
 import re
 import shlex
 import sys
+import traceback
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -194,9 +195,10 @@ def _reporting(options: Options, error_code: int) -> Iterator[None]:
     try:
         yield
     except SchemaOpsError as exc:
-        if options.traceback:
-            raise
-        _echo(f"Error: {exc}", fg="red", err=True)
+        if options.traceback:  # the same exit status: scripts read it
+            click.echo("".join(traceback.format_exception(exc)), err=True, nl=False)
+        else:
+            _echo(f"Error: {exc}", fg="red", err=True)
         sys.exit(error_code)
 
 
@@ -892,7 +894,9 @@ def _confirm_data_loss(options: Options, revision: str, tag: str | None, yes: bo
     _echo("This downgrade drops data:", fg="yellow", bold=True)
     for loss in preview.losses:
         if loss.rows is None:
-            if "?" in (loss.table, loss.column):
+            if loss.sql is not None:
+                found = "what it drops is not known before it runs"
+            elif "?" in (loss.table, loss.column):
                 found = "named only as the script runs"
             elif options.x_args or tag is not None:
                 found = "in the database env.py picks from -x or --tag"

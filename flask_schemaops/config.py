@@ -76,17 +76,48 @@ def is_multidb_directory(directory: Path) -> bool:
 
 def require_environment(directory: Path) -> None:
     """Raise a :class:`DirectoryError` saying what to do unless ``directory`` holds an env.py."""
-    if not (directory / "env.py").is_file():
+    try:
+        found = (directory / "env.py").is_file()
+    except OSError as exc:  # a name too long, a folder that may not be read...
+        raise DirectoryError(
+            f"No migrations directory at {directory}: {exc.strerror or exc}. Point"
+            " -d/--directory or SCHEMAOPS_DIRECTORY at the migrations directory."
+        ) from exc
+    if not found:
         if directory.is_dir():
             raise DirectoryError(
                 f"{directory} has no env.py, so it is not a migrations directory. Point"
                 " -d/--directory or SCHEMAOPS_DIRECTORY at the right one, or run"
                 " `flask db init` on an empty directory."
             )
+        blocker = file_in_the_way(directory)
+        if blocker is not None:
+            what = (
+                f"{directory} is a file, not a migrations directory."
+                if blocker == directory
+                else f"No migrations directory at {directory}: {blocker} is a file."
+            )
+            raise DirectoryError(
+                f"{what} Point -d/--directory or SCHEMAOPS_DIRECTORY at the migrations directory."
+            )
         raise DirectoryError(
             f"No migrations directory at {directory}. Run `flask db init` to create it,"
             " or point -d/--directory or SCHEMAOPS_DIRECTORY at the existing one."
         )
+
+
+def file_in_the_way(directory: Path) -> Path | None:
+    """``directory`` or the first of its parents that exists as something other than a
+    directory (a file), where no directory can be; else None."""
+    for path in (directory, *directory.parents):
+        try:
+            if path.is_dir():
+                return None
+            if path.exists():
+                return path
+        except OSError:  # not readable: not known to be in the way
+            return None
+    return None
 
 
 def build_config(

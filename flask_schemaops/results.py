@@ -260,11 +260,17 @@ class Loss:
     # Its name in the database now, when a revision reverted before it renamed it.
     found_as: str | None = None
     schema: str | None = None  # the table's, when not the database's default one
+    # SQL that may drop anything, shortened (``table`` is then ``?`` and ``rows``
+    # None): built as the script runs, or a statement the linter does not know.
+    sql: str | None = None
 
     @property
     def what(self) -> str:
-        """``table NAME`` or ``column TABLE.NAME``, the table as ``SCHEMA.NAME`` outside
-        the default schema; a name the script computes as it runs shows as ``?``."""
+        """``table NAME``, ``column TABLE.NAME`` (the table as ``SCHEMA.NAME`` outside
+        the default schema) or ``SQL `TEXT```; a name the script computes as it runs
+        shows as ``?``."""
+        if self.sql is not None:
+            return f"SQL `{self.sql}`"
         table = f"{self.schema}.{self.table}" if self.schema else self.table
         return f"column {table}.{self.column}" if self.column else f"table {table}"
 

@@ -87,6 +87,9 @@ _SYMBOLIC = re.compile(r"^(heads?|base|current|[+-]\d+)$")
 
 TRANSACTIONAL_DDL = {"postgresql", "mssql"}
 
+# How to give the app its models, where they declare no table.
+IMPORT_MODELS = "Import the models before the app is created (e.g. in the app factory)"
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -226,6 +229,29 @@ class Session:
                 " --tag arguments env.py reads."
             )
         return found[self.place]
+
+    def tables_without_models(self) -> list[str]:
+        """The tables of the database (those of the app's schema: not the version or
+        audit table, nor ``ignore_tables``) when its models declare none, else []. That
+        is what a models module not imported before the app is created looks like:
+        autogenerate would drop every table."""
+        if self.target.metadata.tables:
+            return []
+        from .scratch import user_tables
+
+        with connect(self.target.engine, self.target.setting) as connection:
+            return user_tables(connection, self.project.state.settings)
+
+    def no_models(self, tables: Sequence[str]) -> str:
+        """What :meth:`tables_without_models` found, in a sentence."""
+        several = self.target.bind_key is not None or len(self.project.sessions) > 1
+        listed = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        return (
+            f"The models{f' of the database {self.name!r}' if several else ''} declare no"
+            f" table, but the database holds {len(tables)} ({listed}): the module that"
+            " defines the models is not imported when the app is created, so autogenerate"
+            " would drop every table."
+        )
 
     def status(self) -> Status:
         database, now = self.locate()
@@ -802,6 +828,17 @@ class Project:
                 f" compare against an old schema. Run `flask db upgrade{heads}` first, then"
                 " run this command again. Nothing was generated or compared."
             )
+
+    def require_models(self) -> None:
+        """Refuse, before any database is compared, when the models of one declare no
+        table while it holds some (see :meth:`Session.tables_without_models`)."""
+        for session in (x for s in self.sessions for x in (s, *s.siblings)):
+            tables = session.tables_without_models()
+            if tables:
+                raise ConfigurationError(
+                    f"{session.no_models(tables)} {IMPORT_MODELS}, then run this command"
+                    " again. Nothing was generated or compared."
+                )
 
     def holding(self, revisions: Sequence[str]) -> Session:
         """The session whose scripts hold all of ``revisions``."""

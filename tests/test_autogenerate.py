@@ -627,3 +627,71 @@ def test_the_commented_formatter_hook_formats_new_revisions(
     assert "'tags'" not in text
     _ok(app, "upgrade")
     _assert_no_changes(app, tmp_path)
+
+
+# --- Models that were not imported -------------------------------------------------------
+
+
+_NOT_IMPORTED = (
+    " declare no table, but the database holds {tables}: the module that defines the models"
+    " is not imported when the app is created, so autogenerate would drop every table. Import"
+    " the models before the app is created (e.g. in the app factory), then run this command"
+    " again. Nothing was generated or compared.\n"
+)
+
+
+def test_models_that_were_not_imported_are_refused(
+    make_app: App, database_url: str, tmp_path: Path
+) -> None:
+    """An app whose models module nobody imports has empty metadata: autogenerate would
+    write a drop for every table. revision --autogenerate, migrate and check refuse."""
+    settings = {"SCHEMAOPS_AUDIT_TABLE": "schemaops_audit"}
+    app = make_app(config=settings, ignore_tables=("legacy_*",))
+    _baseline(app)
+    execute(app, "INSERT INTO spans (name) VALUES ('kept')")
+    execute(app, "CREATE TABLE legacy_notes (id INTEGER PRIMARY KEY)")
+    assert tables(app) == {"alembic_version", "schemaops_audit", "spans", "legacy_notes"}
+    before = _scripts(tmp_path)
+
+    bare = make_app(
+        url=None,
+        config={**settings, "SQLALCHEMY_DATABASE_URI": database_url},
+        ignore_tables=("legacy_*",),
+    )
+    for command in (["revision", "--autogenerate", "-m", "oops"], ["migrate", "-m", "oops"]):
+        result = invoke(bare, *command)
+        assert result.exit_code == 1, result.output
+        assert result.stderr == "Error: The models" + _NOT_IMPORTED.format(tables="1 (spans)")
+    result = invoke(bare, "check")
+    assert result.exit_code == 1, result.output
+    assert result.stderr == "Error: The models" + _NOT_IMPORTED.format(tables="1 (spans)")
+    assert _scripts(tmp_path) == before
+    assert execute(app, "SELECT name FROM spans") == [("kept",)]
+
+    # A database that holds only the version, audit and ignored tables is no sign.
+    execute(app, "DROP TABLE spans")
+    assert _ok(bare, "check") == "No changes: the revisions cover the models.\n"
+
+
+def test_a_bind_whose_models_were_not_imported_is_refused(
+    make_app: App, another_database: Callable[[str], str], tmp_path: Path
+) -> None:
+    audit = another_database("audit")
+    app = make_app(binds={"audit": audit})
+    _baseline(app)
+    execute(app, "INSERT INTO audit_items (label) VALUES ('signed in')", bind="audit")
+    before = _scripts(tmp_path)
+
+    # The default database's models are imported; those of the audit bind are not.
+    partial = make_app(config={"SQLALCHEMY_BINDS": {"audit": audit}})
+    message = "Error: The models of the database 'audit'" + _NOT_IMPORTED.format(
+        tables="1 (audit_items)"
+    )
+    for command in (["migrate", "-m", "oops"], ["check"]):
+        result = invoke(partial, *command)
+        assert result.exit_code == 1, result.output
+        assert result.stderr == message
+    assert _scripts(tmp_path) == before
+    assert _ok(partial, "check", "--bind", "default") == (
+        "No changes: the revisions cover the models.\n"
+    )

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import pytest
+from apps import execute
 from docblocks import run_quickstart, shell_environ
+from flask import Flask
 
 from flask_schemaops.cli import db as command_group
 from flask_schemaops.settings import Settings
@@ -83,3 +86,47 @@ def test_version_is_the_package_version(site: Path) -> None:
 
     index = (site / "index.html").read_text(encoding="utf-8")
     assert f"flask-schemaops {flask_schemaops.__version__}" in index
+
+
+# --- Error messages the pages quote ------------------------------------------------------
+
+
+def _quoted(page: str, start: str) -> list[str]:
+    """Each literal block of ``docs/page`` whose text starts with ``start``, its lines
+    joined by single spaces."""
+    lines = (DOCS / page).read_text(encoding="utf-8").splitlines()
+    found = []
+    for index, line in enumerate(lines):
+        if line.startswith(f"    {start}"):
+            block = [line]
+            for after in lines[index + 1 :]:
+                if not after.startswith("    "):
+                    break
+                block.append(after)
+            found.append(" ".join(" ".join(block).split()))
+    return found
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_quoted_autogenerate_errors_are_the_ones_printed(
+    make_app: Callable[..., Flask], database_url: str, tmp_path: Path
+) -> None:
+    app = make_app()
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "init"]).exit_code == 0
+    assert runner.invoke(args=["db", "revision", "--autogenerate", "-m", "a"]).exit_code == 0
+    result = runner.invoke(args=["db", "revision", "--autogenerate", "-m", "b"])
+    assert result.exit_code == 1
+    printed = " ".join(result.stderr.split())
+    for page in ("autogenerate.rst", "troubleshooting.rst"):
+        assert _quoted(page, "Error: The database is not at the head revision") == [printed]
+
+    # The models of the app, in a module nobody imports; the table is the pages' product.
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+    execute(app, "ALTER TABLE spans RENAME TO product")
+    bare = make_app(url=None, config={"SQLALCHEMY_DATABASE_URI": database_url})
+    result = bare.test_cli_runner().invoke(args=["db", "check"])
+    assert result.exit_code == 1
+    printed = " ".join(result.stderr.split())
+    for page in ("autogenerate.rst", "troubleshooting.rst"):
+        assert _quoted(page, "Error: The models declare no table") == [printed]

@@ -724,8 +724,9 @@ def test_a_revision_killed_halfway_on_mariadb(database_url: str) -> None:
     assert upgrade.returncode == 0 and "1 revision applied" in output, output
     doctor = _flask(database_url, "doctor")
     output = doctor.communicate(timeout=120)[0]
-    assert doctor.returncode == 1  # the models of this app are empty: drift, nothing else
-    assert "ERROR" not in output and "WARNING: The database and the models differ" in output
+    assert doctor.returncode == 1  # the models of this app are empty, nothing else is wrong
+    assert output.startswith("ERROR: The models declare no table, but the database holds 2")
+    assert output.endswith("\n1 problem(s) found.\n")
 
 
 # --- Databases create_all built, and histories not started -------------------------------------
@@ -755,3 +756,28 @@ def test_a_database_without_version_table(make_app: App) -> None:
     block = _block(output, "ERROR: The database has tables but its alembic_version table")
     assert "records no revision" in block and "partly applied" not in output
     assert "Fix:      flask db baseline (compares the schema with the revisions" in block
+
+
+def test_models_that_were_not_imported(make_app: App, database_url: str) -> None:
+    """An app whose models module nobody imports: not drift to autogenerate away (a
+    revision that drops every table), but the import to fix."""
+    app = make_app()
+    _at_head(app)
+    execute(app, "INSERT INTO spans (name) VALUES ('kept')")
+    bare = make_app(url=None, config={"SQLALCHEMY_DATABASE_URI": database_url})
+
+    code, output = _doctor(bare)
+    assert code == 1
+    assert output == (
+        "ERROR: The models declare no table, but the database holds 1 (spans): the module"
+        " that defines the models is not imported when the app is created, so autogenerate"
+        " would drop every table.\n"
+        "  Evidence: tables in the database: spans\n"
+        "            models: none\n"
+        "  Fix:      Import the models before the app is created (e.g. in the app factory),"
+        " then run `flask db doctor` again.\n"
+        "1 problem(s) found.\n"
+    )
+    [database] = _report(bare)["databases"]
+    assert [p["check"] for p in database["problems"]] == ["no-models"]
+    assert database["skipped"] == ["drift: not compared while the models declare no table"]

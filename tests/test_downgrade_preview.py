@@ -380,3 +380,101 @@ def test_what_the_downgrade_creates_again_holds_nothing_of_today(
     ]
     output = _ok(app, "downgrade", "base")
     assert "drops data" not in output and "3 revisions reverted" in output
+
+
+def _line(script: str, text: str) -> int:
+    [line] = [n for n, code in enumerate(Path(script).read_text().splitlines(), 1) if text in code]
+    return line
+
+
+def test_sql_built_as_the_script_runs_is_read_or_needs_a_confirmation(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    _ok(app, "init")
+    script = _write(
+        tmp_path / "migrations" / "versions",
+        "rw1",
+        None,
+        "    name = 'raw_e'\n"
+        "    op.create_table(name, sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    for table in ('raw_a', 'raw_b', 'raw_c', 'raw_d'):\n"
+        "        op.create_table(table, sa.Column('id', sa.Integer, primary_key=True))",
+        "    name = 'raw_a'\n"
+        "    op.execute(f'DROP TABLE {name}')\n"
+        "    op.execute('DROP TABLE %s' % ('raw_' + 'b'))\n"
+        "    op.execute(sa.text('DROP TABLE {}'.format('raw_c')))\n"
+        "    name = 'raw_d'\n"
+        "    op.drop_table(name)\n"
+        "    for table in ['raw_e']:\n"
+        "        op.execute(f'DROP TABLE {table}')",
+    )
+    _ok(app, "upgrade")
+    for count, table in enumerate(["raw_a", "raw_b", "raw_c", "raw_d", "raw_e"], 1):
+        rows = ", ".join(f"({n})" for n in range(1, count + 1))
+        execute(app, f"INSERT INTO {table} (id) VALUES {rows}")
+
+    result = invoke(app, "downgrade", "base")
+    assert result.exit_code == 1, result.output
+
+    def at(text: str) -> str:
+        return f"(revision rw1, {script}:{_line(script, text)})"
+
+    assert (
+        "This downgrade drops data:\n"
+        f"  table raw_a: 1 row {at('{name}')}\n"
+        f"  table raw_b: 2 rows {at('%')}\n"
+        f"  table raw_c: 3 rows {at('.format')}\n"
+        f"  table raw_d: 4 rows {at('op.drop_table(name)')}\n"
+        "  SQL `f'DROP TABLE {table}'`: what it drops is not known before it runs, so its"
+        f" data could not be counted {at('{table}')}\n"
+        "Error: nothing was reverted: the downgrade would lose the data listed above"
+    ) in result.output
+    assert tables(app) == {"alembic_version", "raw_a", "raw_b", "raw_c", "raw_d", "raw_e"}
+
+    output = _ok(app, "downgrade", "base", "--yes")
+    assert "1 revision reverted" in output
+    assert tables(app) == {"alembic_version"}
+
+
+def test_sql_the_preview_does_not_know_needs_a_confirmation(
+    make_app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = make_app()
+    _ok(app, "init")
+    script = _write(
+        tmp_path / "migrations" / "versions",
+        "pr1",
+        None,
+        "    op.create_table('kept', sa.Column('id', sa.Integer, primary_key=True))",
+        "    op.execute('CREATE VIEW kept_ids AS SELECT id FROM kept')\n"
+        "    op.execute(sa.table('kept', sa.column('id')).insert().values(id=9))\n"
+        "    op.execute('CALL archive_and_drop(1)')\n"
+        "    op.execute(sa.schema.DropTable(sa.table('kept')))\n"
+        "    op.get_bind().connection.cursor().execute('DROP TABLE kept')",
+    )
+    _ok(app, "upgrade")
+    execute(app, "INSERT INTO kept (id) VALUES (1)")
+
+    preview = api.downgrade_preview("base", app=app)
+    assert [(loss.what, loss.rows) for loss in preview.losses] == [
+        ("SQL `CALL archive_and_drop(1)`", None),
+        ("SQL `sa.schema.DropTable(sa.table('kept'))`", None),
+        ("table kept", 1),
+    ]
+    assert preview.needs_confirmation
+    result = invoke(app, "downgrade", "base")
+    assert result.exit_code == 1, result.output
+    assert (
+        "This downgrade drops data:\n"
+        "  SQL `CALL archive_and_drop(1)`: what it drops is not known before it runs, so its"
+        f" data could not be counted (revision pr1, {script}:{_line(script, 'CALL')})\n"
+        "  SQL `sa.schema.DropTable(sa.table('kept'))`: what it drops is not known before it"
+        f" runs, so its data could not be counted (revision pr1, {script}:"
+        f"{_line(script, 'DropTable')})\n"
+        f"  table kept: 1 row (revision pr1, {script}:{_line(script, 'cursor')})\n"
+        "Error: nothing was reverted"
+    ) in result.output
+    assert tables(app) == {"alembic_version", "kept"}

@@ -21,7 +21,7 @@ from flask_sqlalchemy import SQLAlchemy
 from servers import Server
 
 from flask_schemaops import api, cli
-from flask_schemaops.errors import NotRegisteredError, SchemaOpsError, UnknownRevisionError
+from flask_schemaops.errors import NotRegisteredError
 
 MakeApp = Callable[..., Flask]
 SERVERS = pytest.mark.parametrize("dialect", ["postgresql", "mysql"], indirect=True)
@@ -632,18 +632,88 @@ def test_app_without_extension(tmp_path: Path) -> None:
         api.status(app=app)
 
 
-def test_traceback_option_reraises(make_app: MakeApp) -> None:
+def test_traceback_option_shows_the_traceback(make_app: MakeApp) -> None:
     app = make_app()
     start(app, "r1")
     result = invoke(app, "--traceback", "upgrade", "nope")
-    assert isinstance(result.exception, UnknownRevisionError)
-    assert "Error:" not in result.output
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert "\nflask_schemaops.errors.UnknownRevisionError: Unknown revision 'nope'" in (
+        result.stderr
+    )
+    assert "\nError: " not in result.output
 
     # The error a user sees keeps the exception it came from.
     edit(script(app, "r1"), "def upgrade():", "def upgrade(:")
     result = invoke(app, "--traceback", "upgrade")
-    assert isinstance(result.exception, SchemaOpsError)
-    assert isinstance(result.exception.__cause__, SyntaxError)
+    assert result.exit_code == 1
+    assert "SyntaxError: " in result.stderr
+    cause = "The above exception was the direct cause of the following exception:"
+    assert cause in result.stderr
+    assert "\nflask_schemaops.errors.ScriptError: " in result.stderr
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+@pytest.mark.parametrize(
+    ("command", "code"), [("status", 2), ("doctor", 2), ("lint", 2), ("upgrade", 1)]
+)
+def test_traceback_option_keeps_the_exit_status(
+    make_app: MakeApp, tmp_path: Path, command: str, code: int
+) -> None:
+    """Scripts read the exit status (status: 2 for an error, not 1 for pending
+    revisions); --traceback adds the traceback and changes nothing else."""
+    app = make_app()
+    nowhere = tmp_path / "nowhere"
+    message = (
+        f"No migrations directory at {nowhere}. Run `flask db init` to create it, or point"
+        " -d/--directory or SCHEMAOPS_DIRECTORY at the existing one.\n"
+    )
+    plain = invoke(app, command, "-d", str(nowhere))
+    assert (plain.exit_code, plain.stderr) == (code, f"Error: {message}")
+    result = invoke(app, "--traceback", command, "-d", str(nowhere))
+    assert result.exit_code == code
+    assert result.stderr.startswith("Traceback (most recent call last):\n")
+    assert result.stderr.endswith(f"\nflask_schemaops.errors.DirectoryError: {message}")
+
+
+@pytest.mark.parametrize("dialect", ["sqlite"], indirect=True)
+def test_a_file_where_the_migrations_directory_would_be(make_app: MakeApp, tmp_path: Path) -> None:
+    app = make_app()
+    blocker = tmp_path / "m9"
+    blocker.write_text("notes\n")
+    for path, what in ((blocker, "it"), (blocker / "sub", str(blocker))):
+        result = invoke(app, "init", "-d", str(path))
+        assert (result.exit_code, result.stderr) == (
+            1,
+            f"Error: Cannot create the migrations directory {path}: {what} is a file. Pick"
+            " another path with -d/--directory.\n",
+        )
+    too_long = tmp_path / ("x" * 300)
+    result = invoke(app, "init", "-d", str(too_long))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: Cannot create the migrations directory {too_long}: File name too long. Pick"
+        " a path where you may create a directory with -d/--directory.\n",
+    )
+    assert blocker.read_text() == "notes\n"
+
+    # The other commands do not send you to `flask db init` there.
+    point = "Point -d/--directory or SCHEMAOPS_DIRECTORY at the migrations directory.\n"
+    result = invoke(app, "status", "-d", str(blocker))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: {blocker} is a file, not a migrations directory. {point}",
+    )
+    result = invoke(app, "upgrade", "-d", str(blocker / "sub"))
+    assert (result.exit_code, result.stderr) == (
+        1,
+        f"Error: No migrations directory at {blocker / 'sub'}: {blocker} is a file. {point}",
+    )
+    result = invoke(app, "status", "-d", str(too_long))
+    assert (result.exit_code, result.stderr) == (
+        2,
+        f"Error: No migrations directory at {too_long}: File name too long. {point}",
+    )
 
 
 def test_status_exit_codes(make_app: MakeApp) -> None:

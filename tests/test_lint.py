@@ -2136,3 +2136,101 @@ def test_the_safe_patterns_for_mariadb_run_on_mariadb(
     else:
         assert keys == ["fk_spans_owner_id_owners"]
     assert execute(app, "SELECT COUNT(*) FROM spans") == [(2,)]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'f"DROP TABLE {name}"',
+        '"DROP TABLE %s" % name',
+        '"DROP TABLE %(t)s" % {"t": name}',
+        '"DROP TABLE {}".format(name)',
+        'sa.text("DROP TABLE {t}".format(t=name))',
+    ],
+)
+def test_sql_formatted_from_known_values_is_read(tmp_path: Path, sql: str) -> None:
+    body = f"""
+        def upgrade():
+            name = "spans"
+            op.execute({sql})
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    assert [(f.rule, f.message.split(":")[0]) for f in lint(tmp_path, body)] == [
+        ("SO104", "Table spans is dropped")
+    ]
+
+
+def test_a_name_is_read_as_bound_where_it_is_used(tmp_path: Path) -> None:
+    """A local name stands for what it is bound to at that point of its own function:
+    not for a value another function, an earlier line or one branch gives it."""
+    body = """
+        TABLE = "spans"
+
+
+        def _drop(table):
+            op.execute(f"DROP TABLE {table}")
+
+
+        def downgrade():
+            name = "owners"
+
+
+        def upgrade():
+            name = "scratch"
+            op.create_table(name, sa.Column("id", sa.Integer()))
+            op.drop_table(name)
+            name = "spans"
+            op.drop_table(name)
+            for TABLE in ("scratch",):
+                op.execute(f"DROP TABLE {TABLE}")
+            if op.get_context().as_sql:
+                name = "scratch"
+            op.execute(f"DROP TABLE {name}")
+            _drop("scratch")
+    """
+    unread = (
+        "is built when the script runs, so the linter cannot read it: review what it locks"
+        " and what the running release expects."
+    )
+    assert [(f.line, f.rule, f.message.split(" See ")[0]) for f in lint(tmp_path, body)] == [
+        (16, "SO119", f"Raw SQL `f'DROP TABLE {{table}}'` {unread}"),
+        (
+            28,
+            "SO104",
+            "Table spans is dropped: the release still running during the deploy reads it"
+            " and fails, and its rows are gone.",
+        ),
+        (30, "SO119", f"Raw SQL `f'DROP TABLE {{TABLE}}'` {unread}"),
+        (33, "SO119", f"Raw SQL `f'DROP TABLE {{name}}'` {unread}"),
+    ]
+
+
+def test_sql_with_bound_parameters_or_through_a_cursor_is_read(tmp_path: Path) -> None:
+    body = """
+        def upgrade():
+            op.execute(sa.text("UPDATE spans SET name = :n").bindparams(n="x"))
+            cursor = op.get_bind().connection.cursor()
+            cursor.execute("DROP TABLE spans")
+
+
+        def downgrade():
+            raise NotImplementedError
+    """
+    found = [(f.rule, f.severity, f.message.split(" See ")[0]) for f in lint(tmp_path, body)]
+    assert found == [
+        (
+            "SO119",
+            "warning",
+            "Raw SQL `UPDATE spans SET name = :n`: UPDATE without WHERE rewrites every row of"
+            " spans in one transaction.",
+        ),
+        (
+            "SO104",
+            "warning",
+            "Table spans is dropped: the release still running during the deploy reads it"
+            " and fails, and its rows are gone.",
+        ),
+    ]

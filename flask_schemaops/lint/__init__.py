@@ -193,9 +193,14 @@ def _severity(reference: str, value: str) -> str:
 class Change:
     """A table or column that ``downgrade()`` drops, renames, creates or adds, in the
     order it runs: what the downgrade preview follows to find each dropped one in
-    the database as it is now. A name not known before the script runs is ``?``."""
+    the database as it is now. A name not known before the script runs is ``?``.
 
-    kind: str  # drop_table, drop_column, rename_table, rename_column, create_table, add_column
+    ``kind`` ``sql`` is SQL that may drop anything: its text is not known before
+    the script runs, or it is a statement the reader does not know; ``sql`` holds
+    it, shortened (the source of the expression when the text is not known)."""
+
+    # drop_table, drop_column, rename_table, rename_column, create_table, add_column, sql
+    kind: str
     table: str
     column: str | None  # None for a whole table
     new_name: str | None  # a rename's new name
@@ -203,6 +208,7 @@ class Change:
     line: int
     bind: str | None  # see :attr:`analysis.Operation.bind`
     if_exists: bool = False  # a drop that skips what is not there
+    sql: str | None = None
 
 
 def downgrade_changes(path: str | Path, dialect: str | None) -> list[Change]:
@@ -212,37 +218,49 @@ def downgrade_changes(path: str | Path, dialect: str | None) -> list[Change]:
     if script.error:
         raise ScriptError(f"{path} {script.error}. Fix it, then run the command again.")
     return [
-        Change(kind, table or "?", column, new, o.schema, o.line, o.bind, if_exists)
+        Change(kind, table or "?", column, new, o.schema, o.line, o.bind, if_exists, sql)
         for o in script.operations_in("downgrade", dialect)
-        for kind, table, column, new, if_exists in _changes(script, o, dialect)
+        for kind, table, column, new, if_exists, sql in _changes(script, o, dialect)
     ]
 
 
 def _changes(
     script: analysis.Script, o: analysis.Operation, dialect: str | None
-) -> Iterator[tuple[str, str | None, str | None, str | None, bool]]:
-    """(kind, table, column, new name, if exists) for each :class:`Change` of ``o``."""
+) -> Iterator[tuple[str, str | None, str | None, str | None, bool, str | None]]:
+    """(kind, table, column, new name, if exists, SQL) for each :class:`Change` of ``o``."""
     optional = o.flag("if_exists")
     if o.kind in ("drop_table", "create_table"):
-        yield o.kind, o.table, None, None, optional
+        yield o.kind, o.table, None, None, optional, None
     elif o.kind == "rename_table":
-        yield o.kind, o.table, None, script.string(o.keyword("new_table_name")) or "?", False
+        new = script.string(o.keyword("new_table_name")) or "?"
+        yield o.kind, o.table, None, new, False, None
     elif o.kind == "drop_column":
-        yield o.kind, o.table, script.string(o.keyword("column_name")) or "?", None, optional
+        yield o.kind, o.table, script.string(o.keyword("column_name")) or "?", None, optional, None
     elif o.kind == "add_column":
         column = analysis.column(script, o.keyword("column"))
-        yield o.kind, o.table, (column.name if column else None) or "?", None, False
+        yield o.kind, o.table, (column.name if column else None) or "?", None, False, None
     elif o.kind == "alter_column" and o.keyword("new_column_name") is not None:
         old, new = (script.string(o.keyword(k)) or "?" for k in ("column_name", "new_column_name"))
-        yield "rename_column", o.table, old, new, False
+        yield "rename_column", o.table, old, new, False, None
     elif o.kind == "execute":
-        for s in analysis.statements(script, o, dialect) or ():
+        found = analysis.statements(script, o, dialect)
+        argument = o.keyword("sqltext")
+        if found is None:
+            # Built as the script runs: it may drop anything. A SQLAlchemy INSERT,
+            # UPDATE, DELETE or SELECT drops no table or column.
+            if analysis.expression_kind(argument) is None:
+                yield "sql", None, None, None, False, checks._short(argument)
+            return
+        for s in found:
             optional = bool(re.search(r"\bIF\s+EXISTS\b", s.text, re.IGNORECASE))
             if s.kind in ("drop_table", "create_table"):
-                yield s.kind, s.table, None, None, optional
+                yield s.kind, s.table, None, None, optional, None
             elif s.kind == "rename_table":
-                yield s.kind, s.table, None, s.name or "?", False
+                yield s.kind, s.table, None, s.name or "?", False, None
             elif s.kind in ("drop_column", "add_column"):
-                yield s.kind, s.table, s.column or "?", None, optional
+                yield s.kind, s.table, s.column or "?", None, optional, None
             elif s.kind == "rename_column":
-                yield s.kind, s.table, s.column or "?", s.name or "?", False
+                yield s.kind, s.table, s.column or "?", s.name or "?", False, None
+            elif s.kind == "unknown" and not s.text.upper().startswith("CREATE"):
+                # Not a statement the reader knows (CREATE ... makes, never drops).
+                yield "sql", None, None, None, False, checks._shorten(s.text)

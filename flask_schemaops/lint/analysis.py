@@ -15,7 +15,7 @@ import io
 import re
 import sys
 import tokenize
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -100,7 +100,11 @@ class Script:
     operations: list[Operation] = field(default_factory=list)
     imports: list[tuple[str, int]] = field(default_factory=list)
     functions: dict[str, ast.FunctionDef] = field(default_factory=dict)
-    constants: dict[str, ast.expr] = field(default_factory=dict)
+    constants: dict[str, ast.expr] = field(default_factory=dict)  # module-level names
+    # Each read of a local name in the functions walked: what it is bound to there
+    # (None: not known, such as a parameter, a loop variable, or a name bound
+    # differently on two paths).
+    bindings: dict[ast.Name, ast.expr | None] = field(default_factory=dict)
     enums: dict[str, ast.Call] = field(default_factory=dict)  # variable -> Enum(...) call
     suppressed_file: set[str] = field(default_factory=set)
     suppressed_lines: dict[int, set[str]] = field(default_factory=dict)
@@ -114,18 +118,74 @@ class Script:
     # -- Values -----------------------------------------------------------------------
 
     def string(self, node: ast.expr | None) -> str | None:
-        """The string ``node`` stands for, when it is known without running the script."""
-        if node is None:
+        """The string ``node`` stands for, when it is known without running the script:
+        a literal, a name bound to one, and what ``+``, ``%``, ``.format()`` and an
+        f-string make of known values. None when any part of it is not known."""
+        value = self._value(node, frozenset())
+        return value if isinstance(value, str) else None
+
+    def _value(self, node: ast.AST | None, seen: frozenset[str]) -> object:
+        """The string or number ``node`` stands for (a tuple or dict of them for the
+        arguments of ``%``), else None. ``seen``: the names being resolved, so that a
+        name defined through itself is not known rather than endless."""
+        if isinstance(node, ast.Constant):
+            known = node.value
+            return known if isinstance(known, (str, int, float)) else None
+        if isinstance(node, ast.Name) and node in self.bindings:
+            return self._value(self.bindings[node], seen)
+        if isinstance(node, ast.Name):
+            if node.id in seen or node.id not in self.constants:
+                return None
+            return self._value(self.constants[node.id], seen | {node.id})
+        if isinstance(node, (ast.Tuple, ast.List, ast.Dict, ast.JoinedStr)):
+            parts = [
+                self._value(n, seen)
+                for n in (
+                    node.values
+                    if isinstance(node, ast.JoinedStr)
+                    else [*node.keys, *node.values]  # a None key: a ** unpacking
+                    if isinstance(node, ast.Dict)
+                    else node.elts
+                )
+            ]
+            if any(p is None for p in parts):
+                return None
+            if isinstance(node, ast.JoinedStr):
+                return "".join(str(p) for p in parts)
+            if isinstance(node, ast.Dict):
+                return dict(zip(parts[: len(node.keys)], parts[len(node.keys) :], strict=True))
+            return tuple(parts)
+        if isinstance(node, ast.FormattedValue):  # a {value!conversion:spec} of an f-string
+            value = self._value(node.value, seen)
+            spec = self._value(node.format_spec, seen) if node.format_spec else ""
+            convert = _CONVERSIONS.get(node.conversion)
+            if value is None or not isinstance(spec, str):
+                return None
+            return _evaluate(lambda: format(convert(value) if convert else value, spec))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)):
+            left, right = self._value(node.left, seen), self._value(node.right, seen)
+            if left is None or right is None:
+                return None
+            if isinstance(node.op, ast.Mod):
+                return _evaluate(lambda: left % right) if isinstance(left, str) else None
+            return _evaluate(lambda: left + right)  # type: ignore[operator]
+        if not isinstance(node, ast.Call):
             return None
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
-            return node.value
-        if isinstance(node, ast.Name) and node.id in self.constants:
-            return self.string(self.constants[node.id])
-        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, right = self.string(node.left), self.string(node.right)
-            return left + right if left is not None and right is not None else None
-        if isinstance(node, ast.Call) and callee(node) in ("f", "text", "conv", "literal_column"):
-            return self.string(node.args[0]) if node.args else None
+        if callee(node) in ("f", "text", "conv", "literal_column"):
+            found = self._value(node.args[0], seen) if node.args else None
+            return found if isinstance(found, str) else None
+        if callee(node) == "bindparams" and isinstance(node.func, ast.Attribute):
+            found = self._value(node.func.value, seen)  # text(...).bindparams(...)
+            return found if isinstance(found, str) else None
+        if callee(node) == "format" and isinstance(node.func, ast.Attribute):
+            template = self._value(node.func.value, seen)
+            if not isinstance(template, str) or any(isinstance(a, ast.Starred) for a in node.args):
+                return None
+            positional = [self._value(a, seen) for a in node.args]
+            named = {k.arg: self._value(k.value, seen) for k in node.keywords if k.arg}
+            if len(named) < len(node.keywords) or None in [*positional, *named.values()]:
+                return None  # a ** unpacking, or a value not known
+            return _evaluate(lambda: template.format(*positional, **named))
         return None
 
     def sql(self, node: ast.expr | None) -> str | None:
@@ -165,7 +225,11 @@ def read(path: Path) -> Script:
     _header(script, tree)
     script.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     for name, value, _ in assignments(tree.body):
-        _remember(script, name, value)
+        enum = script.enum_call(value)
+        if enum is not None:
+            script.enums[name] = enum
+        else:
+            script.constants[name] = value
     script.imports = list(_imports(tree))
     _suppressions(script, source, tree)
     for name in ("upgrade", "downgrade"):
@@ -177,7 +241,9 @@ def read(path: Path) -> Script:
             bodies += [f for n, f in script.functions.items() if n.startswith(f"{name}_")]
         for body in bodies:
             bind = body.name[len(name) + 1 :] if body is not function else None
-            _Walker(script, name, bind).block(body.body, _Context(), {name, body.name})
+            walker = _Walker(script, name, bind)
+            walker.values = dict.fromkeys(_stored(body), None)
+            walker.block(body.body, _Context(), {name, body.name})
     return script
 
 
@@ -197,16 +263,6 @@ def _header(script: Script, tree: ast.Module) -> None:
     if "down_revision" in found:
         value, script.header_line = found["down_revision"]
         script.down_revisions = ids(value)
-
-
-def _remember(script: Script, name: str, value: ast.expr, *, first: bool = False) -> None:
-    """Keep what module-level name ``name`` (or a local of the same name: ``first``,
-    which does not replace a known value) stands for."""
-    enum = script.enum_call(value)
-    if enum is not None:
-        script.enums[name] = enum
-    elif not first or name not in script.constants:
-        script.constants[name] = value
 
 
 def _imports(tree: ast.Module) -> Iterator[tuple[str, int]]:
@@ -277,6 +333,21 @@ def _suppressions(script: Script, source: str, tree: ast.Module) -> None:
                 script.bad_suppressions.append((line, f"is on a line of its own {where}"))
 
 
+# An f-string's !s, !r and !a.
+_CONVERSIONS: dict[int, Callable[[object], str]] = {ord("s"): str, ord("r"): repr, ord("a"): ascii}
+
+
+def _evaluate(make: Callable[[], object]) -> str | int | float | None:
+    """What ``make`` returns, when it is a string or a number: ``+``, ``%`` or a format
+    applied to known values, which a mismatch (a missing argument, a wrong type)
+    makes not known."""
+    try:
+        value = make()
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError):
+        return None
+    return value if isinstance(value, (str, int, float)) else None
+
+
 def callee(node: ast.Call) -> str:
     """The last name of what ``node`` calls: ``sa.Column(...)`` -> ``Column``."""
     func = node.func
@@ -311,6 +382,9 @@ class _Walker:
         self.bind = bind
         self.ops = {"op"}  # names bound to alembic's op module
         self.names: dict[str, _Kind] = {}  # the local names the walker follows
+        # The function's local names: what each is bound to (None: not known); a
+        # name it does not bind is the module's.
+        self.values: dict[str, ast.expr | None] = {}
 
     def block(self, body: list[ast.stmt], context: _Context, active: set[str]) -> None:
         for statement in body:
@@ -320,33 +394,77 @@ class _Walker:
         if isinstance(node, (ast.With, ast.AsyncWith)):
             inner = context
             for item in node.items:
+                self._read(item.context_expr)
                 inner = self._with_item(item, inner)
                 if isinstance(item.optional_vars, ast.Name):
                     self._name(item.optional_vars.id, item.context_expr)
+                self._unknown(_stored(item))
             self.block(node.body, inner, active)
         elif isinstance(node, ast.If):
+            self._read(node.test)
             chosen = self._dialect_test(node.test)
             if chosen is None:
                 self.calls(node.test, context, active)
-                self.block(node.body, context, active)
-                self.block(node.orelse, context, active)
-            else:
-                self.block(node.body, _narrow(context, chosen), active)
-                self.block(node.orelse, _narrow(context, DIALECTS - chosen), active)
-        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-            self.calls(node.iter if not isinstance(node, ast.While) else node.test, context, active)
-            self.block(node.body, context, active)
-            self.block(node.orelse, context, active)
-        elif isinstance(node, ast.Try):
-            for part in (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody):
+                self._unknown(_stored(node.test))
+            body, orelse = context, context
+            if chosen is not None:
+                body, orelse = _narrow(context, chosen), _narrow(context, DIALECTS - chosen)
+            before = dict(self.values)
+            self.block(node.body, body, active)
+            after, self.values = self.values, before
+            self.block(node.orelse, orelse, active)
+            # Either branch may have run: a name they leave bound alike is known.
+            self.values = {k: v if after.get(k) is v else None for k, v in self.values.items()}
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.While, ast.Try)):
+            # A loop runs its body any number of times, and a handler runs after any
+            # part of the try: a name any of it binds is not known in it, nor after it.
+            bound = _stored(node)
+            if isinstance(node, ast.While):  # its test runs before each round
+                self._unknown(bound)
+            header = node.test if isinstance(node, ast.While) else getattr(node, "iter", None)
+            if header is not None:
+                self._read(header)
+                self.calls(header, context, active)
+            self._unknown(bound)
+            parts = (
+                (node.body, *(h.body for h in node.handlers), node.orelse, node.finalbody)
+                if isinstance(node, ast.Try)
+                else (node.body, node.orelse)
+            )
+            for part in parts:
                 self.block(part, context, active)
+                self._unknown(bound)
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             return
         else:
+            self._read(node)
+            self._unknown(_stored(node))
             for name, value, _ in assignments([node]):
-                if not self._name(name, value):
-                    _remember(self.script, name, value, first=True)
+                if self._name(name, value):
+                    continue
+                enum = self.script.enum_call(value)
+                if enum is not None:
+                    self.script.enums[name] = enum
+                else:
+                    self.values[name] = value
             self.calls(node, context, active)
+
+    def _read(self, node: ast.AST) -> None:
+        """Record what each local name read in ``node`` is bound to now (a name that
+        a lambda or a comprehension in it binds is not known)."""
+        hidden: set[str] = set()
+        for inner in ast.walk(node):
+            if isinstance(inner, (ast.Lambda, ast.comprehension)):
+                hidden |= _stored(inner)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Load):
+                if inner.id in hidden:
+                    self.script.bindings[inner] = None
+                elif inner.id in self.values:
+                    self.script.bindings[inner] = self.values[inner.id]
+
+    def _unknown(self, names: set[str]) -> None:
+        self.values.update(dict.fromkeys(names, None))
 
     def _name(self, name: str, value: ast.expr) -> bool:
         """Follow local ``name`` bound to ``value``; whether it is something followed."""
@@ -379,7 +497,8 @@ class _Walker:
             if callee(node) in ("Session", "sessionmaker"):  # a session, or its factory
                 bind = _bind(node, ("bind",)).get("bind")
                 return "connection" if self._kind(bind) == "connection" else None
-            if isinstance(func, ast.Attribute) and func.attr == "execution_options":
+            if isinstance(func, ast.Attribute) and func.attr in ("execution_options", "cursor"):
+                # the connection with options, or a cursor of its DBAPI connection
                 return "connection" if self._kind(func.value) == "connection" else None
             if isinstance(func, (ast.Name, ast.Call)) and self._kind(func) == "connection":
                 return "connection"  # a session made by a factory bound to the connection
@@ -453,10 +572,12 @@ class _Walker:
         ):
             helper = self.script.functions[func.id]
             outer, self.names = self.names, self._parameters(helper, node)
+            # Its parameters are not known: its body is read once for every call.
+            values, self.values = self.values, dict.fromkeys(_stored(helper), None)
             try:
                 self.block(helper.body, context, active | {func.id})
             finally:
-                self.names = outer
+                self.names, self.values = outer, values
             return
         if not isinstance(func, ast.Attribute):
             return
@@ -527,6 +648,33 @@ class _Walker:
 def _narrow(context: _Context, dialects: frozenset[str]) -> _Context:
     current = context.dialects
     return replace(context, dialects=dialects if current is None else current & dialects)
+
+
+def _stored(node: ast.AST) -> set[str]:
+    """The names ``node`` binds (for a function: its parameters and the names its body
+    binds; not what a nested function or class binds inside)."""
+    found: set[str] = set()
+    nodes: list[ast.AST] = [node]
+    while nodes:
+        inner = nodes.pop()
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, (ast.Store, ast.Del)):
+            found.add(inner.id)
+        elif isinstance(inner, ast.arg):
+            found.add(inner.arg)
+        elif isinstance(inner, ast.ExceptHandler) and inner.name:
+            found.add(inner.name)
+        elif isinstance(inner, (ast.Import, ast.ImportFrom)):
+            found |= {(a.asname or a.name).split(".")[0] for a in inner.names}
+        elif isinstance(inner, (ast.Global, ast.Nonlocal)):
+            found |= set(inner.names)
+        if inner is not node and isinstance(
+            inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+        ):
+            if not isinstance(inner, ast.Lambda):
+                found.add(inner.name)
+            continue
+        nodes.extend(ast.iter_child_nodes(inner))
+    return found
 
 
 def _walk_calls(node: ast.AST) -> Iterator[ast.Call]:
