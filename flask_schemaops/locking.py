@@ -262,15 +262,15 @@ class _MySQLLock(_ConnectionLock):
     def holder(self) -> Holder | None:
         row = self.connection.execute(
             sa.text(
-                "SELECT p.id, p.user, p.host, p.time FROM information_schema.processlist p"
+                "SELECT p.id, p.user, p.host FROM information_schema.processlist p"
                 " WHERE p.id = IS_USED_LOCK(:name)"
             ),
             {"name": self.name},
         ).first()
         if row is None:
             return None
-        connection_id, user, host, seconds = row
-        return Holder(f"connection {connection_id} of {user}@{host}, busy for {seconds} s")
+        connection_id, user, host = row
+        return Holder(f"connection {connection_id} of {user}@{host}")
 
     def release(self) -> None:
         self.scalar("SELECT RELEASE_LOCK(:name)", name=self.name)

@@ -67,6 +67,7 @@ from .results import Revision, Run, Status, Step
 from .targets import (
     Target,
     all_targets,
+    backend_name,
     busy,
     connect,
     current_heads,
@@ -458,10 +459,10 @@ class Session:
         )
         if not transactional:
             lines.append(
-                f"{dialect} commits DDL statements at once, so the failed revision may be"
-                " partly applied: compare the database with the script and undo or finish"
-                " its steps by hand before running it again (`flask db doctor` lists what"
-                " it finds)."
+                f"{backend_name(self.target.engine.dialect)} commits DDL statements at once,"
+                " so the failed revision may be partly applied: compare the database with"
+                " the script and undo or finish its steps by hand before running it again"
+                " (`flask db doctor` lists what it finds)."
             )
         elif outside:
             lines.append(

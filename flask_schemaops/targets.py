@@ -171,6 +171,14 @@ def unavailable(
     )
 
 
+def backend_name(dialect: sa.Dialect) -> str:
+    """The kind of database, as its users name it: MariaDB, MySQL, PostgreSQL, SQLite."""
+    if getattr(dialect, "is_mariadb", False):
+        return "MariaDB"
+    return _BACKENDS.get(dialect.name, dialect.name)
+
+
+_BACKENDS = {"mysql": "MySQL", "mariadb": "MariaDB", "postgresql": "PostgreSQL", "sqlite": "SQLite"}
 _SQLITE_BUSY = 5
 
 

@@ -506,10 +506,16 @@ def test_failure_report_and_per_migration_transactions(
     assert "no_such_table" in cause
     assert "Applied in this run: a1 (step a1)." in report
     assert "The database is now at a1." in report
-    if sa.make_url(database_url).get_backend_name() == "postgresql":
+    backend = sa.make_url(database_url).get_backend_name()
+    if backend == "postgresql":
         assert "The failed revision was rolled back." in report
     else:
-        assert "commits DDL statements at once" in report
+        name = "SQLite" if backend == "sqlite" else "MariaDB"  # the suite's server
+        assert report.endswith(
+            f"\n{name} commits DDL statements at once, so the failed revision may be partly"
+            " applied: compare the database with the script and undo or finish its steps by"
+            " hand before running it again (`flask db doctor` lists what it finds).\n"
+        )
     assert "Traceback" not in result.output
     # Per-migration transactions: the revision before the failed one stays applied.
     assert invoke(app, "current", "--bare").output.split() == ["a1"]
@@ -569,7 +575,7 @@ def test_upgrade_on_start_logs_its_wait_for_the_lock(
         "postgresql": r"server process \d+, from 127\.0\.0\.1, application"
         + re.escape(f" 'flask-schemaops on {socket.gethostname()}, pid {os.getpid()}'")
         + r", connected at .+",
-        "mysql": r"connection \d+ of \w+@127\.0\.0\.1:\d+, busy for \d+ s",
+        "mysql": r"connection \d+ of \w+@127\.0\.0\.1:\d+",
     }
     try:
         with migration_lock(engine, name, timeout=10):
