@@ -42,7 +42,7 @@ from .session import (
     sort_heads,
     translate,
 )
-from .targets import connect, count_rows, current_heads
+from .targets import backend_name, connect, count_rows, current_heads
 
 LEFTOVER_PREFIX = "_alembic_tmp_"
 LISTED = 12  # evidence lines shown before "... and N more"
@@ -458,7 +458,7 @@ class _Exam:
                 " SQLite cannot drop a constraint in place: a rebuild copies the table"
                 " without it, as batch_alter_table() with drop_constraint() does."
             )
-        at_once = f"on {_backend(self.engine.dialect)} each DDL statement takes effect at once"
+        at_once = f"on {backend_name(self.engine.dialect)} each DDL statement takes effect at once"
         if self.dialect in TRANSACTIONAL_DDL:
             cause = outside[0].upper() + outside[1:] + "."
         elif failures:
@@ -648,12 +648,6 @@ class _Exam:
                 " PostgreSQL enum types behind.",
                 severity="warning",
             )
-
-
-def _backend(dialect: sa.Dialect) -> str:
-    if dialect.name == "mysql":
-        return "MariaDB" if getattr(dialect, "is_mariadb", False) else "MySQL"
-    return {"sqlite": "SQLite", "postgresql": "PostgreSQL"}.get(dialect.name, dialect.name)
 
 
 def _holding(held: dict[scripts.Created, int | None], item: scripts.Created) -> str:

@@ -46,10 +46,17 @@ from .errors import (
     failed_revision,
 )
 from .extension import State, get_state
-from .locking import Holder, LockRequest, lock_name, migration_lock
+from .locking import Holder, LockRequest, lock_name, log_wait, migration_lock
 from .logs import configure_logging
 from .results import Step
-from .targets import Target, all_targets, connect, current_heads, masked_url
+from .targets import (
+    Target,
+    all_targets,
+    connect,
+    current_heads,
+    heads_unless_busy,
+    masked_url,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -170,29 +177,31 @@ def run_migrations(
                 with context.begin_transaction():
                     context.run_migrations()
             else:
-                with connect(target.engine, target.setting) as connection:
+                with (
+                    connect(target.engine, target.setting) as connection,
+                    _lock(state, target, connection) as needed,
+                ):
+                    if not needed:  # the work is done, by another process or before
+                        _reached(current_heads(state, connection))
+                        continue
                     _refuse_batch_leftovers(connection)
-                    with _lock(state, target, connection) as needed:
-                        if not needed:  # the work is done, by another process or before
-                            _reached(current_heads(state, connection))
-                            continue
-                        with _sqlite_procedure(connection, options):
-                            context.configure(connection=connection, **options)
-                            # Alembic's `current` (and our read of where a database
-                            # stands) runs env.py with dont_mutate: it creates nothing.
-                            read_only = context.get_context().opts.get("dont_mutate", False)
-                            if progress.audit is not None and not read_only:
-                                audit.ensure(connection, progress.audit)
-                            autogen.reflect_serials_at_once(context.get_context())
-                            progress.start(context.get_context())
-                            try:
-                                with context.begin_transaction():
-                                    context.run_migrations()
-                                    progress.finish(context.get_context())
-                            except Exception as exc:
-                                progress.failed(target.engine, exc)
-                                raise
-                            _reached(tuple(context.get_context().get_current_heads()))
+                    with _sqlite_procedure(connection, options):
+                        context.configure(connection=connection, **options)
+                        # Alembic's `current` (and our read of where a database
+                        # stands) runs env.py with dont_mutate: it creates nothing.
+                        read_only = context.get_context().opts.get("dont_mutate", False)
+                        if progress.audit is not None and not read_only:
+                            audit.ensure(connection, progress.audit)
+                        autogen.reflect_serials_at_once(context.get_context())
+                        progress.start(context.get_context())
+                        try:
+                            with context.begin_transaction():
+                                context.run_migrations()
+                                progress.finish(context.get_context())
+                        except Exception as exc:
+                            progress.failed(target.engine, exc)
+                            raise
+                        _reached(tuple(context.get_context().get_current_heads()))
 
 
 def _reached(revisions: tuple[str, ...]) -> None:
@@ -397,7 +406,7 @@ def _lock_request(state: State) -> LockRequest | None:
         return request
     name = _command()
     if state.settings.lock and name in ("upgrade", "downgrade", "stamp"):
-        return LockRequest(name, state.settings.lock_timeout, _log_wait)
+        return LockRequest(name, state.settings.lock_timeout, log_wait)
     return None
 
 
@@ -407,14 +416,9 @@ def _at_destination(state: State, connection: sa.Connection) -> bool:
     except Exception:  # a relative or unusual target: let the locked run resolve it
         return False
     wanted = {destination} if isinstance(destination, str) else set(destination or ())
-    now = set(current_heads(state, connection))
+    now = heads_unless_busy(state, connection)
     connection.rollback()
-    return bool(wanted) and wanted == now
-
-
-def _log_wait(holder: Holder | None) -> None:
-    by = f" held by {holder.description}" if holder else ""
-    logging.getLogger("flask_schemaops").warning("Waiting for the migration lock%s.", by)
+    return bool(wanted) and now is not None and wanted == set(now)
 
 
 def _refuse_batch_leftovers(connection: sa.Connection) -> None:

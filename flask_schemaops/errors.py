@@ -75,6 +75,11 @@ class DatabaseUnavailableError(DatabaseError):
     """The database server could not be reached or refused the login."""
 
 
+class DatabaseBusyError(DatabaseError):
+    """A SQLite database stayed locked by another connection, writing to it (a
+    migration, say), for longer than SQLite's busy timeout."""
+
+
 class NotUpToDateError(DatabaseError):
     """Autogenerate needs the database at head first."""
 

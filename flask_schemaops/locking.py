@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import socket
 import time
@@ -43,6 +44,13 @@ class Holder:
 
 
 OnWait = Callable[[Holder | None], None]
+
+
+def log_wait(holder: Holder | None) -> None:
+    """An ``on_wait`` that logs the wait (logger ``flask_schemaops``): for runs that
+    print nothing themselves, such as plain ``alembic`` and the startup guard."""
+    by = f" held by {holder.description}" if holder else ""
+    logging.getLogger("flask_schemaops").warning("Waiting for the migration lock%s.", by)
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,14 @@ def migration_lock(
             yield True
         finally:
             lock.release()
+
+
+def sqlite_migrator(engine: sa.Engine) -> Holder | None:
+    """Who holds the migration lock of ``engine``'s SQLite database, migrating it
+    (None: no other process, or not SQLite)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    return _FileLock(engine).taken_by()
 
 
 class _Lock(contextlib.AbstractContextManager["_Lock"]):
@@ -246,15 +262,15 @@ class _MySQLLock(_ConnectionLock):
     def holder(self) -> Holder | None:
         row = self.connection.execute(
             sa.text(
-                "SELECT p.id, p.user, p.host, p.time FROM information_schema.processlist p"
+                "SELECT p.id, p.user, p.host FROM information_schema.processlist p"
                 " WHERE p.id = IS_USED_LOCK(:name)"
             ),
             {"name": self.name},
         ).first()
         if row is None:
             return None
-        connection_id, user, host, seconds = row
-        return Holder(f"connection {connection_id} of {user}@{host}, busy for {seconds} s")
+        connection_id, user, host = row
+        return Holder(f"connection {connection_id} of {user}@{host}")
 
     def release(self) -> None:
         self.scalar("SELECT RELEASE_LOCK(:name)", name=self.name)
@@ -291,6 +307,24 @@ class _FileLock(_Lock):
         except (OSError, ValueError):
             return None
         return Holder(f"process {pid} on {host}")
+
+    def taken_by(self) -> Holder | None:
+        """Who holds the lock now, found without taking it (None: nobody, or this process)."""
+        import fcntl
+
+        try:
+            handle = os.open(self.path or "", os.O_RDONLY)
+        except OSError:  # never taken here, or no file: an in-memory database
+            return None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self.holder()
+            ours = f"process {os.getpid()} on {socket.gethostname()}"
+            return None if holder is not None and holder.description == ours else holder
+        finally:
+            os.close(handle)  # with the shared lock, when it was granted
+        return None
 
     def release(self) -> None:
         if self.handle is not None:

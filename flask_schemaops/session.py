@@ -42,6 +42,7 @@ from .config import (
 )
 from .errors import (
     ConfigurationError,
+    DatabaseBusyError,
     DatabaseError,
     DatabaseUnavailableError,
     ForeignKeyCheckError,
@@ -61,13 +62,16 @@ from .errors import (
 )
 from .extension import State, get_state
 from .headers import Header
-from .locking import LockRequest, OnWait, lock_name, migration_lock
+from .locking import LockRequest, OnWait, lock_name, migration_lock, sqlite_migrator
 from .results import Revision, Run, Status, Step
 from .targets import (
     Target,
     all_targets,
+    backend_name,
+    busy,
     connect,
     current_heads,
+    heads_unless_busy,
     masked_url,
     unavailable,
     url_secrets,
@@ -455,10 +459,10 @@ class Session:
         )
         if not transactional:
             lines.append(
-                f"{dialect} commits DDL statements at once, so the failed revision may be"
-                " partly applied: compare the database with the script and undo or finish"
-                " its steps by hand before running it again (`flask db doctor` lists what"
-                " it finds)."
+                f"{backend_name(self.target.engine.dialect)} commits DDL statements at once,"
+                " so the failed revision may be partly applied: compare the database with"
+                " the script and undo or finish its steps by hand before running it again"
+                " (`flask db doctor` lists what it finds)."
             )
         elif outside:
             lines.append(
@@ -557,8 +561,9 @@ class Session:
         found = self.headers()
         if found is None or not self.predictable(revision):
             return None
-        now = self.current()
-        if not headers.nothing_to_apply(found, set(now)):
+        with connect(self.target.engine, self.target.setting) as connection:
+            now = heads_unless_busy(self.project.state, connection)
+        if now is None or not headers.nothing_to_apply(found, set(now)):  # None: being written
             return None
         return Run(self.name, self.target.url, before=now, after=now)
 
@@ -1023,6 +1028,8 @@ def translate(
     if isinstance(exc, sa.exc.DBAPIError) and not in_revision(frame):
         if exc.statement is None and session is not None:  # connecting failed
             return unavailable(session.target.engine.url, exc, session.target.setting)
+        if busy(exc) and session is not None:
+            return _locked(session.target.engine)
         return DatabaseError(f"The database reported an error: {first}{_privilege_hint(first)}")
     if frame is not None:
         where = relative_path(frame.filename, directory)
@@ -1040,6 +1047,27 @@ def translate(
     return UnexpectedError(
         f"Unexpected {type(exc).__name__}: {first}\n"
         "Run again with `flask db --traceback ...` to see where it came from."
+    )
+
+
+def _locked(engine: sa.Engine) -> DatabaseBusyError:
+    """The error for a SQLite database that stayed locked past the busy timeout."""
+    migrator = sqlite_migrator(engine)
+    with engine.connect() as connection:
+        waited = connection.exec_driver_sql("PRAGMA busy_timeout").scalar() or 0
+    where = f"The SQLite database {masked_url(engine.url)} is locked"
+    if migrator is not None:
+        return DatabaseBusyError(
+            f"{where}: {migrator.description} is migrating it (it holds the migration lock),"
+            f" and SQLite's busy timeout ({waited / 1000:g} s) ran out.\n"
+            "Run the command again once the migration has finished (`flask db upgrade`"
+            " and the startup guard wait for it)."
+        )
+    return DatabaseBusyError(
+        f"{where} by another connection that is writing to it, and SQLite's busy timeout"
+        f" ({waited / 1000:g} s) ran out.\n"
+        "Run the command again once that write is done, or give connections a longer"
+        ' busy timeout: SQLALCHEMY_ENGINE_OPTIONS = {"connect_args": {"timeout": 30}}.'
     )
 
 

@@ -100,7 +100,10 @@ class Settings:
                 ' log them; ``"wait"`` wait for another process (a migration job) to'
                 ' bring it to head; ``"upgrade"`` upgrade it, under the migration lock.'
                 ' An unreachable database stops the app, except with ``"warn"`` (it logs'
-                ' why and starts) and ``"wait"`` (it keeps trying until the timeout).'
+                ' why and starts) and ``"wait"`` (it keeps trying until the timeout). A'
+                " SQLite database that a migration in another process keeps locked is"
+                ' waited for, up to ``lock_timeout`` (with ``"wait"``, its own timeout),'
+                ' except with ``"warn"``.'
                 " Under the ``flask`` command line it runs at each request instead, until"
                 " it passes, and never while ``flask db`` or ``alembic`` migrates."
             ),

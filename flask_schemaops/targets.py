@@ -171,6 +171,25 @@ def unavailable(
     )
 
 
+def backend_name(dialect: sa.Dialect) -> str:
+    """The kind of database, as its users name it: MariaDB, MySQL, PostgreSQL, SQLite."""
+    if getattr(dialect, "is_mariadb", False):
+        return "MariaDB"
+    return _BACKENDS.get(dialect.name, dialect.name)
+
+
+_BACKENDS = {"mysql": "MySQL", "mariadb": "MariaDB", "postgresql": "PostgreSQL", "sqlite": "SQLite"}
+_SQLITE_BUSY = 5
+
+
+def busy(exc: BaseException) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked" (SQLITE_BUSY): another
+    connection held the lock a statement needed for longer than the busy timeout."""
+    orig = getattr(exc, "orig", None) or exc
+    # sqlite3's error code; the low byte, for SQLITE_BUSY's extended codes too.
+    return (getattr(orig, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
+
+
 def current_heads(state: State, connection: sa.Connection) -> tuple[str, ...]:
     """The revisions recorded in the version table (empty when it has none).
 
@@ -182,6 +201,27 @@ def current_heads(state: State, connection: sa.Connection) -> tuple[str, ...]:
         return ()
     table = sa.table(name, sa.column("version_num"), schema=schema)
     return tuple(connection.scalars(sa.select(table.c.version_num)))
+
+
+def heads_unless_busy(state: State, connection: sa.Connection) -> tuple[str, ...] | None:
+    """:func:`current_heads`; or None, at once, when a SQLite database is locked by a
+    connection that writes to it.
+
+    A migration in another process holds that lock for the whole transaction of a
+    revision that rewrites a big table: a process that waits for the migration lock
+    learns more from the lock (who holds it, and its timeout) than from waiting here."""
+    if connection.dialect.name != "sqlite":
+        return current_heads(state, connection)
+    waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+    connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+    try:
+        return current_heads(state, connection)
+    except sa.exc.OperationalError as exc:
+        if busy(exc):
+            return None
+        raise
+    finally:
+        connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(waits or 0)}")
 
 
 def count_rows(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import functools
 import json
+import logging
 import os
 import re
 import shutil
@@ -18,7 +19,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import flask_migrate
@@ -28,7 +29,7 @@ from apps import columns, execute, invoke, tables
 from flask import Flask
 from servers import Server
 
-from flask_schemaops import api
+from flask_schemaops import api, guard
 from flask_schemaops.errors import NotUpToDateError
 from flask_schemaops.locking import lock_name, migration_lock
 
@@ -347,6 +348,131 @@ def test_a_lock_timeout_is_a_clear_error(database_server: Server | None, tmp_pat
     assert "--lock-timeout" in out_second and "Traceback" not in out_second
 
 
+# --- SQLite: a migration that holds the whole database ----------------------------------
+
+BUSY = Path(__file__).parent / "projects" / "busy"
+
+
+def _in_busy(url: str, *command: str, cwd: Path = BUSY, **env: str) -> subprocess.Popen[str]:
+    """Start ``command`` in the busy project against ``url``, with a busy timeout of
+    0.5 s for each SQLite connection."""
+    return subprocess.Popen(
+        command,
+        cwd=cwd,
+        env=_environ(url, BUSY_TIMEOUT="0.5", **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _read_until(process: subprocess.Popen[str], line: str) -> str:
+    """What ``process`` prints up to and including ``line`` (a whole line)."""
+    assert process.stdout is not None
+    seen = ""
+    while line + "\n" not in seen:
+        more = process.stdout.readline()
+        assert more, f"the process exited before printing {line!r}:\n{seen}"
+        seen += more
+    return seen
+
+
+@pytest.fixture
+def hold(tmp_path: Path) -> Iterator[tuple[Path, list[subprocess.Popen[str]]]]:
+    """A folder for the busy project's HOLD, and a list for the processes a test
+    starts: once it ends, revision b2 may go on and every process is stopped."""
+    folder = tmp_path / "hold"
+    folder.mkdir()
+    processes: list[subprocess.Popen[str]] = []
+    yield folder, processes
+    (folder / "release").touch()
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+@pytest.mark.parametrize("foreign_keys", ["", "on"], ids=["fk-off", "fk-on"])
+def test_sqlite_commands_wait_for_a_migration_that_holds_the_database(
+    tmp_path: Path, hold: tuple[Path, list[subprocess.Popen[str]]], foreign_keys: str
+) -> None:
+    # Revision b2 copies a 5 MB table: from there to its commit, SQLite's exclusive
+    # lock keeps every other connection out, readers too. It says when it holds the
+    # lock, and holds it until told to go on.
+    folder, processes = hold
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    flask = (sys.executable, "-m", "flask", "--app", "app.py")
+    keys = {"FOREIGN_KEYS": foreign_keys}
+
+    def start(*command: str, cwd: Path = BUSY, **env: str) -> subprocess.Popen[str]:
+        processes.append(_in_busy(url, *command, cwd=cwd, **keys, **env))
+        return processes[-1]
+
+    holder = start(*flask, "db", "upgrade", HOLD=str(folder))
+    while not (folder / "holding").exists():
+        assert holder.poll() is None, holder.communicate()[0]
+        time.sleep(0.05)
+    who = f"process {(folder / 'holding').read_text()} on {socket.gethostname()}"
+
+    upgrader = start(*flask, "db", "upgrade")
+    upgraded = _read_until(upgrader, f"Waiting for the migration lock, held by {who}...")
+    plain = start("alembic", "upgrade", "head", cwd=BUSY / "migrations")
+    logged = f"Waiting for the migration lock held by {who}."
+    plain_output = _read_until(plain, f"WARNI [flask_schemaops] {logged}")
+    # The startup guard finds the database locked once SQLite's busy timeout has run
+    # out, and waits for it.
+    starting = {
+        mode: start(sys.executable, "-c", "import app", ON_START=mode)
+        for mode in ("upgrade", "check", "wait")
+    }
+    locked = (
+        f"The SQLite database {url} is locked: {who} is migrating it (it holds the"
+        " migration lock), and SQLite's busy timeout (0.5 s) ran out."
+    )
+    free = f"{locked}\nWaiting up to 120 s (SCHEMAOPS_LOCK_TIMEOUT) until the database is free."
+    started = {
+        "upgrade": _read_until(starting["upgrade"], free),
+        "check": _read_until(starting["check"], free),
+        "wait": _read_until(
+            starting["wait"],
+            f"{locked}\nWaiting up to 300 s (SCHEMAOPS_ON_START_TIMEOUT) until the database"
+            " is free.",
+        ),
+    }
+    # A command that only reads does not wait past the busy timeout.
+    status = subprocess.run(
+        [*flask, "db", "status"],
+        cwd=BUSY,
+        env=_environ(url, BUSY_TIMEOUT="0.5", **keys),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (status.returncode, status.stdout) == (2, "")
+    assert status.stderr == (
+        f"Error: {locked}\nRun the command again once the migration has finished"
+        " (`flask db upgrade` and the startup guard wait for it).\n"
+    )
+
+    (folder / "release").touch()
+    out_holder = holder.communicate(timeout=120)[0]
+    assert holder.returncode == 0, out_holder
+    assert "2 revisions applied" in out_holder
+    upgraded += upgrader.communicate(timeout=120)[0]
+    assert upgrader.returncode == 0, upgraded
+    assert upgraded == (
+        f"Waiting for the migration lock, held by {who}...\n"
+        "Nothing to do: the database is already at b2.\n"
+    )
+    plain_output += plain.communicate(timeout=120)[0]
+    assert (plain.returncode, plain_output) == (0, f"WARNI [flask_schemaops] {logged}\n")
+    for mode, process in starting.items():
+        started[mode] += process.communicate(timeout=120)[0]
+        assert process.returncode == 0, (mode, started[mode])
+        assert "Traceback" not in started[mode]
+    assert _versions(url) == ["b2"]
+
+
 # --- Failure reports -----------------------------------------------------------------
 
 
@@ -380,10 +506,16 @@ def test_failure_report_and_per_migration_transactions(
     assert "no_such_table" in cause
     assert "Applied in this run: a1 (step a1)." in report
     assert "The database is now at a1." in report
-    if sa.make_url(database_url).get_backend_name() == "postgresql":
+    backend = sa.make_url(database_url).get_backend_name()
+    if backend == "postgresql":
         assert "The failed revision was rolled back." in report
     else:
-        assert "commits DDL statements at once" in report
+        name = "SQLite" if backend == "sqlite" else "MariaDB"  # the suite's server
+        assert report.endswith(
+            f"\n{name} commits DDL statements at once, so the failed revision may be partly"
+            " applied: compare the database with the script and undo or finish its steps by"
+            " hand before running it again (`flask db doctor` lists what it finds).\n"
+        )
     assert "Traceback" not in result.output
     # Per-migration transactions: the revision before the failed one stays applied.
     assert invoke(app, "current", "--bare").output.split() == ["a1"]
@@ -413,6 +545,10 @@ def test_check_refuses_to_start_yet_flask_db_upgrade_works(
     assert "NotUpToDateError" in refused.stderr
     assert "is at <base>; 4 revision(s) pending:" in refused.stderr
     assert "  r1  step 1: sleep, then record that this revision ran" in refused.stderr
+    assert refused.stderr.endswith(
+        "The app does not start until the database is at head: run `flask db upgrade` (e.g."
+        ' in a deploy job), or set SCHEMAOPS_ON_START to "wait" or "upgrade".\n'
+    )
 
     upgrade = _upgrade(url, MIGRATION_SLEEP="0", ON_START="check")
     output = upgrade.communicate(timeout=120)[0]
@@ -427,30 +563,114 @@ def test_upgrade_on_start(database_server: Server | None, tmp_path: Path) -> Non
     assert _state(url)[1] == [HEAD]
 
 
+@pytest.mark.parametrize("dialect", ["sqlite", "postgresql", "mysql"], indirect=True)
+def test_upgrade_on_start_logs_its_wait_for_the_lock(
+    database_server: Server | None, tmp_path: Path
+) -> None:
+    url = _fresh(database_server, tmp_path)
+    engine = sa.create_engine(url)
+    name = lock_name(engine.url, "alembic_version", None)
+    holders = {  # who holds the lock: this process, through its lock's connection
+        "sqlite": re.escape(f"process {os.getpid()} on {socket.gethostname()}"),
+        "postgresql": r"server process \d+, from 127\.0\.0\.1, application"
+        + re.escape(f" 'flask-schemaops on {socket.gethostname()}, pid {os.getpid()}'")
+        + r", connected at .+",
+        "mysql": r"connection \d+ of \w+@127\.0\.0\.1:\d+",
+    }
+    try:
+        with migration_lock(engine, name, timeout=10):
+            starting = subprocess.Popen(
+                [sys.executable, "-c", "import app"],
+                cwd=PROJECT,
+                env={**os.environ, "DATABASE_URL": url, "ON_START": "upgrade"},
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            assert starting.stderr is not None
+            line = starting.stderr.readline()
+            dialect = engine.dialect.name
+            assert re.fullmatch(
+                rf"Waiting for the migration lock held by {holders[dialect]}\.\n", line
+            ), line
+    finally:
+        engine.dispose()
+    rest = starting.communicate(timeout=120)[1]
+    assert (starting.returncode, rest) == (0, "")
+    assert _state(url)[1] == [HEAD]
+
+
 def test_guard_modes_in_process(
-    make_app: Callable[..., Flask], tmp_path: Path, caplog: pytest.LogCaptureFixture
+    make_app: Callable[..., Flask],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app = make_app()
     assert invoke(app, "init").exit_code == 0
-    assert invoke(app, "revision", "--autogenerate", "-m", "Initial baseline").exit_code == 0
+    assert invoke(app, "revision", "-m", "Initial baseline", "--rev-id", "one").exit_code == 0
+    [status] = api.status(app=app)
+    behind = (
+        f"The database 'default' ({status.database}) is at <base>; 1 revision(s) pending:\n"
+        "  one  Initial baseline\n"
+    )
 
-    with pytest.raises(
-        NotUpToDateError, match=r"1 revision\(s\) pending:\n  \w+  Initial baseline"
-    ):
+    with pytest.raises(NotUpToDateError) as refused:
         make_app(on_start="check")
+    assert str(refused.value) == (
+        f"{behind}The app does not start until the database is at head: run `flask db"
+        ' upgrade` (e.g. in a deploy job), or set SCHEMAOPS_ON_START to "wait" or "upgrade".'
+    )
     with caplog.at_level("WARNING", logger="flask_schemaops"):
         make_app(on_start="warn")
-    assert "1 revision(s) pending" in caplog.text
-    with pytest.raises(NotUpToDateError, match=r"after waiting 0\.5 s"):
+    assert caplog.messages == [f'{behind}The app starts anyway (SCHEMAOPS_ON_START = "warn").']
+    caplog.clear()
+    with (
+        caplog.at_level("WARNING", logger="flask_schemaops"),
+        pytest.raises(NotUpToDateError) as gave_up,
+    ):
         make_app(on_start="wait", on_start_timeout=0.5)
+    assert str(gave_up.value) == (
+        f"{behind}The database did not reach head within 0.5 s (SCHEMAOPS_ON_START_TIMEOUT),"
+        " so the app does not start: run `flask db upgrade` (e.g. in a deploy job), or"
+        " raise SCHEMAOPS_ON_START_TIMEOUT."
+    )
+    assert caplog.messages == [
+        f"{behind}Waiting up to 0.5 s (SCHEMAOPS_ON_START_TIMEOUT) until another process"
+        " (a migration job) brings the database to head."
+    ]
+    caplog.clear()
     assert not app.extensions["schemaops"].extension.health(app).ok
     assert app.extensions["schemaops"].extension.health(app).as_dict()["status"] == "pending"
 
-    # "wait" returns as soon as another process brings the database to head.
-    upgrader = threading.Timer(1.0, lambda: invoke(app, "upgrade"))
-    upgrader.start()
-    make_app(on_start="wait", on_start_timeout=30)
-    upgrader.join()
+    # "wait" says that it waits, then that it still does (here after each check);
+    # it returns as soon as another process brings the database to head.
+    monkeypatch.setattr(guard, "LOG_EVERY", 0.0)
+    upgraders: list[threading.Thread] = []
+
+    class UpgradeWhenStillWaiting(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.getMessage().startswith("Still waiting") and not upgraders:
+                upgraders.append(threading.Thread(target=invoke, args=(app, "upgrade")))
+                upgraders[0].start()
+
+    logger = logging.getLogger("flask_schemaops")
+    logger.addHandler(handler := UpgradeWhenStillWaiting())
+    try:
+        with caplog.at_level("WARNING", logger="flask_schemaops"):
+            make_app(on_start="wait", on_start_timeout=60)
+    finally:
+        logger.removeHandler(handler)
+    upgraders[0].join()
+    first, *still = caplog.messages
+    assert first == (
+        f"{behind}Waiting up to 60 s (SCHEMAOPS_ON_START_TIMEOUT) until another process"
+        " (a migration job) brings the database to head."
+    )
+    assert still, caplog.messages
+    for line in still:
+        assert re.fullmatch(
+            r"Still waiting, after \d+ s: 'default' is at <base>, 1 revision\(s\) pending", line
+        ), line
     checked = make_app(on_start="check")
     assert checked.extensions["schemaops"].extension.health(checked).ok
 
@@ -775,7 +995,11 @@ def test_stamp_purge_base_on_a_new_database(
 # --- The guard in the deploy example, run as users run it ------------------------------
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "deploy"
-BEHIND = "The app does not start until the database is at head"
+PENDING = "  0001_baseline  Initial baseline"
+BEHIND = (
+    "The app refuses requests until the database is at head: run `flask db upgrade` (e.g. in"
+    ' a deploy job), or set SCHEMAOPS_ON_START to "wait" or "upgrade".'
+)
 
 
 @pytest.fixture
@@ -926,8 +1150,7 @@ def test_flask_run_refuses_every_request_until_the_database_is_at_head(
         for path in ("/orders", "/orders", "/healthz"):
             status, body = _get(port, path)
             assert status == 503, body
-            assert "is at <base>; 1 revision(s) pending:" in body
-            assert BEHIND in body
+            assert body.endswith(f" is at <base>; 1 revision(s) pending:\n{PENDING}\n{BEHIND}\n")
 
         upgrade = _in(deploy, database_url, "flask", "--app", "deployapp", "db", "upgrade")
         assert upgrade.returncode == 0, upgrade.stderr
@@ -937,6 +1160,7 @@ def test_flask_run_refuses_every_request_until_the_database_is_at_head(
         server.terminate()  # not SIGINT: a job started in the background ignores it
         log = server.communicate(timeout=30)[1]
     assert log.count(BEHIND) == 3, log
+    assert "does not start" not in log
     assert "Traceback" not in log
 
 
