@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import alembic
 import pytest
 import sqlalchemy as sa
 from apps import execute, invoke, tables
@@ -560,10 +561,15 @@ def test_a_revision_that_drops_the_last_use_of_an_enum_drops_the_type(
 
 @pytest.mark.parametrize("dialect", ["mysql"])
 def test_a_changed_enum_is_shown_with_its_values(make_app: App, dialect: str) -> None:
+    """Alembic compares MySQL's and MariaDB's enum values from 1.19 on, as the docs say."""
     app = make_app(columns={"mood": sa.Column(sa.Enum("calm", "busy", name="mood"))})
     _baseline(app)
     app = make_app(columns={"mood": sa.Column(sa.Enum("calm", "busy", "idle", name="mood"))})
     result = invoke(app, "check")
+    if tuple(int(part) for part in alembic.__version__.split(".")[:2]) < (1, 19):
+        assert result.exit_code == 0
+        assert result.output == "No changes: the revisions cover the models.\n"
+        return
     assert result.exit_code == 1
     assert result.output == (
         "The models have 1 change(s) that no revision covers:\n"
