@@ -20,10 +20,10 @@ flask_app = ${flask_app}
 # timezone =
 
 # Commands to run on each new revision file, e.g. a formatter, so that the
-# generated code matches your style. To format with ruff (installed in the same
-# environment), take the `# ` off these lines:
+# generated code matches your style. To format with ruff (on the PATH of the
+# commands that write revisions), take the `# ` off these lines:
 # [post_write_hooks]
 # hooks = ruff
-# ruff.type = module
-# ruff.module = ruff
+# ruff.type = exec
+# ruff.executable = ruff
 # ruff.options = format REVISION_SCRIPT_FILENAME
